@@ -1,0 +1,91 @@
+/* The executor interface. Every backend consumes only an amber_spec and
+ * returns an amber_result; no backend parses user input and no front-end
+ * touches the kernel. Later backends (gVisor, microVM) plug in here. */
+#ifndef AMBER_BACKEND_H
+#define AMBER_BACKEND_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "spec/spec.h"
+#include "util/error.h"
+
+struct amber_result {
+    int exit_code;  /* what `amber run` exits with */
+    int signal;     /* signal that ended the workload, 0 if it exited */
+    bool oom;       /* ended by the out-of-memory killer */
+    bool timed_out; /* ended by --timeout */
+    bool exec_failed; /* the workload never started (126/127) */
+    uint64_t wall_ns;
+    uint64_t user_ns;
+    uint64_t sys_ns;
+    uint64_t peak_memory; /* bytes */
+    const char *backend;
+    enum amber_mode mode;
+    char spec_digest[65];
+    char message[256]; /* one line for the user when not a plain exit */
+};
+
+struct amber_probe {
+    bool available;
+    char reason[256]; /* why not, when !available */
+};
+
+struct amber_instance; /* a backend's running sandbox */
+
+struct amber_backend {
+    const char *name;
+    /* Can this backend run here? */
+    int (*probe)(struct amber_probe *out);
+    /* Allocate an instance and every host resource needed before start
+     * (cgroups, ...). On failure nothing is left behind. */
+    int (*prepare)(const struct amber_spec *spec, struct amber_instance **out,
+                   struct amber_error *err);
+    /* Start the workload. Errors before the workload runs are returned here. */
+    int (*start)(struct amber_instance *inst, struct amber_error *err);
+    /* Returns 1 and fills res when the workload has ended, 0 while it runs
+     * (only with nohang), -1 on error. */
+    int (*wait)(struct amber_instance *inst, bool nohang, struct amber_result *res,
+                struct amber_error *err);
+    /* Deliver a signal to the workload. */
+    int (*kill)(struct amber_instance *inst, int sig, struct amber_error *err);
+    /* Resource usage so far (optional, NULL if unsupported). */
+    int (*stats)(struct amber_instance *inst, struct amber_result *res, struct amber_error *err);
+    /* Pre-start instances / drain them (optional, NULL if unsupported). */
+    int (*warm)(const struct amber_spec *spec, unsigned count, struct amber_error *err);
+    int (*drain)(struct amber_error *err);
+    /* Release everything the instance holds. Safe after any failure. */
+    void (*destroy)(struct amber_instance *inst);
+};
+
+extern const struct amber_backend amber_backend_native;
+extern const struct amber_backend amber_backend_process;
+
+/* Look a backend up by name; NULL if unknown. */
+const struct amber_backend *amber_backend_find(const char *name);
+
+/* Run spec to completion on backend: start, forward signals, enforce the
+ * timeout, wait, fill res. The caller must have called
+ * amber_signals_block() first. Returns -1 only for errors before the
+ * workload started (res->exit_code is then meaningless). */
+int amber_execute(const struct amber_backend *backend, const struct amber_spec *spec,
+                  struct amber_result *res, struct amber_error *err);
+
+/* Block the signals amber forwards (and SIGCHLD) so they queue until
+ * amber_execute() waits for them; children restore the mask. */
+void amber_signals_block(void);
+/* The forwarded signals: INT TERM HUP QUIT USR1 USR2 WINCH. */
+extern const int amber_forward_signals[];
+extern const int amber_forward_signals_count;
+
+struct rusage;
+/* Fill exit_code/signal/times from a wait status and the rusage of the
+ * workload (the rusage may be NULL). */
+void amber_result_from_wait(struct amber_result *res, int wstatus, const struct rusage *ru);
+
+/* Write res as JSON to path (atomically: temp file + rename). */
+int amber_result_write_json(const struct amber_result *res, const char *path,
+                            struct amber_error *err);
+
+#endif

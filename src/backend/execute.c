@@ -1,0 +1,108 @@
+/* Running a spec to completion on any backend: the supervision loop shared
+ * by every backend. Signals amber receives are forwarded to the workload;
+ * --timeout kills it; the result is filled from the backend's wait(). */
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#include "backend/backend.h"
+#include "util/log.h"
+
+const int amber_forward_signals[] = {SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2, SIGWINCH};
+const int amber_forward_signals_count =
+    (int)(sizeof(amber_forward_signals) / sizeof(amber_forward_signals[0]));
+
+static void wait_set(sigset_t *set)
+{
+    sigemptyset(set);
+    sigaddset(set, SIGCHLD);
+    for (int i = 0; i < amber_forward_signals_count; i++)
+        sigaddset(set, amber_forward_signals[i]);
+}
+
+void amber_signals_block(void)
+{
+    sigset_t set;
+    wait_set(&set);
+    sigprocmask(SIG_BLOCK, &set, NULL);
+}
+
+static uint64_t now_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
+}
+
+int amber_execute(const struct amber_backend *backend, const struct amber_spec *spec,
+                  struct amber_result *res, struct amber_error *err)
+{
+    struct amber_instance *inst = NULL;
+    uint64_t start = now_ns();
+    uint64_t deadline = spec->timeout_ns ? start + spec->timeout_ns : 0;
+    bool timed_out = false;
+    sigset_t set;
+    int r;
+
+    memset(res, 0, sizeof(*res));
+    res->backend = backend->name;
+    res->mode = spec->mode;
+    if (spec_digest(spec, res->spec_digest, err) < 0)
+        return -1;
+
+    if (backend->prepare(spec, &inst, err) < 0)
+        return -1;
+    if (backend->start(inst, err) < 0) {
+        backend->destroy(inst);
+        return -1;
+    }
+
+    wait_set(&set);
+    for (;;) {
+        siginfo_t si;
+        struct timespec ts, *tsp = NULL;
+        int sig;
+
+        r = backend->wait(inst, true, res, err);
+        if (r != 0)
+            break;
+        if (deadline && !timed_out) {
+            uint64_t now = now_ns();
+            uint64_t left = deadline > now ? deadline - now : 0;
+            if (left == 0) {
+                log_info("timeout: killing the workload");
+                timed_out = true;
+                backend->kill(inst, SIGKILL, err);
+                continue;
+            }
+            ts.tv_sec = (time_t)(left / 1000000000ULL);
+            ts.tv_nsec = (long)(left % 1000000000ULL);
+            tsp = &ts;
+        }
+        sig = sigtimedwait(&set, &si, tsp);
+        if (sig < 0 || sig == SIGCHLD)
+            continue;
+        /* Terminal-generated signals (SI_KERNEL) reach the workload's process
+         * group directly; forwarding them too would deliver them twice. */
+        if (si.si_code == SI_KERNEL)
+            continue;
+        log_debug("forwarding signal %d to the workload", sig);
+        backend->kill(inst, sig, err);
+    }
+    if (r < 0) {
+        /* The workload may have run: report, but as amber's error. */
+        backend->destroy(inst);
+        return -1;
+    }
+    res->wall_ns = now_ns() - start;
+    if (timed_out) {
+        res->timed_out = true;
+        res->exit_code = AMBER_EXIT_TIMEOUT;
+        snprintf(res->message, sizeof(res->message),
+                 "timed out after %.3gs: the workload was killed", (double)spec->timeout_ns / 1e9);
+    }
+    backend->destroy(inst);
+    return 0;
+}

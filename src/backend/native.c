@@ -1,0 +1,373 @@
+/* The native backend, parent side: plan the sandbox, create its cgroup,
+ * clone the child into new namespaces, write its id maps, put it in the
+ * cgroup, release it, and collect the result.
+ *
+ * Ownership: the instance owns the cgroup, the child pid, the sync socket
+ * and the watchdog; destroy() releases each, so a failure at any step
+ * leaves nothing behind. Mounts need no cleanup: they live only in the
+ * child's mount namespace and vanish with it. */
+#include <errno.h>
+#include <fcntl.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "backend/backend.h"
+#include "sandbox/cgroup.h"
+#include "sandbox/landlock.h"
+#include "sandbox/sandbox.h"
+#include "util/log.h"
+#include "util/xalloc.h"
+
+struct amber_instance {
+    const struct amber_spec *spec;
+    struct sandbox_plan plan;
+    struct amber_cgroup cg;
+    bool have_cg;
+    pid_t pid;
+    int sync_fd;
+    pid_t watchdog;
+    int watchdog_fd;
+    bool reaped;
+    bool got_status;
+    int worker_status;
+    bool exec_failed;
+    struct amber_error exec_err;
+};
+
+static int native_probe(struct amber_probe *out)
+{
+    out->available = access("/proc/self/ns/pid", F_OK) == 0 &&
+                     access("/proc/self/ns/mnt", F_OK) == 0;
+    snprintf(out->reason, sizeof(out->reason), "%s",
+             out->available ? "" : "the kernel lacks pid or mount namespaces");
+    return 0;
+}
+
+static int plan_ids(struct amber_instance *inst, struct amber_error *err)
+{
+    const struct amber_spec *spec = inst->spec;
+    struct sandbox_plan *plan = &inst->plan;
+    uid_t euid = geteuid();
+    gid_t egid = getegid();
+
+    plan->host_root = euid == 0;
+    plan->userns = spec->userns == AMBER_USERNS_AUTO;
+    if (spec->has_user) {
+        plan->uid = spec->uid;
+        plan->gid = spec->gid;
+    } else if (!plan->host_root) {
+        plan->uid = euid;
+        plan->gid = egid;
+    } else {
+        plan->uid = 0;
+        plan->gid = 0;
+    }
+    if (!plan->userns)
+        return 0;
+    if (plan->host_root) {
+        uint32_t start, count;
+        userns_host_range("/etc/subuid", "amber", &start, &count);
+        plan->uidmap = (struct id_map){0, start, count};
+        userns_host_range("/etc/subgid", "amber", &start, &count);
+        plan->gidmap = (struct id_map){0, start, count};
+        if (plan->uid >= plan->uidmap.count || plan->gid >= plan->gidmap.count)
+            return amber_error_set(err, 0, "--user %u:%u: outside the user namespace's %u mapped ids",
+                                   plan->uid, plan->gid, plan->uidmap.count);
+    } else {
+        plan->uidmap = (struct id_map){euid, euid, 1};
+        plan->gidmap = (struct id_map){egid, egid, 1};
+        if (plan->gid != egid)
+            return amber_error_set(err, 0, "--user %u:%u: only your own gid (%u) is mapped when running without root",
+                                   plan->uid, plan->gid, (unsigned)egid);
+    }
+    return 0;
+}
+
+static int plan_cgroup(struct amber_instance *inst, struct amber_error *err)
+{
+    const struct amber_spec *spec = inst->spec;
+    bool strict = spec->mode == AMBER_MODE_STRICT_AGENT;
+    bool explicit_limits = spec->memory || spec->cpus_milli || spec->pids_set;
+    struct cgroup_limits lim = {spec->memory, spec->cpus_milli, spec->pids};
+    const struct cgroup_manager *mgr = cgroup_manager_for_host();
+    char name[64];
+
+    if (mgr == NULL || !cgroup_writable(&lim)) {
+        const char *why = mgr == NULL ? "no usable cgroup hierarchy on this host"
+                                      : "the cgroup tree is not writable by this user";
+        if (strict)
+            return amber_error_set(err, 0, "strict-agent mode requires cgroup limits, but %s", why);
+        if (explicit_limits)
+            log_warn("resource limits (--memory/--cpus/--pids) not applied: %s", why);
+        else
+            log_info("default pids limit not applied: %s", why);
+        return 0;
+    }
+    snprintf(name, sizeof(name), "amber-%d", (int)getpid());
+    if (mgr->create(&inst->cg, name, &lim, err) < 0) {
+        if (strict || explicit_limits)
+            return amber_error_prefix(err, "cgroup limits");
+        log_warn("default pids limit not applied: %s", err->msg);
+        amber_error_clear(err);
+        return 0;
+    }
+    inst->have_cg = true;
+    return 0;
+}
+
+static int native_prepare(const struct amber_spec *spec, struct amber_instance **out,
+                          struct amber_error *err)
+{
+    struct amber_instance *inst = xcalloc(1, sizeof(*inst));
+    bool strict = spec->mode == AMBER_MODE_STRICT_AGENT;
+
+    inst->spec = spec;
+    inst->plan.spec = spec;
+    inst->pid = -1;
+    inst->sync_fd = -1;
+    inst->watchdog = -1;
+    inst->watchdog_fd = -1;
+
+    inst->plan.landlock_abi = landlock_abi_version();
+    if (inst->plan.landlock_abi == 0) {
+        if (strict || !spec->allow_degraded) {
+            amber_error_set(err, 0, "Landlock is not available on this kernel%s",
+                            strict ? " (required in strict-agent mode)"
+                                   : "; --allow-degraded-security runs without it");
+            free(inst);
+            return -1;
+        }
+        inst->plan.allow_no_landlock = true;
+    }
+    if (plan_ids(inst, err) < 0 || plan_cgroup(inst, err) < 0) {
+        free(inst);
+        return -1;
+    }
+    *out = inst;
+    return 0;
+}
+
+/* If amber is killed (even by SIGKILL) the sandbox dies with it through the
+ * parent-death signal, but its cgroup directory would stay. The watchdog is
+ * a tiny process outside the cgroup that waits for amber's end of a pipe to
+ * close and then removes the cgroup. On a normal exit amber removes the
+ * cgroup itself and ends the watchdog. */
+static int start_watchdog(struct amber_instance *inst, struct amber_error *err)
+{
+    int p[2];
+    pid_t pid;
+
+    if (pipe2(p, O_CLOEXEC) < 0)
+        return amber_error_errno(err, "watchdog pipe");
+    pid = fork();
+    if (pid < 0) {
+        close(p[0]);
+        close(p[1]);
+        return amber_error_errno(err, "watchdog fork");
+    }
+    if (pid == 0) {
+        char c;
+        sigset_t none;
+        struct amber_error ignore;
+
+        setpgid(0, 0); /* away from the terminal's signals */
+        for (int i = 0; i < amber_forward_signals_count; i++)
+            signal(amber_forward_signals[i], SIG_IGN);
+        sigemptyset(&none);
+        sigprocmask(SIG_SETMASK, &none, NULL);
+        close(p[1]);
+        while (read(p[0], &c, 1) < 0 && errno == EINTR)
+            ;
+        cgroup_destroy(&inst->cg, &ignore);
+        _exit(0);
+    }
+    close(p[0]);
+    inst->watchdog = pid;
+    inst->watchdog_fd = p[1];
+    return 0;
+}
+
+static int reap_child(struct amber_instance *inst)
+{
+    int st = 0;
+    if (inst->pid > 0 && !inst->reaped) {
+        kill(inst->pid, SIGKILL);
+        while (waitpid(inst->pid, &st, 0) < 0 && errno == EINTR)
+            ;
+        inst->reaped = true;
+    }
+    return st;
+}
+
+static int native_start(struct amber_instance *inst, struct amber_error *err)
+{
+    const struct amber_spec *spec = inst->spec;
+    unsigned long flags = CLONE_NEWPID | CLONE_NEWNS | CLONE_NEWUTS | CLONE_NEWIPC | SIGCHLD;
+    int sv[2];
+    struct sync_msg msg;
+
+    if (inst->have_cg && start_watchdog(inst, err) < 0)
+        return -1;
+    if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0)
+        return amber_error_errno(err, "sync socketpair");
+    if (spec->network == AMBER_NET_NONE)
+        flags |= CLONE_NEWNET;
+    if (inst->plan.userns)
+        flags |= CLONE_NEWUSER;
+
+    inst->pid = (pid_t)syscall(SYS_clone, flags, NULL, NULL, NULL, NULL);
+    if (inst->pid < 0) {
+        int e = errno;
+        close(sv[0]);
+        close(sv[1]);
+        return amber_error_set(err, e, "create the sandbox's namespaces (clone%s)",
+                               inst->plan.userns ? " with a user namespace" : "");
+    }
+    if (inst->pid == 0) {
+        close(sv[0]);
+        inst->plan.sync_fd = sv[1];
+        launch_child(&inst->plan);
+    }
+    close(sv[1]);
+    inst->sync_fd = sv[0];
+
+    if (inst->plan.userns && userns_write_maps(inst->pid, &inst->plan, err) < 0)
+        goto fail;
+    if (inst->have_cg && inst->cg.mgr->enter(&inst->cg, inst->pid, err) < 0)
+        goto fail;
+    if (sync_send(inst->sync_fd, SYNC_GO, 0, NULL) < 0) {
+        amber_error_errno(err, "release the sandbox");
+        goto fail;
+    }
+    for (;;) {
+        int r = sync_recv(inst->sync_fd, &msg);
+        if (r == 1 && msg.type == SYNC_WARNING) {
+            log_warn("%s", msg.err.msg);
+            continue;
+        }
+        if (r == 1 && msg.type == SYNC_READY)
+            return 0;
+        if (r == 1 && msg.type == SYNC_ERROR) {
+            *err = msg.err;
+            err->msg[sizeof(err->msg) - 1] = '\0';
+            goto fail;
+        }
+        amber_error_set(err, r < 0 ? errno : 0, "the sandbox died during setup");
+        goto fail;
+    }
+fail:
+    reap_child(inst);
+    return -1;
+}
+
+static void drain_messages(struct amber_instance *inst)
+{
+    struct sync_msg msg;
+
+    while (recv(inst->sync_fd, &msg, sizeof(msg), MSG_DONTWAIT) == (ssize_t)sizeof(msg)) {
+        msg.err.msg[sizeof(msg.err.msg) - 1] = '\0';
+        if (msg.type == SYNC_STATUS) {
+            inst->got_status = true;
+            inst->worker_status = msg.status;
+        } else if (msg.type == SYNC_EXEC_FAILED) {
+            inst->exec_failed = true;
+            inst->exec_err = msg.err;
+        } else if (msg.type == SYNC_WARNING) {
+            log_warn("%s", msg.err.msg);
+        }
+    }
+}
+
+static int native_wait(struct amber_instance *inst, bool nohang, struct amber_result *res,
+                       struct amber_error *err)
+{
+    struct rusage ru;
+    int st;
+    pid_t r;
+
+    if (inst->reaped)
+        return 1;
+    r = wait4(inst->pid, &st, nohang ? WNOHANG : 0, &ru);
+    if (r == 0)
+        return 0;
+    if (r < 0) {
+        if (errno == EINTR)
+            return 0;
+        return amber_error_errno(err, "wait for the sandbox");
+    }
+    inst->reaped = true;
+    drain_messages(inst);
+
+    if (inst->have_cg) {
+        struct cgroup_stats cs;
+        struct amber_error ignore;
+        memset(&cs, 0, sizeof(cs));
+        if (inst->cg.mgr->stats(&inst->cg, &cs, &ignore) == 0) {
+            res->oom = cs.oom_killed;
+            res->peak_memory = cs.mem_peak;
+        }
+    }
+    if (inst->exec_failed) {
+        amber_result_from_wait(res, 0, &ru);
+        res->exec_failed = true;
+        res->exit_code = inst->exec_err.status;
+        snprintf(res->message, sizeof(res->message), "%s", inst->exec_err.msg);
+        return 1;
+    }
+    amber_result_from_wait(res, inst->got_status ? inst->worker_status : st, &ru);
+    if (res->oom) {
+        if (res->signal == SIGKILL)
+            res->exit_code = AMBER_EXIT_OOM;
+        snprintf(res->message, sizeof(res->message),
+                 "out of memory: the kernel's OOM killer ended the workload (memory limit %llu MiB)",
+                 (unsigned long long)(inst->spec->memory >> 20));
+    }
+    return 1;
+}
+
+static int native_kill(struct amber_instance *inst, int sig, struct amber_error *err)
+{
+    if (inst->pid > 0 && !inst->reaped && kill(inst->pid, sig) < 0 && errno != ESRCH)
+        return amber_error_errno(err, "signal the sandbox");
+    return 0;
+}
+
+static void native_destroy(struct amber_instance *inst)
+{
+    struct amber_error ignore;
+
+    if (inst == NULL)
+        return;
+    reap_child(inst);
+    if (inst->sync_fd >= 0)
+        close(inst->sync_fd);
+    if (inst->have_cg)
+        cgroup_destroy(&inst->cg, &ignore);
+    if (inst->watchdog > 0) {
+        kill(inst->watchdog, SIGKILL);
+        while (waitpid(inst->watchdog, NULL, 0) < 0 && errno == EINTR)
+            ;
+    }
+    if (inst->watchdog_fd >= 0)
+        close(inst->watchdog_fd);
+    free(inst);
+}
+
+const struct amber_backend amber_backend_native = {
+    .name = "native",
+    .probe = native_probe,
+    .prepare = native_prepare,
+    .start = native_start,
+    .wait = native_wait,
+    .kill = native_kill,
+    .destroy = native_destroy,
+};

@@ -1,0 +1,29 @@
+/* The command-line front-end. Only this directory prints and chooses exit
+ * codes; everything below it returns errors. */
+#ifndef AMBER_CLI_H
+#define AMBER_CLI_H
+
+#include <stdbool.h>
+
+#include "util/error.h"
+#include "util/log.h"
+
+enum log_format { LOG_FORMAT_TEXT, LOG_FORMAT_JSON };
+
+/* Install the stderr log sink. */
+void cli_log_init(void);
+int cli_log_configure(const char *level, const char *format, struct amber_error *err);
+/* Print "amber: <msg>" (or a JSON error line) to stderr. */
+void cli_error(const struct amber_error *err);
+void cli_errorf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* A loud, unconditional warning (not subject to --log-level). */
+void cli_warn_loud(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+int cmd_run(int argc, char **argv);
+int cmd_check(int argc, char **argv);
+int cmd_help(int argc, char **argv);
+void help_main(void);
+void help_run(void);
+void help_check(void);
+
+#endif

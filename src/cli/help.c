@@ -1,0 +1,90 @@
+/* --help texts. `amber run --help` is generated from the option table, so
+ * it lists exactly the flags the parser accepts. */
+#include <stdio.h>
+#include <string.h>
+
+#include "cli/cli.h"
+#include "spec/flags.h"
+
+void help_main(void)
+{
+    printf("amber %s: run code in sealed sandboxes\n\n"
+           "Usage: amber [--log-level LEVEL] [--log-format text|json] COMMAND [ARGS]\n\n"
+           "Commands:\n"
+           "  run      run a command in a new sandbox\n"
+           "  check    show what this host supports\n"
+           "  help     show help for a command\n"
+           "  version  print the version (also --version)\n\n"
+           "Global options:\n"
+           "  --log-level LEVEL    error, warn (default), info or debug\n"
+           "  --log-format FORMAT  text (default) or json (one object per line on stderr)\n\n"
+           "Run 'amber COMMAND --help' for a command's options.\n",
+           AMBER_VERSION);
+}
+
+void help_run(void)
+{
+    printf("Usage: amber run [OPTIONS] [--] COMMAND [ARG...]\n"
+           "       amber run --config FILE\n\n"
+           "Run COMMAND in a new sandbox: new pid, mount, network, uts, ipc and cgroup\n"
+           "namespaces; a tmpfs root with the host's /usr, /bin, /lib read-only; all\n"
+           "capabilities dropped; no_new_privs; a seccomp allowlist; Landlock rules; a\n"
+           "pids limit. The environment is only what you pass with --env plus PATH, HOME\n"
+           "and HOSTNAME.\n\n"
+           "Options:\n");
+    for (const struct spec_option *o = spec_run_options; o->name != NULL; o++) {
+        char left[64];
+        if (o->short_name)
+            snprintf(left, sizeof(left), "-%c, --%s%s%s", o->short_name, o->name,
+                     o->metavar ? " " : "", o->metavar ? o->metavar : "");
+        else
+            snprintf(left, sizeof(left), "    --%s%s%s", o->name, o->metavar ? " " : "",
+                     o->metavar ? o->metavar : "");
+        if (strlen(left) > 30)
+            printf("  %s\n  %-30s %s\n", left, "", o->help);
+        else
+            printf("  %-30s %s\n", left, o->help);
+    }
+    printf("  %-30s %s\n", "    --config FILE",
+           "read the options from a JSON launch file (keys: the long names in snake_case,");
+    printf("  %-30s %s\n", "", "the command under \"command\"); cannot be mixed with flags");
+    printf("  %-30s %s\n", "    --log-level LEVEL", "error, warn, info or debug");
+    printf("  %-30s %s\n", "    --log-format FORMAT", "text or json");
+    printf("  %-30s %s\n", "-h, --help", "show this help");
+    printf("\nExit status:\n"
+           "  the workload's own status; 128+N when it was killed by signal N;\n"
+           "  124 after --timeout; 137 with an \"out of memory\" message when the memory\n"
+           "  limit killed it; 125 for amber's own errors (bad input, setup failure);\n"
+           "  126 when COMMAND cannot be executed; 127 when it is not found.\n\n"
+           "Examples:\n"
+           "  amber run -- /bin/sh -c 'echo hello from $(hostname)'\n"
+           "  amber run --memory 256M --pids 64 --timeout 30 -- python3 script.py\n"
+           "  amber run --service-mode strict-agent -- /bin/true\n");
+}
+
+void help_check(void)
+{
+    printf("Usage: amber check [--json]\n\n"
+           "Show what this host supports: kernel, namespaces, user namespaces, cgroup\n"
+           "layout and controllers, Landlock ABI, seccomp, openat2, /dev/kvm, runsc, qemu.\n\n"
+           "Options:\n"
+           "  --json     print one JSON object\n"
+           "  -h, --help show this help\n");
+}
+
+int cmd_help(int argc, char **argv)
+{
+    if (argc == 0) {
+        help_main();
+        return 0;
+    }
+    if (strcmp(argv[0], "run") == 0)
+        help_run();
+    else if (strcmp(argv[0], "check") == 0)
+        help_check();
+    else {
+        cli_errorf("help: unknown command '%s'", argv[0]);
+        return 125;
+    }
+    return 0;
+}

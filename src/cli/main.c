@@ -1,0 +1,68 @@
+/* amber: dispatch to one file per verb. */
+#include <stdio.h>
+#include <string.h>
+
+#include "cli/cli.h"
+
+static int global_options(int *argc, char ***argv)
+{
+    struct amber_error err;
+    const char *level = NULL, *format = NULL;
+
+    while (*argc > 0 && (*argv)[0][0] == '-') {
+        const char *a = (*argv)[0];
+        const char **dst = NULL;
+        const char *val = NULL;
+        size_t n;
+
+        if (strncmp(a, "--log-level", 11) == 0)
+            dst = &level, n = 11;
+        else if (strncmp(a, "--log-format", 12) == 0)
+            dst = &format, n = 12;
+        else
+            break;
+        if (a[n] == '=') {
+            val = a + n + 1;
+            (*argc)--, (*argv)++;
+        } else if (a[n] == '\0' && *argc > 1) {
+            val = (*argv)[1];
+            *argc -= 2, *argv += 2;
+        } else {
+            cli_errorf("option '%s' needs a value", a);
+            return -1;
+        }
+        *dst = val;
+    }
+    if (cli_log_configure(level, format, &err) < 0) {
+        cli_error(&err);
+        return -1;
+    }
+    return 0;
+}
+
+int main(int argc, char **argv)
+{
+    const char *verb;
+
+    cli_log_init();
+    argc--, argv++;
+    if (global_options(&argc, &argv) < 0)
+        return 125;
+    if (argc == 0) {
+        help_main();
+        return 125;
+    }
+    verb = argv[0];
+    if (strcmp(verb, "--version") == 0 || strcmp(verb, "version") == 0) {
+        printf("amber %s\n", AMBER_VERSION);
+        return 0;
+    }
+    if (strcmp(verb, "--help") == 0 || strcmp(verb, "-h") == 0 || strcmp(verb, "help") == 0)
+        return cmd_help(argc - 1, argv + 1);
+    if (strcmp(verb, "run") == 0)
+        return cmd_run(argc - 1, argv + 1);
+    if (strcmp(verb, "check") == 0)
+        return cmd_check(argc - 1, argv + 1);
+    cli_errorf("unknown command '%s' (see amber help)", verb);
+    return 125;
+}

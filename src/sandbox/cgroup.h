@@ -1,0 +1,99 @@
+/* Cgroup resource limits behind one manager vtable, with two managers:
+ * v2 (unified) and v1 (separate hierarchies; also "hybrid" hosts where v1
+ * controllers sit beside an empty v2 mount, as on these machines).
+ *
+ * One cgroup per sandbox, created as a child of amber's own cgroup in each
+ * hierarchy that is needed ("amber-<pid>"), so the caller's own limits keep
+ * applying. The sandbox's owner removes it (cgroup_destroy); a watchdog
+ * (see native backend) removes it if amber itself is killed. */
+#ifndef AMBER_CGROUP_H
+#define AMBER_CGROUP_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "util/error.h"
+
+enum cgroup_layout {
+    CGROUP_LAYOUT_NONE = 0,
+    CGROUP_LAYOUT_V1,     /* v1 controllers, no usable v2 */
+    CGROUP_LAYOUT_HYBRID, /* v1 controllers + a v2 mount without them */
+    CGROUP_LAYOUT_V2,     /* unified */
+};
+
+struct cgroup_limits {
+    uint64_t memory;     /* bytes, 0 = none */
+    uint64_t cpus_milli; /* 0 = none */
+    uint64_t pids;       /* 0 = none */
+};
+
+struct cgroup_stats {
+    bool oom_killed;    /* the kernel's OOM killer ran in this cgroup */
+    uint64_t mem_peak;  /* bytes, 0 if unknown */
+    uint64_t cpu_usage_ns;
+    uint64_t pids_current;
+};
+
+#define CGROUP_MAX_PATHS 4
+
+struct amber_cgroup {
+    const struct cgroup_manager *mgr;
+    int npaths;
+    char *paths[CGROUP_MAX_PATHS]; /* absolute dirs created for this sandbox */
+};
+
+struct cgroup_manager {
+    const char *name; /* "v1" or "v2" */
+    /* Create the cgroup(s) and write the limits. On failure nothing is left. */
+    int (*create)(struct amber_cgroup *cg, const char *name, const struct cgroup_limits *lim,
+                  struct amber_error *err);
+    /* Move pid into the cgroup(s). */
+    int (*enter)(struct amber_cgroup *cg, pid_t pid, struct amber_error *err);
+    int (*stats)(struct amber_cgroup *cg, struct cgroup_stats *st, struct amber_error *err);
+};
+
+/* Detect the host layout (cached after the first call). */
+enum cgroup_layout cgroup_detect_layout(void);
+const char *cgroup_layout_name(enum cgroup_layout layout);
+/* The manager for this host, NULL when no cgroup hierarchy is usable. */
+const struct cgroup_manager *cgroup_manager_for_host(void);
+/* Controllers available (space-separated, e.g. "cpu memory pids"), for
+ * `amber check`. Returns a malloc'd string. */
+char *cgroup_controllers(void);
+/* Can this process create the cgroups it would need? (rootless: usually not) */
+bool cgroup_writable(const struct cgroup_limits *lim);
+
+/* Remove the cgroup dirs (retrying briefly while the last processes exit).
+ * Safe to call twice and on a zeroed struct. */
+int cgroup_destroy(struct amber_cgroup *cg, struct amber_error *err);
+
+extern const struct cgroup_manager cgroup_manager_v1;
+extern const struct cgroup_manager cgroup_manager_v2;
+
+/* Internal: shared by cgroup.c, cgroup_v1.c and cgroup_v2.c only (the
+ * managers need the layout cgroup.c detects and caches). Not for other
+ * callers. */
+
+/* amber's own cgroup directory in the v1 hierarchy that carries controller
+ * ("cpu", "cpuacct", "memory", "pids"), or in the cgroup2 hierarchy when
+ * controller is NULL. NULL when there is none. Cached; do not free. */
+const char *cgroup_own_dir(const char *controller);
+/* mkdir parent/name and record it in cg (a recorded dir is removed by
+ * cgroup_destroy). A dir already recorded (co-mounted v1 controllers) is
+ * not made twice. Returns the recorded path or NULL. */
+const char *cgroup_mkdir(struct amber_cgroup *cg, const char *parent, const char *name,
+                         struct amber_error *err);
+/* Write value to dir/file in one write(). */
+int cgroup_write(const char *dir, const char *file, const char *value, struct amber_error *err);
+/* Read a file holding one number. Returns 1, 0 when the file does not exist
+ * (controller or kernel feature absent), -1 on error. */
+int cgroup_read_u64(const char *dir, const char *file, uint64_t *out, struct amber_error *err);
+/* Read the "key N" line of a flat-keyed file (memory.events, cpu.stat, ...).
+ * Returns 1, 0 when the file or key does not exist, -1 on error. */
+int cgroup_read_key(const char *dir, const char *file, const char *key, uint64_t *out,
+                    struct amber_error *err);
+/* The enter() of both managers: pid into cgroup.procs of every dir. */
+int cgroup_enter_all(struct amber_cgroup *cg, pid_t pid, struct amber_error *err);
+
+#endif

@@ -1,0 +1,101 @@
+/* The sandbox's PID 1.
+ *
+ * A process that is PID 1 of a pid namespace only receives signals it has
+ * a handler for, so a plain workload as PID 1 would ignore the SIGTERM
+ * amber forwards. amber's own child therefore stays PID 1: it forks the
+ * workload, forwards signals to it, reaps every zombie, and reports the
+ * workload's wait status to the parent over the sync channel. When it
+ * exits, the kernel kills whatever is left in the namespace.
+ *
+ * Everything here runs after the whole policy (capabilities, Landlock,
+ * seccomp) is in force, so PID 1 is as confined as the workload. */
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "backend/backend.h"
+#include "sandbox/sandbox.h"
+
+extern char **environ;
+
+__attribute__((noreturn)) static void exec_workload(const struct sandbox_plan *plan)
+{
+    const struct amber_spec *spec = plan->spec;
+    struct amber_error err;
+    sigset_t none;
+    int e;
+
+    for (int i = 0; i < amber_forward_signals_count; i++)
+        signal(amber_forward_signals[i], SIG_DFL);
+    signal(SIGCHLD, SIG_DFL);
+    sigemptyset(&none);
+    sigprocmask(SIG_SETMASK, &none, NULL);
+
+    environ = spec->env;
+    execvp(spec->argv[0], spec->argv);
+    e = errno;
+    if (e == ENOENT)
+        amber_error_set(&err, 0, "%s: command not found", spec->argv[0]);
+    else
+        amber_error_set(&err, e, "%s: cannot execute", spec->argv[0]);
+    err.code = e;
+    err.status = e == ENOENT ? AMBER_EXIT_NOTFOUND : AMBER_EXIT_NOEXEC;
+    sync_send(plan->sync_fd, SYNC_EXEC_FAILED, err.status, &err);
+    _exit(err.status);
+}
+
+void init_run(const struct sandbox_plan *plan)
+{
+    sigset_t set;
+    pid_t worker;
+    int wstatus = 0;
+
+    worker = fork();
+    if (worker < 0) {
+        struct amber_error err;
+        amber_error_errno(&err, "start the workload: fork");
+        sync_send(plan->sync_fd, SYNC_ERROR, 0, &err);
+        _exit(AMBER_EXIT_INTERNAL);
+    }
+    if (worker == 0)
+        exec_workload(plan);
+
+    sigemptyset(&set);
+    sigaddset(&set, SIGCHLD);
+    for (int i = 0; i < amber_forward_signals_count; i++)
+        sigaddset(&set, amber_forward_signals[i]);
+
+    for (;;) {
+        siginfo_t si;
+        int sig = sigwaitinfo(&set, &si);
+        bool done = false;
+
+        if (sig < 0)
+            continue;
+        if (sig == SIGCHLD) {
+            pid_t p;
+            int st;
+            /* Reap everything: orphans re-parented to PID 1 included. */
+            while ((p = waitpid(-1, &st, WNOHANG)) > 0) {
+                if (p == worker) {
+                    wstatus = st;
+                    done = true;
+                }
+            }
+            if (done)
+                break;
+            continue;
+        }
+        /* Signals from the terminal (SI_KERNEL) already reached the whole
+         * foreground process group, the workload included. */
+        if (si.si_code == SI_KERNEL)
+            continue;
+        kill(worker, sig);
+    }
+    sync_send(plan->sync_fd, SYNC_STATUS, wstatus, NULL);
+    _exit(0);
+}

@@ -1,0 +1,141 @@
+/* Resource limits for the workload: what cgroups do not cover per process.
+ *
+ * What the defaults stop:
+ *  - RLIMIT_CORE 0:0: a crashing workload writes no core file (which could
+ *    hold secrets, fill the disk, or be piped to a host core_pattern
+ *    helper that runs outside the sandbox).
+ *  - RLIMIT_NOFILE: some hosts run with a soft limit of a billion; programs
+ *    that loop "close every fd up to the limit" then spin for minutes, and
+ *    select()-based code breaks past 1024. A huge soft limit is brought back
+ *    to 1024; the hard limit is kept so the workload may raise it again.
+ * The spec's --ulimit entries come after and replace a default for the same
+ * resource (the default is then skipped rather than applied and
+ * overridden: lowering a hard limit cannot be undone without
+ * CAP_SYS_RESOURCE, so "core=unlimited" has to win without the 0:0 first). */
+#include "sandbox/rlimit.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <sys/resource.h>
+
+/* Above this a soft open-file limit is not a real choice, only a host
+ * default leaking in. */
+#define NOFILE_SANE_MAX 1048576
+#define NOFILE_DEFAULT_SOFT 1024
+
+/* Names as --ulimit spells them, for messages only (spec.c owns parsing). */
+static const struct {
+    int resource;
+    const char *name;
+} rlimit_names[] = {
+    {RLIMIT_AS, "as"},
+    {RLIMIT_CORE, "core"},
+    {RLIMIT_CPU, "cpu"},
+    {RLIMIT_DATA, "data"},
+    {RLIMIT_FSIZE, "fsize"},
+    {RLIMIT_LOCKS, "locks"},
+    {RLIMIT_MEMLOCK, "memlock"},
+    {RLIMIT_MSGQUEUE, "msgqueue"},
+    {RLIMIT_NICE, "nice"},
+    {RLIMIT_NOFILE, "nofile"},
+    {RLIMIT_NPROC, "nproc"},
+    {RLIMIT_RSS, "rss"},
+    {RLIMIT_RTPRIO, "rtprio"},
+    {RLIMIT_RTTIME, "rttime"},
+    {RLIMIT_SIGPENDING, "sigpending"},
+    {RLIMIT_STACK, "stack"},
+};
+
+static const char *rlimit_name(int resource, char *buf, size_t len)
+{
+    for (size_t i = 0; i < sizeof(rlimit_names) / sizeof(rlimit_names[0]); i++) {
+        if (rlimit_names[i].resource == resource)
+            return rlimit_names[i].name;
+    }
+    snprintf(buf, len, "resource %d", resource);
+    return buf;
+}
+
+static rlim_t to_rlim(uint64_t v)
+{
+    /* Values rlim_t cannot hold (only possible where it is 32 bits) mean
+     * "more than the kernel can count": unlimited. */
+    if (v == AMBER_UNLIMITED || v >= (uint64_t)RLIM_INFINITY)
+        return RLIM_INFINITY;
+    return (rlim_t)v;
+}
+
+static const char *fmt_value(uint64_t v, char *buf, size_t len)
+{
+    if (v == AMBER_UNLIMITED)
+        return "unlimited";
+    snprintf(buf, len, "%" PRIu64, v);
+    return buf;
+}
+
+static bool spec_sets(const struct amber_spec *spec, int resource)
+{
+    if (spec == NULL)
+        return false;
+    for (size_t i = 0; i < spec->nulimits; i++) {
+        if (spec->ulimits[i].resource == resource)
+            return true;
+    }
+    return false;
+}
+
+static int apply_defaults(const struct amber_spec *spec, struct amber_error *err)
+{
+    struct rlimit rl;
+
+    if (!spec_sets(spec, RLIMIT_CORE)) {
+        rl.rlim_cur = 0;
+        rl.rlim_max = 0;
+        /* Lowering both limits needs no privilege. */
+        if (setrlimit(RLIMIT_CORE, &rl) < 0)
+            return amber_error_errno(err, "ulimit core=0:0");
+    }
+
+    if (!spec_sets(spec, RLIMIT_NOFILE)) {
+        if (getrlimit(RLIMIT_NOFILE, &rl) < 0)
+            return amber_error_errno(err, "ulimit nofile: getrlimit");
+        if (rl.rlim_cur == RLIM_INFINITY || rl.rlim_cur > NOFILE_SANE_MAX) {
+            rlim_t soft = NOFILE_DEFAULT_SOFT;
+
+            if (rl.rlim_max != RLIM_INFINITY && rl.rlim_max < soft)
+                soft = rl.rlim_max;
+            rl.rlim_cur = soft;
+            /* Only the soft limit moves, and downwards: always allowed. */
+            if (setrlimit(RLIMIT_NOFILE, &rl) < 0)
+                return amber_error_errno(err, "ulimit nofile=%llu", (unsigned long long)soft);
+        }
+    }
+    return 0;
+}
+
+int rlimit_apply(const struct amber_spec *spec, struct amber_error *err)
+{
+    if (apply_defaults(spec, err) < 0)
+        return -1;
+    if (spec == NULL)
+        return 0;
+
+    for (size_t i = 0; i < spec->nulimits; i++) {
+        const struct amber_ulimit *u = &spec->ulimits[i];
+        struct rlimit rl = {.rlim_cur = to_rlim(u->soft), .rlim_max = to_rlim(u->hard)};
+        char nbuf[32], sbuf[24], hbuf[24];
+
+        if (setrlimit(u->resource, &rl) < 0) {
+            /* Saved first: the formatting helpers may touch errno. */
+            int e = errno;
+
+            return amber_error_set(err, e, "ulimit %s=%s:%s",
+                                   rlimit_name(u->resource, nbuf, sizeof(nbuf)),
+                                   fmt_value(u->soft, sbuf, sizeof(sbuf)),
+                                   fmt_value(u->hard, hbuf, sizeof(hbuf)));
+        }
+    }
+    return 0;
+}

@@ -1,0 +1,84 @@
+/* The native backend's kernel steps. The parent side lives in
+ * src/backend/native.c; the child side is launch_child() (launch.c), which
+ * runs the ordered sequence and then becomes the sandbox's PID 1 (init.c).
+ *
+ * Parent and child talk over a SOCK_SEQPACKET socketpair (the "sync
+ * channel"): each message is one struct sync_msg. */
+#ifndef AMBER_SANDBOX_H
+#define AMBER_SANDBOX_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "spec/spec.h"
+#include "util/error.h"
+
+enum sync_type {
+    SYNC_GO = 1,      /* parent -> child: maps written, cgroup joined; go on */
+    SYNC_READY,       /* child -> parent: sandbox built, about to start the workload */
+    SYNC_ERROR,       /* child -> parent: setup failed (err) */
+    SYNC_EXEC_FAILED, /* worker -> parent: execve failed (err.code = errno) */
+    SYNC_STATUS,      /* init -> parent: the workload's wait status */
+    SYNC_WARNING,     /* child -> parent: a degradation to report (err.msg) */
+};
+
+struct sync_msg {
+    int type;
+    int status;
+    struct amber_error err;
+};
+
+/* One uid/gid map line: container id, host id, count. */
+struct id_map {
+    uint32_t inside;
+    uint32_t outside;
+    uint32_t count;
+};
+
+/* Everything the child needs, computed by the parent before clone so that
+ * the child only performs kernel steps. */
+struct sandbox_plan {
+    const struct amber_spec *spec;
+    int sync_fd;   /* child's end of the sync channel */
+    bool userns;   /* a new user namespace is created */
+    struct id_map uidmap;
+    struct id_map gidmap;
+    uint32_t uid; /* workload uid/gid inside the sandbox */
+    uint32_t gid;
+    int landlock_abi;      /* 0: unavailable */
+    bool allow_no_landlock; /* agent mode + --allow-degraded-security */
+    bool host_root;        /* amber runs as host root (not rootless) */
+};
+
+/* Child side: never returns. */
+__attribute__((noreturn)) void launch_child(const struct sandbox_plan *plan);
+
+/* Send one message; returns -1 on failure (peer gone). Async-signal-safe. */
+int sync_send(int fd, int type, int status, const struct amber_error *err);
+/* Receive one message; returns 0 on EOF, 1 on a message, -1 on error. */
+int sync_recv(int fd, struct sync_msg *msg);
+
+/* Write uid_map/gid_map (and setgroups) for pid. */
+int userns_write_maps(pid_t pid, const struct sandbox_plan *plan, struct amber_error *err);
+/* Pick the host range for the container's ids: the first /etc/subuid
+ * (/etc/subgid) range of user `name`, else a fixed default. */
+void userns_host_range(const char *file, const char *name, uint32_t *start, uint32_t *count);
+
+/* Build the root filesystem, /dev, /proc, /etc and pivot into it. */
+int rootfs_setup(const struct sandbox_plan *plan, struct amber_error *err);
+
+/* Bring the loopback interface up in the current network namespace. */
+int net_loopback_up(struct amber_error *err);
+
+/* PID 1: start the workload, forward signals, reap, report. Never returns. */
+__attribute__((noreturn)) void init_run(const struct sandbox_plan *plan);
+
+/* Open path under rootfd without following symlinks (openat2
+ * RESOLVE_NO_SYMLINKS|RESOLVE_BENEATH, with a component-walk fallback for
+ * kernels without openat2). Returns an O_PATH fd. */
+int path_open_beneath(int rootfd, const char *path, int flags, struct amber_error *err);
+/* Test hook: force the fallback path. */
+extern bool path_force_fallback;
+
+#endif

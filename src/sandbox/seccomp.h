@@ -1,0 +1,29 @@
+/* The default seccomp allowlist.
+ *
+ * The policy (which syscalls, which argument filters) is written once, in
+ * seccomp_policy.c, against libseccomp. It is compiled to a BPF program at
+ * *build* time by tools/seccomp-gen (which links libseccomp) and embedded in
+ * libamber, so a sandbox start only copies a ready program into the kernel:
+ * "compile once, reuse" with zero per-start compile cost. */
+#ifndef AMBER_SECCOMP_H
+#define AMBER_SECCOMP_H
+
+#include <stddef.h>
+#include <seccomp.h>
+
+#include "util/error.h"
+
+/* Build the default policy into ctx (used by tools/seccomp-gen and by tests
+ * that compare the embedded program with a fresh compile). */
+int seccomp_policy_build(scmp_filter_ctx ctx, struct amber_error *err);
+/* Create a context and build the default policy into it. */
+scmp_filter_ctx seccomp_policy_new(struct amber_error *err);
+
+/* Load the embedded, precompiled default program into the calling thread.
+ * Requires no_new_privs (or CAP_SYS_ADMIN). */
+int seccomp_load_default(struct amber_error *err);
+
+/* Number of BPF instructions in the embedded program (for `amber check`). */
+size_t seccomp_default_len(void);
+
+#endif

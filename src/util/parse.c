@@ -1,0 +1,158 @@
+#include "util/parse.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+int parse_uint(const char *s, uint64_t max, uint64_t *out)
+{
+    char *end;
+    unsigned long long v;
+
+    if (s == NULL || !isdigit((unsigned char)s[0]))
+        return -1;
+    errno = 0;
+    v = strtoull(s, &end, 10);
+    if (errno != 0 || *end != '\0' || v > max)
+        return -1;
+    *out = v;
+    return 0;
+}
+
+/* Parse "<digits>[.<digits>]" into an integer part and a fraction scaled by
+ * `scale`, leaving *end at the first other character. */
+static int parse_decimal(const char *s, uint64_t scale, uint64_t *out, const char **end)
+{
+    uint64_t ip = 0, frac = 0, div = 1;
+    const char *p = s;
+
+    if (!isdigit((unsigned char)*p))
+        return -1;
+    for (; isdigit((unsigned char)*p); p++) {
+        if (ip > (UINT64_MAX - 9) / 10)
+            return -1;
+        ip = ip * 10 + (uint64_t)(*p - '0');
+    }
+    if (*p == '.') {
+        p++;
+        if (!isdigit((unsigned char)*p))
+            return -1;
+        for (; isdigit((unsigned char)*p); p++) {
+            if (div < 1000000000ULL) {
+                frac = frac * 10 + (uint64_t)(*p - '0');
+                div *= 10;
+            }
+        }
+    }
+    if (ip != 0 && scale > UINT64_MAX / ip)
+        return -1;
+    *out = ip * scale + (frac * scale) / div;
+    *end = p;
+    return 0;
+}
+
+int parse_size(const char *s, uint64_t *out)
+{
+    static const struct {
+        const char *suffix;
+        uint64_t mult;
+    } units[] = {
+        {"", 1},
+        {"b", 1},
+        {"k", 1ULL << 10},
+        {"kb", 1ULL << 10},
+        {"kib", 1ULL << 10},
+        {"m", 1ULL << 20},
+        {"mb", 1ULL << 20},
+        {"mib", 1ULL << 20},
+        {"g", 1ULL << 30},
+        {"gb", 1ULL << 30},
+        {"gib", 1ULL << 30},
+        {"t", 1ULL << 40},
+        {"tb", 1ULL << 40},
+        {"tib", 1ULL << 40},
+    };
+    const char *end;
+    uint64_t v;
+
+    if (s == NULL)
+        return -1;
+    for (size_t i = 0; i < sizeof(units) / sizeof(units[0]); i++) {
+        /* Parse the number in the unit itself so "1.5G" is exact. */
+        if (parse_decimal(s, units[i].mult, &v, &end) < 0)
+            return -1;
+        if (strcasecmp(end, units[i].suffix) == 0) {
+            if (v == 0)
+                return -1;
+            *out = v;
+            return 0;
+        }
+    }
+    return -1;
+}
+
+int parse_duration(const char *s, uint64_t *out_ns)
+{
+    static const struct {
+        const char *suffix;
+        uint64_t mult;
+    } units[] = {
+        {"", 1000000000ULL},   {"s", 1000000000ULL},     {"ms", 1000000ULL},
+        {"us", 1000ULL},       {"m", 60000000000ULL},    {"h", 3600000000000ULL},
+    };
+    const char *end;
+    uint64_t v;
+
+    if (s == NULL)
+        return -1;
+    for (size_t i = 0; i < sizeof(units) / sizeof(units[0]); i++) {
+        if (parse_decimal(s, units[i].mult, &v, &end) < 0)
+            return -1;
+        if (strcmp(end, units[i].suffix) == 0) {
+            if (v == 0)
+                return -1;
+            *out_ns = v;
+            return 0;
+        }
+    }
+    return -1;
+}
+
+int parse_cpus(const char *s, uint64_t *out_milli)
+{
+    const char *end;
+    uint64_t v;
+
+    if (s == NULL || parse_decimal(s, 1000, &v, &end) < 0 || *end != '\0' || v == 0 ||
+        v > 1024 * 1000)
+        return -1;
+    *out_milli = v;
+    return 0;
+}
+
+int parse_user(const char *s, uint32_t *uid, uint32_t *gid, bool *has_gid)
+{
+    char buf[64];
+    char *colon;
+    uint64_t v;
+
+    if (s == NULL || strlen(s) >= sizeof(buf))
+        return -1;
+    strcpy(buf, s);
+    colon = strchr(buf, ':');
+    if (colon != NULL)
+        *colon = '\0';
+    if (parse_uint(buf, 0xfffffffeULL, &v) < 0)
+        return -1;
+    *uid = (uint32_t)v;
+    *has_gid = false;
+    if (colon != NULL) {
+        if (parse_uint(colon + 1, 0xfffffffeULL, &v) < 0)
+            return -1;
+        *gid = (uint32_t)v;
+        *has_gid = true;
+    }
+    return 0;
+}
