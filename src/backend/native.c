@@ -1,6 +1,6 @@
 /* The native backend, parent side: plan the sandbox, create its cgroup,
- * clone the child into new namespaces, write its id maps, put it in the
- * cgroup, release it, and collect the result.
+ * clone the child into new namespaces (it joins the cgroup itself), write
+ * its id maps, release it, and collect the result.
  *
  * Ownership: the instance owns the cgroup, the child pid, the sync socket
  * and the watchdog; destroy() releases each, so a failure at any step
@@ -223,12 +223,24 @@ static int native_start(struct amber_instance *inst, struct amber_error *err)
         flags |= CLONE_NEWNET;
     if (inst->plan.userns)
         flags |= CLONE_NEWUSER;
+    if (inst->have_cg) {
+        int n = cgroup_open_self_join(&inst->cg, inst->plan.cgroup_fds, err);
+        if (n < 0) {
+            close(sv[0]);
+            close(sv[1]);
+            return -1;
+        }
+        inst->plan.ncgroup_fds = n;
+    }
 
     inst->pid = (pid_t)syscall(SYS_clone, flags, NULL, NULL, NULL, NULL);
     if (inst->pid < 0) {
         int e = errno;
         close(sv[0]);
         close(sv[1]);
+        for (int i = 0; i < inst->plan.ncgroup_fds; i++)
+            close(inst->plan.cgroup_fds[i]);
+        inst->plan.ncgroup_fds = 0;
         return amber_error_set(err, e, "create the sandbox's namespaces (clone%s)",
                                inst->plan.userns ? " with a user namespace" : "");
     }
@@ -239,10 +251,11 @@ static int native_start(struct amber_instance *inst, struct amber_error *err)
     }
     close(sv[1]);
     inst->sync_fd = sv[0];
+    for (int i = 0; i < inst->plan.ncgroup_fds; i++)
+        close(inst->plan.cgroup_fds[i]);
+    inst->plan.ncgroup_fds = 0;
 
     if (inst->plan.userns && userns_write_maps(inst->pid, &inst->plan, err) < 0)
-        goto fail;
-    if (inst->have_cg && inst->cg.mgr->enter(&inst->cg, inst->pid, err) < 0)
         goto fail;
     if (sync_send(inst->sync_fd, SYNC_GO, 0, NULL) < 0) {
         amber_error_errno(err, "release the sandbox");

@@ -16,6 +16,7 @@
 #include "sandbox/cgroup.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -582,6 +583,29 @@ int cgroup_enter_all(struct amber_cgroup *cg, pid_t pid, struct amber_error *err
         if (cgroup_write(cg->paths[i], "cgroup.procs", buf, err) < 0)
             return -1;
     return 0;
+}
+
+int cgroup_open_self_join(struct amber_cgroup *cg, int fds[CGROUP_MAX_PATHS],
+                          struct amber_error *err)
+{
+    int n = 0;
+
+    for (int i = 0; i < CGROUP_MAX_PATHS; i++)
+        fds[i] = -1;
+    for (int i = 0; i < cg->npaths; i++) {
+        cleanup_free char *path = xasprintf("%s/%s", cg->paths[i], cg->mgr->self_join_file);
+        fds[n] = open(path, O_WRONLY | O_CLOEXEC);
+        if (fds[n] < 0) {
+            amber_error_errno(err, "open '%s'", path);
+            for (int j = 0; j < n; j++) {
+                close(fds[j]);
+                fds[j] = -1;
+            }
+            return -1;
+        }
+        n++;
+    }
+    return n;
 }
 
 /* rmdir, retrying on EBUSY: the workload has been reaped, but the kernel

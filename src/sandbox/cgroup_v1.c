@@ -67,7 +67,8 @@ static int v1_set_memory(const char *dir, uint64_t bytes, struct amber_error *er
         return -1;
     if (cgroup_write(dir, "memory.memsw.limit_in_bytes", val, &e) < 0) {
         if (e.code != ENOENT) {
-            *err = e;
+            if (err != NULL)
+                *err = e;
             return -1;
         }
         /* The kernel runs without swap accounting (swapaccount=0 or no
@@ -163,5 +164,6 @@ const struct cgroup_manager cgroup_manager_v1 = {
     .name = "v1",
     .create = v1_create,
     .enter = cgroup_enter_all,
+    .self_join_file = "tasks",
     .stats = v1_stats,
 };

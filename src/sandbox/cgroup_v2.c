@@ -91,7 +91,8 @@ static int v2_enable(const char *own, const char *const *ctrls, size_t n, struct
                         add, own, avail);
         return error_code(err, ENOENT);
     }
-    *err = e;
+    if (err != NULL)
+        *err = e;
     return -1;
 }
 
@@ -136,7 +137,8 @@ static int v2_create(struct amber_cgroup *cg, const char *name, const struct cgr
          * more than the limit. No file = no swap accounting on this kernel. */
         if (cgroup_write(dir, "memory.swap.max", "0", &e) < 0) {
             if (e.code != ENOENT) {
-                *err = e;
+                if (err != NULL)
+                    *err = e;
                 goto fail;
             }
             log_debug("cgroup: no memory.swap.max in '%s'; swap is not limited", dir);
@@ -197,5 +199,6 @@ const struct cgroup_manager cgroup_manager_v2 = {
     .name = "v2",
     .create = v2_create,
     .enter = cgroup_enter_all,
+    .self_join_file = "cgroup.procs",
     .stats = v2_stats,
 };

@@ -2,12 +2,13 @@
  * steps that turns a freshly cloned process into a sealed sandbox.
  *
  * The order, and why it is safe:
+ *  0. Move into the sandbox's cgroup (cgroup.h: cgroup_open_self_join).
  *  1. Close every inherited fd except the sync channel (close_range with
  *     CLOEXEC): a descriptor leaked from the caller could name a host
  *     directory and walk around every later restriction.
  *  2. Parent-death signal, then wait for GO: the parent writes the user
- *     namespace maps and puts us in the cgroup *before* anything runs, so
- *     no step happens unaccounted or with unmapped ids.
+ *     namespace maps before anything runs, so no step runs with unmapped
+ *     ids. Then a cgroup namespace rooted at the sandbox's cgroup.
  *  3. Become root of the user namespace (if any) and drop the host's
  *     supplementary groups.
  *  4. Filesystem (rootfs.c): private mounts, new root, /dev, /proc, pivot.
@@ -155,6 +156,16 @@ void launch_child(const struct sandbox_plan *plan)
     const char *wd;
 
     amber_error_clear(&err);
+
+    /* 0. Join the sandbox's cgroup before anything else, so every later
+     * step and every descendant is accounted and limited. */
+    for (int i = 0; i < plan->ncgroup_fds; i++) {
+        if (write(plan->cgroup_fds[i], "0", 1) != 1) {
+            amber_error_errno(&err, "join the sandbox cgroup");
+            fail(plan, &err);
+        }
+        close(plan->cgroup_fds[i]);
+    }
 
     /* 1. */
     if (syscall(SYS_close_range, 3U, ~0U, CLOSE_RANGE_CLOEXEC) < 0) {

@@ -49,6 +49,8 @@ struct sandbox_plan {
     int landlock_abi;      /* 0: unavailable */
     bool allow_no_landlock; /* agent mode + --allow-degraded-security */
     bool host_root;        /* amber runs as host root (not rootless) */
+    int cgroup_fds[4];     /* cgroup_open_self_join(): the child writes "0" to each */
+    int ncgroup_fds;
 };
 
 /* Child side: never returns. */

@@ -28,7 +28,7 @@ int seccomp_load_default(struct amber_error *err)
     int e;
 
     if (amber_seccomp_default_len == 0 || amber_seccomp_default_len > BPF_MAXINSNS)
-        return amber_error_set(err, EINVAL,
+        return amber_error_set(err, 0,
                                "seccomp: load filter: embedded program has %zu instructions",
                                amber_seccomp_default_len);
     prog.len = (unsigned short)amber_seccomp_default_len;

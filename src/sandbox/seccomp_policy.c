@@ -39,6 +39,9 @@
 #define CLONE_NEWTIME 0x00000080
 #endif
 
+/* The tables are laid out by hand, grouped by purpose. */
+/* clang-format off */
+
 /* ------------------------------------------------------------------------
  * Unconditionally allowed syscalls. Each list is NULL-terminated.
  * ------------------------------------------------------------------------ */
@@ -340,6 +343,8 @@ static const struct late_syscall late_syscalls[] = {
     {"file_setattr", 469},
 };
 
+/* clang-format on */
+
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
 
 /* Numbers above the newest known syscall, up to this one, answer ENOSYS.
@@ -363,8 +368,8 @@ static const uint32_t denied_ioctls[] = {TIOCSTI, TIOCLINUX};
 
 /* Namespace flags clone must not carry (CLONE_NEWTIME shares its bit with
  * the exit-signal byte of clone(), where no valid signal sets it). */
-#define CLONE_NS_FLAGS                                                                        \
-    (CLONE_NEWNS | CLONE_NEWUTS | CLONE_NEWIPC | CLONE_NEWUSER | CLONE_NEWPID | CLONE_NEWNET | \
+#define CLONE_NS_FLAGS                                                                             \
+    (CLONE_NEWNS | CLONE_NEWUTS | CLONE_NEWIPC | CLONE_NEWUSER | CLONE_NEWPID | CLONE_NEWNET |     \
      CLONE_NEWCGROUP | CLONE_NEWTIME)
 
 /* personality() values Docker allows: PER_LINUX, PER_LINUX32, UNAME26,
@@ -422,7 +427,7 @@ static int resolve(const char *name, int *nr, struct amber_error *err)
             return 1;
         }
     }
-    return amber_error_set(err, EINVAL, "seccomp policy: unknown syscall name '%s'", name);
+    return amber_error_set(err, 0, "seccomp policy: unknown syscall name '%s'", name);
 }
 
 static int add_rule(scmp_filter_ctx ctx, uint32_t action, const char *name, int nr,
@@ -537,7 +542,7 @@ static int check_tables(struct amber_error *err)
     for (const char *const *const *g = allow_groups; *g != NULL; g++) {
         for (const char *const *p = *g; *p != NULL; p++) {
             if (in_groups(deny_groups, *p) || in_list(conditional, *p))
-                return amber_error_set(err, EINVAL,
+                return amber_error_set(err, 0,
                                        "seccomp policy: '%s' is both allowed and restricted", *p);
         }
     }
@@ -546,7 +551,7 @@ static int check_tables(struct amber_error *err)
             int nr;
 
             if (in_list(conditional, *p))
-                return amber_error_set(err, EINVAL,
+                return amber_error_set(err, 0,
                                        "seccomp policy: '%s' is both denied and conditional", *p);
             if (resolve(*p, &nr, err) < 0)
                 return -1;
@@ -647,8 +652,7 @@ static int add_future_range(scmp_filter_ctx ctx, struct amber_error *err)
         int rc = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(ENOSYS), nr, 0);
 
         if (rc < 0)
-            return amber_error_set(err, -rc, "seccomp policy: add ENOSYS rule for syscall %d",
-                                   nr);
+            return amber_error_set(err, -rc, "seccomp policy: add ENOSYS rule for syscall %d", nr);
     }
     return 0;
 }
@@ -666,7 +670,7 @@ int seccomp_policy_build(scmp_filter_ctx ctx, struct amber_error *err)
     if (rc < 0)
         return amber_error_set(err, -rc, "seccomp policy: get default action");
     if (def != SCMP_ACT_ERRNO(EPERM))
-        return amber_error_set(err, EINVAL,
+        return amber_error_set(err, 0,
                                "seccomp policy: context default action must be ERRNO(EPERM)");
 
     rc = seccomp_attr_set(ctx, SCMP_FLTATR_ACT_BADARCH, SCMP_ACT_KILL_PROCESS);
