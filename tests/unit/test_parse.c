@@ -1,0 +1,75 @@
+/* Unit tests: size, duration, number, cpu and user parsing. */
+#include <stdint.h>
+
+#include "test.h"
+#include "util/parse.h"
+
+static void sizes(void)
+{
+    uint64_t v = 0;
+
+    CHECK(parse_size("64M", &v) == 0 && v == 64ULL << 20);
+    CHECK(parse_size("64m", &v) == 0 && v == 64ULL << 20);
+    CHECK(parse_size("1G", &v) == 0 && v == 1ULL << 30);
+    CHECK(parse_size("2GiB", &v) == 0 && v == 2ULL << 30);
+    CHECK(parse_size("512k", &v) == 0 && v == 512ULL << 10);
+    CHECK(parse_size("1.5G", &v) == 0 && v == 3ULL << 29);
+    CHECK(parse_size("1048576", &v) == 0 && v == 1048576);
+    CHECK(parse_size("100b", &v) == 0 && v == 100);
+    CHECK(parse_size("", &v) < 0);
+    CHECK(parse_size("12Q", &v) < 0);
+    CHECK(parse_size("M", &v) < 0);
+    CHECK(parse_size("-5M", &v) < 0);
+    CHECK(parse_size("0", &v) < 0);
+    CHECK(parse_size("1.G", &v) < 0);
+    CHECK(parse_size("99999999999999999999", &v) < 0);
+    CHECK(parse_size("20000000T", &v) < 0);
+    CHECK(parse_size(NULL, &v) < 0);
+}
+
+static void durations(void)
+{
+    uint64_t v = 0;
+
+    CHECK(parse_duration("10", &v) == 0 && v == 10000000000ULL);
+    CHECK(parse_duration("1.5", &v) == 0 && v == 1500000000ULL);
+    CHECK(parse_duration("500ms", &v) == 0 && v == 500000000ULL);
+    CHECK(parse_duration("2m", &v) == 0 && v == 120000000000ULL);
+    CHECK(parse_duration("1h", &v) == 0 && v == 3600000000000ULL);
+    CHECK(parse_duration("3s", &v) == 0 && v == 3000000000ULL);
+    CHECK(parse_duration("0", &v) < 0);
+    CHECK(parse_duration("abc", &v) < 0);
+    CHECK(parse_duration("5x", &v) < 0);
+    CHECK(parse_duration("-1", &v) < 0);
+}
+
+static void numbers(void)
+{
+    uint64_t v = 0;
+    uint32_t uid = 0, gid = 0;
+    bool has_gid = false;
+
+    CHECK(parse_uint("42", 100, &v) == 0 && v == 42);
+    CHECK(parse_uint("101", 100, &v) < 0);
+    CHECK(parse_uint("4x", 100, &v) < 0);
+    CHECK(parse_uint("", 100, &v) < 0);
+    CHECK(parse_uint("+4", 100, &v) < 0);
+    CHECK(parse_cpus("0.5", &v) == 0 && v == 500);
+    CHECK(parse_cpus("2", &v) == 0 && v == 2000);
+    CHECK(parse_cpus("0", &v) < 0);
+    CHECK(parse_cpus("abc", &v) < 0);
+    CHECK(parse_cpus("1.5x", &v) < 0);
+    CHECK(parse_user("1000", &uid, &gid, &has_gid) == 0 && uid == 1000 && !has_gid);
+    CHECK(parse_user("1000:50", &uid, &gid, &has_gid) == 0 && uid == 1000 && gid == 50 && has_gid);
+    CHECK(parse_user("root", &uid, &gid, &has_gid) < 0);
+    CHECK(parse_user("1:", &uid, &gid, &has_gid) < 0);
+    CHECK(parse_user("4294967295", &uid, &gid, &has_gid) < 0);
+}
+
+int main(void)
+{
+    sizes();
+    durations();
+    numbers();
+    return test_finish("parse");
+}

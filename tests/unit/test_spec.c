@@ -1,0 +1,292 @@
+/* Unit tests: the flag parser, the JSON launch file, spec validation and
+ * the spec digest. */
+#include <stdlib.h>
+#include <sys/resource.h>
+#include <unistd.h>
+
+#include "spec/flags.h"
+#include "spec/spec.h"
+#include "test.h"
+
+static int parse(struct amber_spec *spec, struct run_meta *meta, struct amber_error *err, int argc,
+                 char **argv)
+{
+    memset(meta, 0, sizeof(*meta));
+    spec_init(spec);
+    return spec_parse_run_args(spec, argc, argv, meta, err);
+}
+
+static void flags(void)
+{
+    struct amber_spec spec;
+    struct run_meta meta;
+    struct amber_error err;
+
+    {
+        char *argv[] = {"--memory", "64M", "--cpus=0.5", "-e", "A=1", "-eB=2", "--pids", "10",
+                        "--hostname", "box", "--", "sh", "-c", "exit 3"};
+        CHECK(parse(&spec, &meta, &err, 14, argv) == 0);
+        CHECK(spec.memory == 64ULL << 20);
+        CHECK(spec.cpus_milli == 500);
+        CHECK(spec.pids == 10 && spec.pids_set);
+        CHECK(strcmp(spec.hostname, "box") == 0);
+        CHECK(spec.argc == 3 && strcmp(spec.argv[0], "sh") == 0 && strcmp(spec.argv[2], "exit 3") == 0);
+        CHECK(spec_getenv(&spec, "A") && strcmp(spec_getenv(&spec, "A"), "1") == 0);
+        CHECK(spec_getenv(&spec, "B") && strcmp(spec_getenv(&spec, "B"), "2") == 0);
+        CHECK(meta.spec_flags == 6);
+        spec_free(&spec);
+    }
+    {
+        /* The command starts at the first non-option; its own flags stay its own. */
+        char *argv[] = {"ls", "--memory", "1G"};
+        CHECK(parse(&spec, &meta, &err, 3, argv) == 0);
+        CHECK(spec.argc == 3 && spec.memory == 0);
+        spec_free(&spec);
+    }
+    {
+        char *argv[] = {"--no-such-flag", "x"};
+        CHECK(parse(&spec, &meta, &err, 2, argv) < 0);
+        CHECK_STR_CONTAINS(err.msg, "--no-such-flag");
+        spec_free(&spec);
+    }
+    {
+        char *argv[] = {"--memory", "12Q", "true"};
+        CHECK(parse(&spec, &meta, &err, 3, argv) < 0);
+        CHECK_STR_CONTAINS(err.msg, "--memory '12Q'");
+        spec_free(&spec);
+    }
+    {
+        char *argv[] = {"--memory"};
+        CHECK(parse(&spec, &meta, &err, 1, argv) < 0);
+        CHECK_STR_CONTAINS(err.msg, "needs a value");
+        spec_free(&spec);
+    }
+    {
+        char *argv[] = {"--allow-host-network=yes", "true"};
+        CHECK(parse(&spec, &meta, &err, 2, argv) < 0);
+        CHECK_STR_CONTAINS(err.msg, "takes no value");
+        spec_free(&spec);
+    }
+    {
+        char *argv[] = {"--service-mode", "paranoid", "true"};
+        CHECK(parse(&spec, &meta, &err, 3, argv) < 0);
+        CHECK_STR_CONTAINS(err.msg, "paranoid");
+        spec_free(&spec);
+    }
+    {
+        char *argv[] = {"--config", "/x.json", "--log-level", "debug", "--help"};
+        CHECK(parse(&spec, &meta, &err, 5, argv) == 0);
+        CHECK(meta.config && strcmp(meta.config, "/x.json") == 0);
+        CHECK(meta.log_level && strcmp(meta.log_level, "debug") == 0);
+        CHECK(meta.help && meta.spec_flags == 0);
+        spec_free(&spec);
+    }
+    {
+        char *argv[] = {"--ulimit", "nofile=100:200", "--ulimit", "core=0", "true"};
+        CHECK(parse(&spec, &meta, &err, 5, argv) == 0);
+        CHECK(spec.nulimits == 2);
+        CHECK(spec.ulimits[0].resource == RLIMIT_NOFILE && spec.ulimits[0].soft == 100 &&
+              spec.ulimits[0].hard == 200);
+        CHECK(spec.ulimits[1].resource == RLIMIT_CORE && spec.ulimits[1].hard == 0);
+        spec_free(&spec);
+    }
+    {
+        char *bad[] = {"nofile", "nofiles=1", "nofile=2:1", "nofile=x", "stack=unlimited:5"};
+        for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+            char *argv[] = {"--ulimit", bad[i], "true"};
+            CHECK(parse(&spec, &meta, &err, 3, argv) < 0);
+            CHECK_STR_CONTAINS(err.msg, "--ulimit");
+            spec_free(&spec);
+        }
+    }
+}
+
+static void validate(void)
+{
+    struct amber_spec spec;
+    struct run_meta meta;
+    struct amber_error err;
+
+    {
+        char *argv[] = {"true"};
+        parse(&spec, &meta, &err, 1, argv);
+        setenv("AMBER_TEST_HOST_VAR", "leak", 1);
+        CHECK(spec_validate(&spec, 0, &err) == 0);
+        CHECK(strcmp(spec.backend, "native") == 0);
+        CHECK(spec.userns == AMBER_USERNS_HOST);
+        CHECK(spec.pids == AMBER_DEFAULT_PIDS && !spec.pids_set);
+        CHECK(strcmp(spec_getenv(&spec, "HOME"), AMBER_HOME) == 0);
+        CHECK(spec_getenv(&spec, "PATH") != NULL);
+        CHECK(spec_getenv(&spec, "AMBER_TEST_HOST_VAR") == NULL);
+        spec_free(&spec);
+    }
+    {
+        char *argv[] = {"--service-mode", "strict-agent", "true"};
+        parse(&spec, &meta, &err, 3, argv);
+        CHECK(spec_validate(&spec, 0, &err) == 0);
+        CHECK(spec.userns == AMBER_USERNS_AUTO);
+        spec_free(&spec);
+    }
+    {
+        char *argv[] = {"true"};
+        parse(&spec, &meta, &err, 1, argv);
+        CHECK(spec_validate(&spec, 1000, &err) == 0);
+        CHECK(spec.rootless && spec.userns == AMBER_USERNS_AUTO);
+        spec_free(&spec);
+    }
+    {
+        char *argv[] = {"-e", "LD_PRELOAD=/x.so", "-e", "KEEP=1", "true"};
+        parse(&spec, &meta, &err, 5, argv);
+        CHECK(spec_validate(&spec, 0, &err) == 0);
+        CHECK(spec_getenv(&spec, "LD_PRELOAD") == NULL);
+        CHECK(spec_getenv(&spec, "KEEP") != NULL);
+        spec_free(&spec);
+    }
+    {
+        char *argv[] = {"--keep-ld-env", "-e", "LD_PRELOAD=/x.so", "true"};
+        parse(&spec, &meta, &err, 4, argv);
+        CHECK(spec_validate(&spec, 0, &err) == 0);
+        CHECK(spec_getenv(&spec, "LD_PRELOAD") != NULL);
+        spec_free(&spec);
+    }
+    {
+        struct {
+            int argc;
+            char *argv[6];
+            uid_t euid;
+            const char *needle;
+        } bad[] = {
+            {0, {NULL}, 0, "no command"},
+            {3, {"--network", "host", "true"}, 0, "--allow-host-network"},
+            {5, {"--service-mode", "strict-agent", "--backend", "process", "true"}, 0, "process"},
+            {4, {"--service-mode", "strict-agent", "--allow-degraded-security", "true"}, 0,
+             "--allow-degraded-security"},
+            {3, {"--rootfs", "relative/dir", "true"}, 0, "absolute"},
+            {3, {"--rootfs", "/nonexistent-amber-dir", "true"}, 0, "/nonexistent-amber-dir"},
+            {3, {"--rootfs", "/etc/hostname", "true"}, 0, "not a directory"},
+            {3, {"--rootfs-mode", "overlay", "true"}, 0, "needs --rootfs"},
+            {3, {"--workdir", "rel", "true"}, 0, "--workdir 'rel'"},
+            {3, {"--hostname", "bad_name!", "true"}, 0, "--hostname"},
+            {3, {"--backend", "qemu", "true"}, 0, "qemu"},
+            {3, {"--user", "5", "true"}, 1000, "--user 5"},
+            {3, {"--userns", "host", "true"}, 1000, "--userns host"},
+            {5, {"--userns", "host", "--service-mode", "strict-agent", "true"}, 0, "--userns host"},
+        };
+        for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+            parse(&spec, &meta, &err, bad[i].argc, bad[i].argv);
+            CHECK(spec_validate(&spec, bad[i].euid, &err) < 0);
+            CHECK_STR_CONTAINS(err.msg, bad[i].needle);
+            spec_free(&spec);
+        }
+    }
+}
+
+static char *write_tmp(const char *text)
+{
+    char *path = strdup("/tmp/amber-unit-XXXXXX");
+    int fd = mkstemp(path);
+    if (fd >= 0) {
+        if (write(fd, text, strlen(text)) < 0)
+            CHECK(0);
+        close(fd);
+    }
+    return path;
+}
+
+static void config(void)
+{
+    struct amber_spec spec;
+    struct amber_error err;
+    char *p;
+
+    p = write_tmp("{\"command\": [\"sh\", \"-c\", \"exit 4\"], \"memory\": \"64M\", \"pids\": 12,\n"
+                  " \"env\": [\"A=1\", \"B=2\"], \"allow_host_network\": true, \"network\": \"host\",\n"
+                  " \"service_mode\": \"agent\", \"cpus\": 1.5}\n");
+    spec_init(&spec);
+    CHECK(spec_from_json_file(&spec, p, &err) == 0);
+    CHECK(spec.argc == 3 && strcmp(spec.argv[2], "exit 4") == 0);
+    CHECK(spec.memory == 64ULL << 20 && spec.pids == 12 && spec.cpus_milli == 1500);
+    CHECK(spec.allow_host_network && spec.network == AMBER_NET_HOST);
+    CHECK(spec_getenv(&spec, "B") != NULL);
+    spec_free(&spec);
+    unlink(p);
+    free(p);
+
+    p = write_tmp("{\"command\": [\"true\"], \"memroy\": \"64M\"}");
+    spec_init(&spec);
+    CHECK(spec_from_json_file(&spec, p, &err) < 0);
+    CHECK_STR_CONTAINS(err.msg, "unknown key 'memroy'");
+    spec_free(&spec);
+    unlink(p);
+    free(p);
+
+    p = write_tmp("{\"command\": [\"true\"],\n \"memory\": }");
+    spec_init(&spec);
+    CHECK(spec_from_json_file(&spec, p, &err) < 0);
+    CHECK_STR_CONTAINS(err.msg, "line 2");
+    spec_free(&spec);
+    unlink(p);
+    free(p);
+
+    p = write_tmp("{\"command\": \"true\"}");
+    spec_init(&spec);
+    CHECK(spec_from_json_file(&spec, p, &err) < 0);
+    CHECK_STR_CONTAINS(err.msg, "command");
+    spec_free(&spec);
+    unlink(p);
+    free(p);
+
+    p = write_tmp("{\"command\": [\"true\"], \"memory\": [\"1G\"]}");
+    spec_init(&spec);
+    CHECK(spec_from_json_file(&spec, p, &err) < 0);
+    CHECK_STR_CONTAINS(err.msg, "single value");
+    spec_free(&spec);
+    unlink(p);
+    free(p);
+
+    p = write_tmp("{\"command\": [\"true\"], \"allow_host_network\": \"yes\"}");
+    spec_init(&spec);
+    CHECK(spec_from_json_file(&spec, p, &err) < 0);
+    CHECK_STR_CONTAINS(err.msg, "true or false");
+    spec_free(&spec);
+    unlink(p);
+    free(p);
+
+    spec_init(&spec);
+    CHECK(spec_from_json_file(&spec, "/nonexistent/amber.json", &err) < 0);
+    CHECK_STR_CONTAINS(err.msg, "/nonexistent/amber.json");
+    spec_free(&spec);
+}
+
+static void digest(void)
+{
+    struct amber_spec a, b;
+    struct run_meta meta;
+    struct amber_error err;
+    char da[65], db[65];
+    char *argv1[] = {"--memory", "64M", "echo", "hi"};
+    char *argv2[] = {"--memory", "65M", "echo", "hi"};
+
+    parse(&a, &meta, &err, 4, argv1);
+    spec_validate(&a, 0, &err);
+    parse(&b, &meta, &err, 4, argv1);
+    spec_validate(&b, 0, &err);
+    CHECK(spec_digest(&a, da, &err) == 0 && spec_digest(&b, db, &err) == 0);
+    CHECK(strlen(da) == 64 && strcmp(da, db) == 0);
+    spec_free(&b);
+    parse(&b, &meta, &err, 4, argv2);
+    spec_validate(&b, 0, &err);
+    spec_digest(&b, db, &err);
+    CHECK(strcmp(da, db) != 0);
+    spec_free(&a);
+    spec_free(&b);
+}
+
+int main(void)
+{
+    flags();
+    validate();
+    config();
+    digest();
+    return test_finish("spec");
+}
