@@ -244,6 +244,10 @@ void launch_child(const struct sandbox_plan *plan)
         fail(plan, &err);
     }
     wd = spec->workdir ? spec->workdir : AMBER_HOME;
+    /* A --rootfs without /home/agent starts in "/"; an explicit --workdir
+     * that does not exist is an error. */
+    if (spec->workdir == NULL && access(wd, F_OK) < 0)
+        wd = "/";
     if (chdir(wd) < 0) {
         amber_error_errno(&err, "--workdir '%s'", wd);
         fail(plan, &err);

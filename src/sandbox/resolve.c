@@ -49,7 +49,9 @@ static int walk_fallback(int rootfd, const char *path, int flags, struct amber_e
             char tmp[2];
             if (readlinkat(cur, "", tmp, sizeof(tmp)) >= 0) {
                 close(cur);
-                return amber_error_set(err, ELOOP, "resolve '%s': '%s' is a symlink", path, c);
+                amber_error_set(err, 0, "'%s' is or passes through a symlink; refusing to follow it", path);
+                err->code = ELOOP;
+                return -1;
             }
         }
     }
@@ -83,9 +85,15 @@ int path_open_beneath(int rootfd, const char *path, int flags, struct amber_erro
         return fd;
     if (errno == ENOSYS || errno == EPERM /* seccomp'd container hosts */)
         return walk_fallback(rootfd, path, flags, err);
-    if (errno == ELOOP)
-        return amber_error_set(err, ELOOP, "resolve '%s': a path component is a symlink", path);
-    if (errno == EXDEV)
-        return amber_error_set(err, EXDEV, "resolve '%s': escapes the root", path);
+    if (errno == ELOOP) {
+        amber_error_set(err, 0, "'%s' is or passes through a symlink; refusing to follow it", path);
+        err->code = ELOOP;
+        return -1;
+    }
+    if (errno == EXDEV) {
+        amber_error_set(err, 0, "'%s' escapes the root", path);
+        err->code = EXDEV;
+        return -1;
+    }
     return amber_error_errno(err, "resolve '%s'", path);
 }

@@ -410,10 +410,11 @@ int rootfs_setup(const struct sandbox_plan *plan, struct amber_error *err)
             mkdirat(rootfd, "home/agent", 0700) < 0 || mkdirat(rootfd, "root", 0700) < 0)
             return amber_error_errno(err, "mkdir in the new root");
     } else if (!writable_root) {
-        if (do_mount(spec->rootfs, spec->rootfs, spec->rootfs, NULL, MS_BIND | MS_REC, NULL,
-                     err) < 0)
+        /* Bound at the staging point, not onto itself: "/" bound onto "/"
+         * would stack on the current root, which pivot_root refuses. */
+        if (do_mount(spec->rootfs, STAGING, spec->rootfs, NULL, MS_BIND | MS_REC, NULL, err) < 0)
             return -1;
-        rootfd = open(spec->rootfs, O_PATH | O_DIRECTORY | O_CLOEXEC);
+        rootfd = open(STAGING, O_PATH | O_DIRECTORY | O_CLOEXEC);
         if (rootfd < 0)
             return amber_error_errno(err, "open rootfs '%s'", spec->rootfs);
     } else {
