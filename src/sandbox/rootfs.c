@@ -280,11 +280,13 @@ static int setup_proc(int rootfd, struct amber_error *err)
     static const char *const mask_files[] = {
         "kcore",        "kallsyms",   "keys",       "key-users",  "timer_list",
         "sched_debug",  "latency_stats", "timer_stats", "sysrq-trigger", "kpagecount",
-        "kpageflags",   "kpagecgroup", "config.gz",  "vmallocinfo", "softirqs",
+        "kpageflags",   "kpagecgroup", "config.gz",  "vmallocinfo",
     };
     static const char *const mask_dirs[] = {"acpi", "scsi", "asound", "firmware", "driver"};
     static const char *const ro_dirs[] = {"sys", "bus", "fs", "irq"};
     cleanup_close int procfd = -1;
+    cleanup_close int mask_file = -1;
+    cleanup_close int mask_dir = -1;
     struct fdpath p;
 
     procfd = target(rootfd, "proc", true, err);
@@ -299,20 +301,30 @@ static int setup_proc(int rootfd, struct amber_error *err)
     if (procfd < 0)
         return -1;
 
+    /* The first mask is a read-only bind of /dev/null (files) or a
+     * read-only empty tmpfs (dirs); every further mask is a bind of that
+     * first one, which copies its read-only flag: one mount call per path
+     * instead of two (start-up time). */
     for (size_t i = 0; i < sizeof(mask_files) / sizeof(mask_files[0]); i++) {
         cleanup_close int fd = openat(procfd, mask_files[i], O_PATH | O_NOFOLLOW | O_CLOEXEC);
         if (fd < 0)
             continue; /* not present on this kernel */
         p = fdp(fd);
-        if (mount("/dev/null", p.s, NULL, MS_BIND, NULL) < 0)
+        if (mask_file < 0) {
+            if (mount("/dev/null", p.s, NULL, MS_BIND, NULL) < 0)
+                return amber_error_errno(err, "mask /proc/%s", mask_files[i]);
+            close(fd);
+            fd = openat(procfd, mask_files[i], O_PATH | O_NOFOLLOW | O_CLOEXEC);
+            if (fd < 0)
+                return amber_error_errno(err, "reopen /proc/%s", mask_files[i]);
+            p = fdp(fd);
+            if (remount_ro(p.s, "/proc mask", MS_NOSUID | MS_NODEV | MS_NOEXEC, err) < 0)
+                return -1;
+            mask_file = steal_fd(&fd);
+            continue;
+        }
+        if (mount(fdp(mask_file).s, p.s, NULL, MS_BIND, NULL) < 0)
             return amber_error_errno(err, "mask /proc/%s", mask_files[i]);
-        close(fd);
-        fd = openat(procfd, mask_files[i], O_PATH | O_NOFOLLOW | O_CLOEXEC);
-        if (fd < 0)
-            return amber_error_errno(err, "reopen /proc/%s", mask_files[i]);
-        p = fdp(fd);
-        if (remount_ro(p.s, "/proc mask", MS_NOSUID | MS_NODEV | MS_NOEXEC, err) < 0)
-            return -1;
     }
     for (size_t i = 0; i < sizeof(mask_dirs) / sizeof(mask_dirs[0]); i++) {
         cleanup_close int fd =
@@ -320,8 +332,18 @@ static int setup_proc(int rootfd, struct amber_error *err)
         if (fd < 0)
             continue;
         p = fdp(fd);
-        if (mount("tmpfs", p.s, "tmpfs", MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC,
-                  "size=0,mode=0555") < 0)
+        if (mask_dir < 0) {
+            if (mount("tmpfs", p.s, "tmpfs", MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC,
+                      "size=0,mode=0555") < 0)
+                return amber_error_errno(err, "mask /proc/%s", mask_dirs[i]);
+            close(fd);
+            fd = openat(procfd, mask_dirs[i], O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+            if (fd < 0)
+                return amber_error_errno(err, "reopen /proc/%s", mask_dirs[i]);
+            mask_dir = steal_fd(&fd);
+            continue;
+        }
+        if (mount(fdp(mask_dir).s, p.s, NULL, MS_BIND, NULL) < 0)
             return amber_error_errno(err, "mask /proc/%s", mask_dirs[i]);
     }
     for (size_t i = 0; i < sizeof(ro_dirs) / sizeof(ro_dirs[0]); i++) {
