@@ -12,10 +12,10 @@
 #include "util/error.h"
 
 struct amber_result {
-    int exit_code;  /* what `amber run` exits with */
-    int signal;     /* signal that ended the workload, 0 if it exited */
-    bool oom;       /* ended by the out-of-memory killer */
-    bool timed_out; /* ended by --timeout */
+    int exit_code;    /* what `amber run` exits with */
+    int signal;       /* signal that ended the workload, 0 if it exited */
+    bool oom;         /* ended by the out-of-memory killer */
+    bool timed_out;   /* ended by --timeout */
     bool exec_failed; /* the workload never started (126/127) */
     uint64_t wall_ns;
     uint64_t user_ns;

@@ -45,8 +45,8 @@ struct amber_instance {
 
 static int native_probe(struct amber_probe *out)
 {
-    out->available = access("/proc/self/ns/pid", F_OK) == 0 &&
-                     access("/proc/self/ns/mnt", F_OK) == 0;
+    out->available =
+        access("/proc/self/ns/pid", F_OK) == 0 && access("/proc/self/ns/mnt", F_OK) == 0;
     snprintf(out->reason, sizeof(out->reason), "%s",
              out->available ? "" : "the kernel lacks pid or mount namespaces");
     return 0;
@@ -80,14 +80,16 @@ static int plan_ids(struct amber_instance *inst, struct amber_error *err)
         userns_host_range("/etc/subgid", "amber", &start, &count);
         plan->gidmap = (struct id_map){0, start, count};
         if (plan->uid >= plan->uidmap.count || plan->gid >= plan->gidmap.count)
-            return amber_error_set(err, 0, "--user %u:%u: outside the user namespace's %u mapped ids",
+            return amber_error_set(err, 0,
+                                   "--user %u:%u: outside the user namespace's %u mapped ids",
                                    plan->uid, plan->gid, plan->uidmap.count);
     } else {
         plan->uidmap = (struct id_map){euid, euid, 1};
         plan->gidmap = (struct id_map){egid, egid, 1};
         if (plan->gid != egid)
-            return amber_error_set(err, 0, "--user %u:%u: only your own gid (%u) is mapped when running without root",
-                                   plan->uid, plan->gid, (unsigned)egid);
+            return amber_error_set(
+                err, 0, "--user %u:%u: only your own gid (%u) is mapped when running without root",
+                plan->uid, plan->gid, (unsigned)egid);
     }
     return 0;
 }
@@ -340,9 +342,10 @@ static int native_wait(struct amber_instance *inst, bool nohang, struct amber_re
     if (res->oom) {
         if (res->signal == SIGKILL)
             res->exit_code = AMBER_EXIT_OOM;
-        snprintf(res->message, sizeof(res->message),
-                 "out of memory: the kernel's OOM killer ended the workload (memory limit %llu MiB)",
-                 (unsigned long long)(inst->spec->memory >> 20));
+        snprintf(
+            res->message, sizeof(res->message),
+            "out of memory: the kernel's OOM killer ended the workload (memory limit %llu MiB)",
+            (unsigned long long)(inst->spec->memory >> 20));
     }
     return 1;
 }

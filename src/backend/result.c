@@ -20,9 +20,10 @@ int amber_result_write_json(const struct amber_result *res, const char *path,
 
     json_object_set_new(o, "exit_code", json_integer(res->exit_code));
     json_object_set_new(o, "signal", res->signal ? json_integer(res->signal) : json_null());
-    json_object_set_new(o, "signal_name",
-                        res->signal ? json_string(sigabbrev_np(res->signal) ? sigabbrev_np(res->signal) : "?")
-                                    : json_null());
+    json_object_set_new(
+        o, "signal_name",
+        res->signal ? json_string(sigabbrev_np(res->signal) ? sigabbrev_np(res->signal) : "?")
+                    : json_null());
     json_object_set_new(o, "oom", json_boolean(res->oom));
     json_object_set_new(o, "timed_out", json_boolean(res->timed_out));
     json_object_set_new(o, "exec_failed", json_boolean(res->exec_failed));

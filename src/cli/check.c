@@ -66,8 +66,9 @@ static void print_text(const struct amber_host *h)
         printf("landlock:          ABI %d\n", h->landlock_abi);
     else
         printf("landlock:          unavailable\n");
-    printf("seccomp filter:    %s (default allowlist: %zu BPF instructions, compiled at build time)\n",
-           yn(h->seccomp_filter), seccomp_default_len());
+    printf(
+        "seccomp filter:    %s (default allowlist: %zu BPF instructions, compiled at build time)\n",
+        yn(h->seccomp_filter), seccomp_default_len());
     printf("openat2:           %s\n", yn(h->openat2));
     printf("/dev/kvm:          %s\n", h->kvm ? "usable" : "no");
     printf("runsc (gVisor):    %s\n", h->runsc[0] ? h->runsc : "not found");

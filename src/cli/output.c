@@ -49,7 +49,8 @@ int cli_log_configure(const char *level, const char *format, struct amber_error 
     if (level != NULL) {
         enum amber_log_level l;
         if (amber_log_level_parse(level, &l) < 0)
-            return amber_error_set(err, 0, "--log-level '%s': expected error, warn, info or debug", level);
+            return amber_error_set(err, 0, "--log-level '%s': expected error, warn, info or debug",
+                                   level);
         amber_log_set_level(l);
     }
     if (format != NULL) {

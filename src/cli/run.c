@@ -38,7 +38,9 @@ int cmd_run(int argc, char **argv)
         return fail(&spec, &err);
     if (meta.config != NULL) {
         if (meta.spec_flags > 0 || spec.argc > 0) {
-            amber_error_set(&err, 0, "--config '%s': cannot be combined with other run options or a command line; put them in the file",
+            amber_error_set(&err, 0,
+                            "--config '%s': cannot be combined with other run options or a command "
+                            "line; put them in the file",
                             meta.config);
             return fail(&spec, &err);
         }

@@ -40,9 +40,9 @@
 #define CAPS_WORDS 2
 #define CAPS_MAX 63
 
-#define AMBER_SECUREBITS                                                                     \
-    (SECBIT_NOROOT | SECBIT_NOROOT_LOCKED | SECBIT_NO_SETUID_FIXUP |                         \
-     SECBIT_NO_SETUID_FIXUP_LOCKED | SECBIT_KEEP_CAPS_LOCKED | SECBIT_NO_CAP_AMBIENT_RAISE | \
+#define AMBER_SECUREBITS                                                                           \
+    (SECBIT_NOROOT | SECBIT_NOROOT_LOCKED | SECBIT_NO_SETUID_FIXUP |                               \
+     SECBIT_NO_SETUID_FIXUP_LOCKED | SECBIT_KEEP_CAPS_LOCKED | SECBIT_NO_CAP_AMBIENT_RAISE |       \
      SECBIT_NO_CAP_AMBIENT_RAISE_LOCKED)
 
 static int caps_get(struct __user_cap_data_struct data[CAPS_WORDS])

@@ -29,8 +29,8 @@ struct cgroup_limits {
 };
 
 struct cgroup_stats {
-    bool oom_killed;    /* the kernel's OOM killer ran in this cgroup */
-    uint64_t mem_peak;  /* bytes, 0 if unknown */
+    bool oom_killed;   /* the kernel's OOM killer ran in this cgroup */
+    uint64_t mem_peak; /* bytes, 0 if unknown */
     uint64_t cpu_usage_ns;
     uint64_t pids_current;
 };

@@ -64,9 +64,10 @@ void host_probe(struct amber_host *h)
     h->ns_user = access("/proc/self/ns/user", F_OK) == 0;
     h->ns_time = access("/proc/self/ns/time", F_OK) == 0;
     h->max_user_namespaces = read_int("/proc/sys/user/max_user_namespaces", 0);
-    h->userns_unprivileged = h->ns_user && h->max_user_namespaces > 0 &&
-                             read_int("/proc/sys/kernel/unprivileged_userns_clone", 1) != 0 &&
-                             read_int("/proc/sys/kernel/apparmor_restrict_unprivileged_userns", 0) == 0;
+    h->userns_unprivileged =
+        h->ns_user && h->max_user_namespaces > 0 &&
+        read_int("/proc/sys/kernel/unprivileged_userns_clone", 1) != 0 &&
+        read_int("/proc/sys/kernel/apparmor_restrict_unprivileged_userns", 0) == 0;
     h->landlock_abi = landlock_abi_version();
     h->seccomp_filter = access("/proc/sys/kernel/seccomp/actions_avail", F_OK) == 0;
     fd = (int)syscall(SYS_openat2, AT_FDCWD, "/", &how, sizeof(how));

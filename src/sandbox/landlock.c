@@ -72,20 +72,17 @@
 #endif
 
 /* ABI 1 rights: bits 0..12. */
-#define LL_FS_ABI1                                                                           \
-    (LANDLOCK_ACCESS_FS_EXECUTE | LANDLOCK_ACCESS_FS_WRITE_FILE |                            \
-     LANDLOCK_ACCESS_FS_READ_FILE | LANDLOCK_ACCESS_FS_READ_DIR |                            \
-     LANDLOCK_ACCESS_FS_REMOVE_DIR | LANDLOCK_ACCESS_FS_REMOVE_FILE |                        \
-     LANDLOCK_ACCESS_FS_MAKE_CHAR | LANDLOCK_ACCESS_FS_MAKE_DIR |                            \
-     LANDLOCK_ACCESS_FS_MAKE_REG | LANDLOCK_ACCESS_FS_MAKE_SOCK |                            \
-     LANDLOCK_ACCESS_FS_MAKE_FIFO | LANDLOCK_ACCESS_FS_MAKE_BLOCK |                          \
-     LANDLOCK_ACCESS_FS_MAKE_SYM)
+#define LL_FS_ABI1                                                                                 \
+    (LANDLOCK_ACCESS_FS_EXECUTE | LANDLOCK_ACCESS_FS_WRITE_FILE | LANDLOCK_ACCESS_FS_READ_FILE |   \
+     LANDLOCK_ACCESS_FS_READ_DIR | LANDLOCK_ACCESS_FS_REMOVE_DIR |                                 \
+     LANDLOCK_ACCESS_FS_REMOVE_FILE | LANDLOCK_ACCESS_FS_MAKE_CHAR | LANDLOCK_ACCESS_FS_MAKE_DIR | \
+     LANDLOCK_ACCESS_FS_MAKE_REG | LANDLOCK_ACCESS_FS_MAKE_SOCK | LANDLOCK_ACCESS_FS_MAKE_FIFO |   \
+     LANDLOCK_ACCESS_FS_MAKE_BLOCK | LANDLOCK_ACCESS_FS_MAKE_SYM)
 
 /* The rights the kernel accepts on a rule whose path is not a directory. */
-#define LL_FS_FILE                                                                           \
-    (LANDLOCK_ACCESS_FS_EXECUTE | LANDLOCK_ACCESS_FS_WRITE_FILE |                            \
-     LANDLOCK_ACCESS_FS_READ_FILE | LANDLOCK_ACCESS_FS_TRUNCATE |                            \
-     LANDLOCK_ACCESS_FS_IOCTL_DEV)
+#define LL_FS_FILE                                                                                 \
+    (LANDLOCK_ACCESS_FS_EXECUTE | LANDLOCK_ACCESS_FS_WRITE_FILE | LANDLOCK_ACCESS_FS_READ_FILE |   \
+     LANDLOCK_ACCESS_FS_TRUNCATE | LANDLOCK_ACCESS_FS_IOCTL_DEV)
 
 #define LL_ALL (LL_READ | LL_EXEC | LL_WRITE | LL_CREATE | LL_DEV | LL_LIST)
 
@@ -243,8 +240,7 @@ static int ll_add_path(int ruleset_fd, const struct landlock_path *p, uint64_t h
     return 0;
 }
 
-int landlock_apply(const struct landlock_path *paths, size_t n, int *abi,
-                   struct amber_error *err)
+int landlock_apply(const struct landlock_path *paths, size_t n, int *abi, struct amber_error *err)
 {
     struct amber_ll_ruleset_attr attr;
     cleanup_close int ruleset_fd = -1;

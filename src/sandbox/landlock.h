@@ -11,12 +11,12 @@
 
 /* Abstract access classes; landlock.c maps them to the kernel's bits. */
 enum {
-    LL_READ = 1 << 0,  /* read files, list directories */
-    LL_EXEC = 1 << 1,  /* execute files */
-    LL_WRITE = 1 << 2, /* write/truncate existing files */
+    LL_READ = 1 << 0,   /* read files, list directories */
+    LL_EXEC = 1 << 1,   /* execute files */
+    LL_WRITE = 1 << 2,  /* write/truncate existing files */
     LL_CREATE = 1 << 3, /* create/remove/rename entries (files, dirs, symlinks) */
-    LL_DEV = 1 << 4,   /* ioctl on device files (ABI >= 5) */
-    LL_LIST = 1 << 5,  /* list directories only (READ_DIR), not read files */
+    LL_DEV = 1 << 4,    /* ioctl on device files (ABI >= 5) */
+    LL_LIST = 1 << 5,   /* list directories only (READ_DIR), not read files */
 };
 
 struct landlock_path {

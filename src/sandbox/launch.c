@@ -85,7 +85,7 @@ int sync_recv(int fd, struct sync_msg *msg)
 }
 
 __attribute__((noreturn)) static void fail(const struct sandbox_plan *plan,
-                                            const struct amber_error *err)
+                                           const struct amber_error *err)
 {
     sync_send(plan->sync_fd, SYNC_ERROR, 0, err);
     _exit(AMBER_EXIT_INTERNAL);
@@ -139,7 +139,8 @@ static int apply_landlock(const struct sandbox_plan *plan, struct amber_error *e
     if (plan->landlock_abi == 0) {
         if (!plan->allow_no_landlock)
             return amber_error_set(err, 0, "Landlock is not available on this kernel");
-        warn_parent(plan, "Landlock unavailable: running without filesystem access rules (--allow-degraded-security)");
+        warn_parent(plan, "Landlock unavailable: running without filesystem access rules "
+                          "(--allow-degraded-security)");
         return 0;
     }
     if (spec->rootfs == NULL)

@@ -49,7 +49,8 @@ static int walk_fallback(int rootfd, const char *path, int flags, struct amber_e
             char tmp[2];
             if (readlinkat(cur, "", tmp, sizeof(tmp)) >= 0) {
                 close(cur);
-                amber_error_set(err, 0, "'%s' is or passes through a symlink; refusing to follow it", path);
+                amber_error_set(err, 0,
+                                "'%s' is or passes through a symlink; refusing to follow it", path);
                 err->code = ELOOP;
                 return -1;
             }

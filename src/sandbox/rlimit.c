@@ -30,21 +30,11 @@ static const struct {
     int resource;
     const char *name;
 } rlimit_names[] = {
-    {RLIMIT_AS, "as"},
-    {RLIMIT_CORE, "core"},
-    {RLIMIT_CPU, "cpu"},
-    {RLIMIT_DATA, "data"},
-    {RLIMIT_FSIZE, "fsize"},
-    {RLIMIT_LOCKS, "locks"},
-    {RLIMIT_MEMLOCK, "memlock"},
-    {RLIMIT_MSGQUEUE, "msgqueue"},
-    {RLIMIT_NICE, "nice"},
-    {RLIMIT_NOFILE, "nofile"},
-    {RLIMIT_NPROC, "nproc"},
-    {RLIMIT_RSS, "rss"},
-    {RLIMIT_RTPRIO, "rtprio"},
-    {RLIMIT_RTTIME, "rttime"},
-    {RLIMIT_SIGPENDING, "sigpending"},
+    {RLIMIT_AS, "as"},           {RLIMIT_CORE, "core"},         {RLIMIT_CPU, "cpu"},
+    {RLIMIT_DATA, "data"},       {RLIMIT_FSIZE, "fsize"},       {RLIMIT_LOCKS, "locks"},
+    {RLIMIT_MEMLOCK, "memlock"}, {RLIMIT_MSGQUEUE, "msgqueue"}, {RLIMIT_NICE, "nice"},
+    {RLIMIT_NOFILE, "nofile"},   {RLIMIT_NPROC, "nproc"},       {RLIMIT_RSS, "rss"},
+    {RLIMIT_RTPRIO, "rtprio"},   {RLIMIT_RTTIME, "rttime"},     {RLIMIT_SIGPENDING, "sigpending"},
     {RLIMIT_STACK, "stack"},
 };
 
@@ -131,10 +121,9 @@ int rlimit_apply(const struct amber_spec *spec, struct amber_error *err)
             /* Saved first: the formatting helpers may touch errno. */
             int e = errno;
 
-            return amber_error_set(err, e, "ulimit %s=%s:%s",
-                                   rlimit_name(u->resource, nbuf, sizeof(nbuf)),
-                                   fmt_value(u->soft, sbuf, sizeof(sbuf)),
-                                   fmt_value(u->hard, hbuf, sizeof(hbuf)));
+            return amber_error_set(
+                err, e, "ulimit %s=%s:%s", rlimit_name(u->resource, nbuf, sizeof(nbuf)),
+                fmt_value(u->soft, sbuf, sizeof(sbuf)), fmt_value(u->hard, hbuf, sizeof(hbuf)));
         }
     }
     return 0;

@@ -92,8 +92,7 @@ static int target(int rootfd, const char *rel, bool dir, struct amber_error *err
 }
 
 /* Bind host path `src` read-only onto rel (created as dir or file). */
-static int bind_ro(int rootfd, const char *src, const char *rel, bool dir,
-                   struct amber_error *err)
+static int bind_ro(int rootfd, const char *src, const char *rel, bool dir, struct amber_error *err)
 {
     cleanup_close int fd = -1;
     struct fdpath p;
@@ -278,9 +277,9 @@ static int setup_dev(int rootfd, const struct sandbox_plan *plan, struct amber_e
 static int setup_proc(int rootfd, struct amber_error *err)
 {
     static const char *const mask_files[] = {
-        "kcore",        "kallsyms",   "keys",       "key-users",  "timer_list",
-        "sched_debug",  "latency_stats", "timer_stats", "sysrq-trigger", "kpagecount",
-        "kpageflags",   "kpagecgroup", "config.gz",  "vmallocinfo",
+        "kcore",       "kallsyms",      "keys",        "key-users",     "timer_list",
+        "sched_debug", "latency_stats", "timer_stats", "sysrq-trigger", "kpagecount",
+        "kpageflags",  "kpagecgroup",   "config.gz",   "vmallocinfo",
     };
     static const char *const mask_dirs[] = {"acpi", "scsi", "asound", "firmware", "driver"};
     static const char *const ro_dirs[] = {"sys", "bus", "fs", "irq"};
@@ -447,16 +446,17 @@ int rootfs_setup(const struct sandbox_plan *plan, struct amber_error *err)
             return amber_error_errno(err, "open rootfs '%s'", spec->rootfs);
         /* The lower dir is named by fd so that the staging tmpfs cannot hide
          * it even when it lives under /tmp. */
-        snprintf(opts, sizeof(opts), "lowerdir=/proc/self/fd/%d,upperdir=" STAGING
-                 "/upper,workdir=" STAGING "/work", lower);
+        snprintf(opts, sizeof(opts),
+                 "lowerdir=/proc/self/fd/%d,upperdir=" STAGING "/upper,workdir=" STAGING "/work",
+                 lower);
         if (do_mount("tmpfs", STAGING, "overlay staging tmpfs", "tmpfs", MS_NOSUID | MS_NODEV,
                      "mode=0755", err) < 0)
             return -1;
         if (mkdir(STAGING "/upper", 0755) < 0 || mkdir(STAGING "/work", 0755) < 0 ||
             mkdir(STAGING "/root", 0755) < 0)
             return amber_error_errno(err, "mkdir overlay layers");
-        if (do_mount("overlay", STAGING "/root", "overlay root", "overlay", MS_NOSUID, opts,
-                     err) < 0)
+        if (do_mount("overlay", STAGING "/root", "overlay root", "overlay", MS_NOSUID, opts, err) <
+            0)
             return -1;
         rootfd = open(STAGING "/root", O_PATH | O_DIRECTORY | O_CLOEXEC);
         if (rootfd < 0)

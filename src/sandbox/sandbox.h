@@ -40,16 +40,16 @@ struct id_map {
  * the child only performs kernel steps. */
 struct sandbox_plan {
     const struct amber_spec *spec;
-    int sync_fd;   /* child's end of the sync channel */
-    bool userns;   /* a new user namespace is created */
+    int sync_fd; /* child's end of the sync channel */
+    bool userns; /* a new user namespace is created */
     struct id_map uidmap;
     struct id_map gidmap;
     uint32_t uid; /* workload uid/gid inside the sandbox */
     uint32_t gid;
-    int landlock_abi;      /* 0: unavailable */
+    int landlock_abi;       /* 0: unavailable */
     bool allow_no_landlock; /* agent mode + --allow-degraded-security */
-    bool host_root;        /* amber runs as host root (not rootless) */
-    int cgroup_fds[4];     /* cgroup_open_self_join(): the child writes "0" to each */
+    bool host_root;         /* amber runs as host root (not rootless) */
+    int cgroup_fds[4];      /* cgroup_open_self_join(): the child writes "0" to each */
     int ncgroup_fds;
 };
 

@@ -28,13 +28,15 @@ void userns_host_range(const char *file, const char *name, uint32_t *start, uint
     *count = AMBER_USERNS_DEFAULT_COUNT;
     if (fs_read_file(file, buf, sizeof(buf), &ignore) < 0)
         return;
-    for (char *line = strtok_r(buf, "\n", &save); line != NULL; line = strtok_r(NULL, "\n", &save)) {
+    for (char *line = strtok_r(buf, "\n", &save); line != NULL;
+         line = strtok_r(NULL, "\n", &save)) {
         char user[64];
         unsigned long s, c;
 
         if (sscanf(line, "%63[^:]:%lu:%lu", user, &s, &c) != 3)
             continue;
-        if (strcmp(user, name) == 0 && c > 0 && s > 0 && s < 0xffffffffUL && c <= 0xffffffffUL - s) {
+        if (strcmp(user, name) == 0 && c > 0 && s > 0 && s < 0xffffffffUL &&
+            c <= 0xffffffffUL - s) {
             *start = (uint32_t)s;
             *count = (uint32_t)(c < AMBER_USERNS_DEFAULT_COUNT ? c : AMBER_USERNS_DEFAULT_COUNT);
             return;

@@ -63,13 +63,16 @@ int spec_from_json_file(struct amber_spec *spec, const char *path, struct amber_
             json_t *arg;
 
             if (!json_is_array(v) || json_array_size(v) == 0) {
-                amber_error_set(err, 0, "--config '%s': key 'command': expected a non-empty array of strings", path);
+                amber_error_set(
+                    err, 0, "--config '%s': key 'command': expected a non-empty array of strings",
+                    path);
                 goto out;
             }
             json_array_foreach(v, i, arg)
             {
                 if (!json_is_string(arg)) {
-                    amber_error_set(err, 0, "--config '%s': command[%zu]: expected a string", path, i);
+                    amber_error_set(err, 0, "--config '%s': command[%zu]: expected a string", path,
+                                    i);
                     goto out;
                 }
                 strv_push(&spec->argv, &spec->argc, json_string_value(arg));
@@ -95,7 +98,8 @@ int spec_from_json_file(struct amber_spec *spec, const char *path, struct amber_
             json_t *item;
 
             if (!o->repeatable) {
-                amber_error_set(err, 0, "--config '%s': key '%s': expected a single value", path, key);
+                amber_error_set(err, 0, "--config '%s': key '%s': expected a single value", path,
+                                key);
                 goto out;
             }
             json_array_foreach(v, i, item)

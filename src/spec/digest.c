@@ -29,9 +29,10 @@ int spec_digest(const struct amber_spec *spec, char out[65], struct amber_error 
     json_object_set_new(o, "env", strv_json(spec->env));
     json_object_set_new(o, "workdir", spec->workdir ? json_string(spec->workdir) : json_null());
     json_object_set_new(o, "hostname", spec->hostname ? json_string(spec->hostname) : json_null());
-    json_object_set_new(o, "user", spec->has_user ? json_pack("[II]", (json_int_t)spec->uid,
-                                                              (json_int_t)spec->gid)
-                                                  : json_null());
+    json_object_set_new(o, "user",
+                        spec->has_user
+                            ? json_pack("[II]", (json_int_t)spec->uid, (json_int_t)spec->gid)
+                            : json_null());
     json_object_set_new(o, "rootfs", spec->rootfs ? json_string(spec->rootfs) : json_null());
     json_object_set_new(o, "rootfs_mode", json_integer(spec->rootfs_mode));
     json_object_set_new(o, "network", json_integer(spec->network));

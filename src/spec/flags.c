@@ -75,7 +75,8 @@ static int opt_ulimit(struct amber_spec *s, const char *a, struct amber_error *e
 static int opt_timeout(struct amber_spec *s, const char *a, struct amber_error *e)
 {
     if (parse_duration(a, &s->timeout_ns) < 0)
-        return amber_error_set(e, 0, "--timeout '%s': expected seconds (10, 1.5) or 500ms/2m/1h", a);
+        return amber_error_set(e, 0, "--timeout '%s': expected seconds (10, 1.5) or 500ms/2m/1h",
+                               a);
     return 0;
 }
 
@@ -182,27 +183,55 @@ static int opt_allow_chroot(struct amber_spec *s, const char *a, struct amber_er
 }
 
 const struct spec_option spec_run_options[] = {
-    {"backend", 0, "NAME", false, "native (default: namespaces, cgroups, seccomp, Landlock) or process (no isolation, development only)", opt_backend},
-    {"service-mode", 0, "MODE", false, "agent (default) or strict-agent (fail closed, user namespace when run as root)", opt_mode},
-    {"rootfs", 0, "DIR", false, "use DIR as the root instead of a tmpfs with the host's /usr, /bin, /lib read-only", opt_rootfs},
-    {"rootfs-mode", 0, "MODE", false, "bind (DIR read-only, default) or overlay (writable tmpfs layer over DIR, discarded)", opt_rootfs_mode},
-    {"memory", 'm', "SIZE", false, "memory limit, e.g. 512M or 2G (cgroup; swap is included)", opt_memory},
+    {"backend", 0, "NAME", false,
+     "native (default: namespaces, cgroups, seccomp, Landlock) or process (no isolation, "
+     "development only)",
+     opt_backend},
+    {"service-mode", 0, "MODE", false,
+     "agent (default) or strict-agent (fail closed, user namespace when run as root)", opt_mode},
+    {"rootfs", 0, "DIR", false,
+     "use DIR as the root instead of a tmpfs with the host's /usr, /bin, /lib read-only",
+     opt_rootfs},
+    {"rootfs-mode", 0, "MODE", false,
+     "bind (DIR read-only, default) or overlay (writable tmpfs layer over DIR, discarded)",
+     opt_rootfs_mode},
+    {"memory", 'm', "SIZE", false, "memory limit, e.g. 512M or 2G (cgroup; swap is included)",
+     opt_memory},
     {"cpus", 0, "N", false, "CPU limit in CPUs, e.g. 0.5 or 2", opt_cpus},
     {"pids", 0, "N", false, "maximum number of processes and threads (default 4096)", opt_pids},
-    {"ulimit", 0, "NAME=SOFT[:HARD]", true, "resource limit, e.g. nofile=1024:4096 (names: as core cpu data fsize locks memlock msgqueue nice nofile nproc rss rtprio rttime sigpending stack)", opt_ulimit},
-    {"timeout", 0, "DURATION", false, "kill the workload after DURATION (10, 1.5, 500ms, 2m, 1h) and exit 124", opt_timeout},
-    {"network", 0, "MODE", false, "none (default: only loopback) or host (needs --allow-host-network)", opt_network},
+    {"ulimit", 0, "NAME=SOFT[:HARD]", true,
+     "resource limit, e.g. nofile=1024:4096 (names: as core cpu data fsize locks memlock msgqueue "
+     "nice nofile nproc rss rtprio rttime sigpending stack)",
+     opt_ulimit},
+    {"timeout", 0, "DURATION", false,
+     "kill the workload after DURATION (10, 1.5, 500ms, 2m, 1h) and exit 124", opt_timeout},
+    {"network", 0, "MODE", false,
+     "none (default: only loopback) or host (needs --allow-host-network)", opt_network},
     {"allow-host-network", 0, NULL, false, "permit --network host", opt_allow_host_network},
-    {"userns", 0, "MODE", false, "auto (new user namespace; default when rootless or strict-agent) or host", opt_userns},
-    {"time-namespace", 0, NULL, false, "give the sandbox its own time namespace (monotonic and boot clocks)", opt_time_ns},
-    {"user", 'u', "UID[:GID]", false, "run the workload as UID and GID inside the sandbox (default 0, or your own uid when rootless)", opt_user},
+    {"userns", 0, "MODE", false,
+     "auto (new user namespace; default when rootless or strict-agent) or host", opt_userns},
+    {"time-namespace", 0, NULL, false,
+     "give the sandbox its own time namespace (monotonic and boot clocks)", opt_time_ns},
+    {"user", 'u', "UID[:GID]", false,
+     "run the workload as UID and GID inside the sandbox (default 0, or your own uid when "
+     "rootless)",
+     opt_user},
     {"hostname", 0, "NAME", false, "hostname inside the sandbox (default amber)", opt_hostname},
-    {"env", 'e', "NAME[=VALUE]", true, "set a variable; NAME alone copies the host's value. Nothing else is inherited", opt_env},
-    {"keep-ld-env", 0, NULL, false, "keep LD_* variables given with --env (dropped by default)", opt_keep_ld_env},
-    {"workdir", 'w', "DIR", false, "working directory inside the sandbox (absolute; default the home, /home/agent)", opt_workdir},
-    {"result-json", 0, "FILE", false, "write the result (exit, signal, oom, times, peak memory, digest) as JSON to FILE", opt_result_json},
-    {"allow-degraded-security", 0, NULL, false, "agent mode: run even when a kernel feature (Landlock, cgroups, ...) is missing, with a warning", opt_allow_degraded},
-    {"allow-chroot-fallback", 0, NULL, false, "agent mode: use chroot when pivot_root is impossible", opt_allow_chroot},
+    {"env", 'e', "NAME[=VALUE]", true,
+     "set a variable; NAME alone copies the host's value. Nothing else is inherited", opt_env},
+    {"keep-ld-env", 0, NULL, false, "keep LD_* variables given with --env (dropped by default)",
+     opt_keep_ld_env},
+    {"workdir", 'w', "DIR", false,
+     "working directory inside the sandbox (absolute; default the home, /home/agent)", opt_workdir},
+    {"result-json", 0, "FILE", false,
+     "write the result (exit, signal, oom, times, peak memory, digest) as JSON to FILE",
+     opt_result_json},
+    {"allow-degraded-security", 0, NULL, false,
+     "agent mode: run even when a kernel feature (Landlock, cgroups, ...) is missing, with a "
+     "warning",
+     opt_allow_degraded},
+    {"allow-chroot-fallback", 0, NULL, false,
+     "agent mode: use chroot when pivot_root is impossible", opt_allow_chroot},
     {NULL, 0, NULL, false, NULL, NULL},
 };
 
@@ -283,7 +312,8 @@ int spec_parse_run_args(struct amber_spec *spec, int argc, char **argv, struct r
             }
             o = spec_option_find(name);
             if (o == NULL)
-                return amber_error_set(err, 0, "unknown option '--%s' (see amber run --help)", name);
+                return amber_error_set(err, 0, "unknown option '--%s' (see amber run --help)",
+                                       name);
         } else {
             if (a[1] == 'h' && a[2] == '\0') {
                 meta->help = true;
@@ -302,7 +332,8 @@ int spec_parse_run_args(struct amber_spec *spec, int argc, char **argv, struct r
             i++;
         } else if (val == NULL) {
             if (i + 1 >= argc)
-                return amber_error_set(err, 0, "option '--%s' needs a value (%s)", o->name, o->metavar);
+                return amber_error_set(err, 0, "option '--%s' needs a value (%s)", o->name,
+                                       o->metavar);
             val = argv[i + 1];
             i += 2;
         } else {

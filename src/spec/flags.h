@@ -9,8 +9,8 @@
 #include "spec/spec.h"
 
 struct spec_option {
-    const char *name; /* long name without "--" */
-    char short_name;  /* 0 if none */
+    const char *name;    /* long name without "--" */
+    char short_name;     /* 0 if none */
     const char *metavar; /* NULL: a boolean switch */
     bool repeatable;
     const char *help;

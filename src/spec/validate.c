@@ -68,9 +68,9 @@ int spec_validate(struct amber_spec *spec, uid_t euid, struct amber_error *err)
 
     spec->rootless = euid != 0;
 
-    if (spec->argc == 0 || spec->argv == NULL || spec->argv[0] == NULL ||
-        spec->argv[0][0] == '\0')
-        return amber_error_set(err, 0, "no command given (usage: amber run [OPTIONS] -- COMMAND [ARG...])");
+    if (spec->argc == 0 || spec->argv == NULL || spec->argv[0] == NULL || spec->argv[0][0] == '\0')
+        return amber_error_set(err, 0,
+                               "no command given (usage: amber run [OPTIONS] -- COMMAND [ARG...])");
 
     if (spec->backend == NULL)
         spec->backend = xstrdup("native");
@@ -78,10 +78,13 @@ int spec_validate(struct amber_spec *spec, uid_t euid, struct amber_error *err)
         return amber_error_set(err, 0, "--backend '%s': unknown backend (native, process)",
                                spec->backend);
     if (strict && strcmp(spec->backend, "process") == 0)
-        return amber_error_set(err, 0, "--backend process: refused in strict-agent mode (it does not isolate)");
+        return amber_error_set(
+            err, 0, "--backend process: refused in strict-agent mode (it does not isolate)");
 
     if (strict && spec->allow_degraded)
-        return amber_error_set(err, 0, "--allow-degraded-security: conflicts with strict-agent mode, which fails closed");
+        return amber_error_set(
+            err, 0,
+            "--allow-degraded-security: conflicts with strict-agent mode, which fails closed");
     if (strict && spec->allow_chroot_fallback)
         return amber_error_set(err, 0, "--allow-chroot-fallback: only allowed in agent mode");
 
@@ -95,7 +98,9 @@ int spec_validate(struct amber_spec *spec, uid_t euid, struct amber_error *err)
         return -1;
 
     if (spec->network == AMBER_NET_HOST && !spec->allow_host_network)
-        return amber_error_set(err, 0, "--network host: needs --allow-host-network (it shares the host's network stack)");
+        return amber_error_set(
+            err, 0,
+            "--network host: needs --allow-host-network (it shares the host's network stack)");
     if (strict && spec->network == AMBER_NET_HOST)
         return amber_error_set(err, 0, "--network host: refused in strict-agent mode");
 
@@ -109,14 +114,17 @@ int spec_validate(struct amber_spec *spec, uid_t euid, struct amber_error *err)
      * needs one so that container root is not host root. */
     if (spec->userns == AMBER_USERNS_DEFAULT)
         spec->userns = (spec->rootless || strict) ? AMBER_USERNS_AUTO : AMBER_USERNS_HOST;
-    if (spec->userns == AMBER_USERNS_HOST && spec->rootless &&
-        strcmp(spec->backend, "native") == 0)
-        return amber_error_set(err, 0, "--userns host: not possible without root (a user namespace is required)");
+    if (spec->userns == AMBER_USERNS_HOST && spec->rootless && strcmp(spec->backend, "native") == 0)
+        return amber_error_set(
+            err, 0, "--userns host: not possible without root (a user namespace is required)");
     if (spec->userns == AMBER_USERNS_HOST && strict)
-        return amber_error_set(err, 0, "--userns host: refused in strict-agent mode (container root must not be host root)");
+        return amber_error_set(
+            err, 0,
+            "--userns host: refused in strict-agent mode (container root must not be host root)");
     if (spec->rootless && spec->has_user && (spec->uid != euid))
-        return amber_error_set(err, 0, "--user %u: only your own uid (%u) is mapped when running without root",
-                               spec->uid, (unsigned)euid);
+        return amber_error_set(
+            err, 0, "--user %u: only your own uid (%u) is mapped when running without root",
+            spec->uid, (unsigned)euid);
     if (spec->time_ns && strcmp(spec->backend, "native") != 0)
         return amber_error_set(err, 0, "--time-namespace: needs the native backend");
 

@@ -99,8 +99,8 @@ int parse_duration(const char *s, uint64_t *out_ns)
         const char *suffix;
         uint64_t mult;
     } units[] = {
-        {"", 1000000000ULL},   {"s", 1000000000ULL},     {"ms", 1000000ULL},
-        {"us", 1000ULL},       {"m", 60000000000ULL},    {"h", 3600000000000ULL},
+        {"", 1000000000ULL}, {"s", 1000000000ULL},  {"ms", 1000000ULL},
+        {"us", 1000ULL},     {"m", 60000000000ULL}, {"h", 3600000000000ULL},
     };
     const char *end;
     uint64_t v;

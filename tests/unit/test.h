@@ -23,7 +23,7 @@ static int test_checks;
         test_checks++;                                                                             \
         if (strstr((hay), (needle)) == NULL) {                                                     \
             test_failures++;                                                                       \
-            fprintf(stderr, "not ok: %s:%d: '%s' does not contain '%s'\n", __FILE__, __LINE__,    \
+            fprintf(stderr, "not ok: %s:%d: '%s' does not contain '%s'\n", __FILE__, __LINE__,     \
                     (hay), (needle));                                                              \
         }                                                                                          \
     } while (0)

@@ -23,14 +23,15 @@ static void flags(void)
     struct amber_error err;
 
     {
-        char *argv[] = {"--memory", "64M", "--cpus=0.5", "-e", "A=1", "-eB=2", "--pids", "10",
-                        "--hostname", "box", "--", "sh", "-c", "exit 3"};
+        char *argv[] = {"--memory", "64M",        "--cpus=0.5", "-e", "A=1", "-eB=2", "--pids",
+                        "10",       "--hostname", "box",        "--", "sh",  "-c",    "exit 3"};
         CHECK(parse(&spec, &meta, &err, 14, argv) == 0);
         CHECK(spec.memory == 64ULL << 20);
         CHECK(spec.cpus_milli == 500);
         CHECK(spec.pids == 10 && spec.pids_set);
         CHECK(strcmp(spec.hostname, "box") == 0);
-        CHECK(spec.argc == 3 && strcmp(spec.argv[0], "sh") == 0 && strcmp(spec.argv[2], "exit 3") == 0);
+        CHECK(spec.argc == 3 && strcmp(spec.argv[0], "sh") == 0 &&
+              strcmp(spec.argv[2], "exit 3") == 0);
         CHECK(spec_getenv(&spec, "A") && strcmp(spec_getenv(&spec, "A"), "1") == 0);
         CHECK(spec_getenv(&spec, "B") && strcmp(spec_getenv(&spec, "B"), "2") == 0);
         CHECK(meta.spec_flags == 6);
@@ -159,7 +160,9 @@ static void validate(void)
             {0, {NULL}, 0, "no command"},
             {3, {"--network", "host", "true"}, 0, "--allow-host-network"},
             {5, {"--service-mode", "strict-agent", "--backend", "process", "true"}, 0, "process"},
-            {4, {"--service-mode", "strict-agent", "--allow-degraded-security", "true"}, 0,
+            {4,
+             {"--service-mode", "strict-agent", "--allow-degraded-security", "true"},
+             0,
              "--allow-degraded-security"},
             {3, {"--rootfs", "relative/dir", "true"}, 0, "absolute"},
             {3, {"--rootfs", "/nonexistent-amber-dir", "true"}, 0, "/nonexistent-amber-dir"},
@@ -199,9 +202,10 @@ static void config(void)
     struct amber_error err;
     char *p;
 
-    p = write_tmp("{\"command\": [\"sh\", \"-c\", \"exit 4\"], \"memory\": \"64M\", \"pids\": 12,\n"
-                  " \"env\": [\"A=1\", \"B=2\"], \"allow_host_network\": true, \"network\": \"host\",\n"
-                  " \"service_mode\": \"agent\", \"cpus\": 1.5}\n");
+    p = write_tmp(
+        "{\"command\": [\"sh\", \"-c\", \"exit 4\"], \"memory\": \"64M\", \"pids\": 12,\n"
+        " \"env\": [\"A=1\", \"B=2\"], \"allow_host_network\": true, \"network\": \"host\",\n"
+        " \"service_mode\": \"agent\", \"cpus\": 1.5}\n");
     spec_init(&spec);
     CHECK(spec_from_json_file(&spec, p, &err) == 0);
     CHECK(spec.argc == 3 && strcmp(spec.argv[2], "exit 4") == 0);
