@@ -13,6 +13,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
+#include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
@@ -27,6 +29,12 @@
 #include "util/log.h"
 #include "util/xalloc.h"
 
+struct watchdog_args {
+    int fd;       /* read end */
+    int write_fd; /* amber's end: the watchdog closes its own copy */
+    const struct amber_cgroup *cg;
+};
+
 struct amber_instance {
     const struct amber_spec *spec;
     struct sandbox_plan plan;
@@ -35,7 +43,10 @@ struct amber_instance {
     pid_t pid;
     int sync_fd;
     pid_t watchdog;
-    int watchdog_fd;
+    int watchdog_fd;  /* amber's end: its closing wakes the watchdog */
+    int watchdog_rfd; /* the watchdog's end */
+    void *watchdog_stack;
+    struct watchdog_args watchdog_args;
     bool reaped;
     bool got_status;
     int worker_status;
@@ -138,6 +149,7 @@ static int native_prepare(const struct amber_spec *spec, struct amber_instance *
     inst->sync_fd = -1;
     inst->watchdog = -1;
     inst->watchdog_fd = -1;
+    inst->watchdog_rfd = -1;
 
     inst->plan.landlock_abi = landlock_abi_version();
     if (inst->plan.landlock_abi == 0) {
@@ -161,8 +173,37 @@ static int native_prepare(const struct amber_spec *spec, struct amber_instance *
 /* If amber is killed (even by SIGKILL) the sandbox dies with it through the
  * parent-death signal, but its cgroup directory would stay. The watchdog is
  * a tiny process outside the cgroup that waits for amber's end of a pipe to
- * close and then removes the cgroup. On a normal exit amber removes the
- * cgroup itself and ends the watchdog. */
+ * close and then removes the cgroup. On a normal exit amber ends the
+ * watchdog and removes the cgroup itself.
+ *
+ * The watchdog shares amber's memory (CLONE_VM, its own small stack): no
+ * page tables to copy at every start. That is safe because it touches
+ * nothing while amber lives (it blocks in read(), with amber's signal mask,
+ * so no handler runs and errno is not written), amber kills it before
+ * freeing anything it uses, and after amber's death it is alone with the
+ * memory. It uses no malloc (amber may have died holding the allocator
+ * lock): only rmdir and nanosleep on the paths already in memory. */
+#define WATCHDOG_STACK (64 * 1024)
+
+static int watchdog_main(void *arg)
+{
+    const struct watchdog_args *a = arg;
+    char c;
+
+    close(a->write_fd);
+    while (read(a->fd, &c, 1) != 0)
+        ; /* only EOF (amber gone) ends the wait */
+    for (int i = a->cg->npaths - 1; i >= 0; i--) {
+        for (int tries = 0; tries < 200; tries++) {
+            struct timespec ts = {0, 10 * 1000 * 1000};
+            if (rmdir(a->cg->paths[i]) == 0 || errno != EBUSY)
+                break;
+            nanosleep(&ts, NULL); /* the last tasks are still exiting */
+        }
+    }
+    _exit(0);
+}
+
 static int start_watchdog(struct amber_instance *inst, struct amber_error *err)
 {
     int p[2];
@@ -170,31 +211,28 @@ static int start_watchdog(struct amber_instance *inst, struct amber_error *err)
 
     if (pipe2(p, O_CLOEXEC) < 0)
         return amber_error_errno(err, "watchdog pipe");
-    pid = fork();
-    if (pid < 0) {
+    inst->watchdog_stack = mmap(NULL, WATCHDOG_STACK, PROT_READ | PROT_WRITE,
+                                MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK, -1, 0);
+    if (inst->watchdog_stack == MAP_FAILED) {
+        inst->watchdog_stack = NULL;
         close(p[0]);
         close(p[1]);
-        return amber_error_errno(err, "watchdog fork");
+        return amber_error_errno(err, "watchdog stack");
     }
-    if (pid == 0) {
-        char c;
-        sigset_t none;
-        struct amber_error ignore;
-
-        setpgid(0, 0); /* away from the terminal's signals */
-        for (int i = 0; i < amber_forward_signals_count; i++)
-            signal(amber_forward_signals[i], SIG_IGN);
-        sigemptyset(&none);
-        sigprocmask(SIG_SETMASK, &none, NULL);
+    inst->watchdog_args.fd = p[0];
+    inst->watchdog_args.write_fd = p[1];
+    inst->watchdog_args.cg = &inst->cg;
+    pid = clone(watchdog_main, (char *)inst->watchdog_stack + WATCHDOG_STACK,
+                CLONE_VM | SIGCHLD, &inst->watchdog_args);
+    if (pid < 0) {
+        amber_error_errno(err, "start the cgroup watchdog");
+        close(p[0]);
         close(p[1]);
-        while (read(p[0], &c, 1) < 0 && errno == EINTR)
-            ;
-        cgroup_destroy(&inst->cg, &ignore);
-        _exit(0);
+        return -1;
     }
-    close(p[0]);
     inst->watchdog = pid;
     inst->watchdog_fd = p[1];
+    inst->watchdog_rfd = p[0]; /* closed once the sandbox child is cloned */
     return 0;
 }
 
@@ -253,6 +291,12 @@ static int native_start(struct amber_instance *inst, struct amber_error *err)
     }
     close(sv[1]);
     inst->sync_fd = sv[0];
+    /* The sandbox child inherited the watchdog's read end (CLOEXEC, closed
+     * at its exec); amber itself no longer needs it. */
+    if (inst->watchdog_rfd >= 0) {
+        close(inst->watchdog_rfd);
+        inst->watchdog_rfd = -1;
+    }
     for (int i = 0; i < inst->plan.ncgroup_fds; i++)
         close(inst->plan.cgroup_fds[i]);
     inst->plan.ncgroup_fds = 0;
@@ -366,8 +410,7 @@ static void native_destroy(struct amber_instance *inst)
     reap_child(inst);
     if (inst->sync_fd >= 0)
         close(inst->sync_fd);
-    if (inst->have_cg)
-        cgroup_destroy(&inst->cg, &ignore);
+    /* The watchdog first: it reads inst->cg, which cgroup_destroy frees. */
     if (inst->watchdog > 0) {
         kill(inst->watchdog, SIGKILL);
         while (waitpid(inst->watchdog, NULL, 0) < 0 && errno == EINTR)
@@ -375,6 +418,12 @@ static void native_destroy(struct amber_instance *inst)
     }
     if (inst->watchdog_fd >= 0)
         close(inst->watchdog_fd);
+    if (inst->watchdog_rfd >= 0)
+        close(inst->watchdog_rfd);
+    if (inst->watchdog_stack != NULL)
+        munmap(inst->watchdog_stack, WATCHDOG_STACK);
+    if (inst->have_cg)
+        cgroup_destroy(&inst->cg, &ignore);
     free(inst);
 }
 

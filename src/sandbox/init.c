@@ -54,7 +54,10 @@ void init_run(const struct sandbox_plan *plan)
     pid_t worker;
     int wstatus = 0;
 
-    worker = fork();
+    /* vfork: the workload execs at once, so copying PID 1's page tables
+     * would be wasted work on every start. exec_workload only changes
+     * per-process state (dispositions, mask) and the environ pointer. */
+    worker = vfork();
     if (worker < 0) {
         struct amber_error err;
         amber_error_errno(&err, "start the workload: fork");

@@ -55,9 +55,9 @@ def inside(code, *amber_args, **kw):
 def popen(cmd, *amber_args, **kw):
     """Start `amber run AMBER_ARGS -- CMD` in the background (pipes, text)."""
     kw.setdefault("cwd", "/")
+    kw.setdefault("stdin", subprocess.DEVNULL)
     return subprocess.Popen(
         [AMBER, "run", *[str(a) for a in amber_args], "--", *cmd],
-        stdin=subprocess.DEVNULL,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
@@ -175,14 +175,13 @@ def cgroups_usable():
     """(bool, reason): can amber create cgroups for this user here?"""
     if not IS_ROOT:
         return False, "not root: amber runs rootless without cgroup limits"
-    pids_dirs = [d for d in own_cgroup_dirs() if "/pids" in d or d.endswith("/unified")]
     dirs = own_cgroup_dirs()
     if not dirs:
         return False, "no cgroup hierarchy mounted"
     for d in dirs:
         if os.access(d, os.W_OK):
             return True, ""
-    return False, "cgroup tree not writable (%s)" % ", ".join(pids_dirs or dirs)
+    return False, "cgroup tree not writable (%s)" % ", ".join(dirs)
 
 
 def requires_cgroups(fn):
