@@ -5,10 +5,14 @@
  * - The first step makes every mount private, so nothing below propagates
  *   back to the host's mount table (and nothing of the host's later mounts
  *   propagates in).
- * - Every mount target inside the new root is opened with
- *   path_open_beneath() (no symlinks, no escape) and mounted through its
- *   /proc/self/fd path, so a rootfs that plants "tmp -> /etc" cannot make
- *   amber mount over a host directory.
+ * - Mount targets in a root amber did not make (--rootfs, and the overlay
+ *   whose lower layer is the user's) are opened with path_open_beneath()
+ *   (no symlinks, no escape) and mounted through their /proc/self/fd path,
+ *   so a rootfs that plants "tmp -> /etc" is refused, and swapping a
+ *   directory for a symlink after the check changes nothing. In amber's own
+ *   tmpfs root every entry was made by this process in a private mount
+ *   namespace, so targets there are addressed by plain path (cheaper: no
+ *   /proc lookups on the start path).
  * - Host directories enter only as read-only, nosuid, nodev bind mounts; the
  *   root itself is remounted read-only before the workload sees it (except
  *   --rootfs-mode overlay, whose writable layer is a private tmpfs).
@@ -18,6 +22,7 @@
  *   before the workload runs in any case. */
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/mount.h>
@@ -31,19 +36,57 @@
 #include "util/fs.h"
 #include "util/log.h"
 
-/* Where the tmpfs root (or the overlay's layers) is assembled. This mount
+/* Where the new root (or the overlay's layers) is assembled. This mount
  * exists only in the sandbox's private mount namespace. */
 #define STAGING "/tmp"
 
-struct fdpath {
-    char s[32];
+/* Flags of amber's own mounts, carried on remounts (a user namespace locks
+ * them: dropping one would be EPERM). MS_RELATIME is the kernel's default. */
+#define PROC_FLAGS (MS_NOSUID | MS_NODEV | MS_NOEXEC | MS_RELATIME)
+
+struct root {
+    int fd;           /* O_PATH fd of the new root */
+    bool trusted;     /* amber's own tmpfs root: address targets by path */
+    const char *base; /* the new root's path in this mount namespace */
 };
 
-static struct fdpath fdp(int fd)
+/* A mount target inside the root, as a path the mount calls accept. */
+struct target {
+    int fd; /* -1 for trusted roots */
+    char path[PATH_MAX];
+};
+
+static void target_close(struct target *t)
 {
-    struct fdpath p;
-    snprintf(p.s, sizeof(p.s), "/proc/self/fd/%d", fd);
-    return p;
+    if (t->fd >= 0)
+        close(t->fd);
+    t->fd = -1;
+}
+
+static int target_open(const struct root *r, const char *rel, bool dir, struct target *t,
+                       struct amber_error *err)
+{
+    t->fd = -1;
+    if (r->trusted) {
+        snprintf(t->path, sizeof(t->path), "%s/%s", r->base, rel);
+        return 0;
+    }
+    t->fd = path_open_beneath(r->fd, rel, dir ? O_DIRECTORY : 0, err);
+    if (t->fd < 0)
+        return -1;
+    snprintf(t->path, sizeof(t->path), "/proc/self/fd/%d", t->fd);
+    return 0;
+}
+
+/* After a mount on the target, an fd opened before it still names the
+ * covered inode: look the path up again to reach the new mount. */
+static int target_reopen(const struct root *r, const char *rel, bool dir, struct target *t,
+                         struct amber_error *err)
+{
+    if (r->trusted)
+        return 0;
+    target_close(t);
+    return target_open(r, rel, dir, t, err);
 }
 
 static int do_mount(const char *src, const char *target, const char *what, const char *type,
@@ -54,9 +97,9 @@ static int do_mount(const char *src, const char *target, const char *what, const
     return 0;
 }
 
-/* Mount flags that must be carried over on a bind remount: in a user
- * namespace the kernel locks them, and dropping one gives EPERM. */
-static unsigned long locked_flags(const char *path)
+/* Mount flags of a mount we did not make (a host directory, a user's
+ * rootfs): they must be carried over on a bind remount. */
+static unsigned long flags_of(const char *path)
 {
     struct statvfs sv;
     unsigned long f = 0;
@@ -78,44 +121,32 @@ static unsigned long locked_flags(const char *path)
     return f;
 }
 
-static int remount_ro(const char *path, const char *what, unsigned long extra,
+static int remount_ro(const char *path, const char *what, unsigned long flags,
                       struct amber_error *err)
 {
-    unsigned long f = MS_REMOUNT | MS_BIND | MS_RDONLY | extra | locked_flags(path);
-    return do_mount(NULL, path, what, NULL, f, NULL, err);
+    return do_mount(NULL, path, what, NULL, MS_REMOUNT | MS_BIND | MS_RDONLY | flags, NULL, err);
 }
 
-/* Open a mount target beneath root; a missing target is ENOENT. */
-static int target(int rootfd, const char *rel, bool dir, struct amber_error *err)
+/* Bind host directory `src` read-only, nosuid, nodev onto rel. */
+static int bind_ro(const struct root *r, const char *src, const char *rel, struct amber_error *err)
 {
-    return path_open_beneath(rootfd, rel, dir ? O_DIRECTORY : 0, err);
-}
+    struct target t;
+    int rc;
 
-/* Bind host path `src` read-only onto rel (created as dir or file). */
-static int bind_ro(int rootfd, const char *src, const char *rel, bool dir, struct amber_error *err)
-{
-    cleanup_close int fd = -1;
-    struct fdpath p;
-
-    fd = target(rootfd, rel, dir, err);
-    if (fd < 0)
+    if (target_open(r, rel, true, &t, err) < 0)
         return -1;
-    p = fdp(fd);
-    if (do_mount(src, p.s, src, NULL, MS_BIND, NULL, err) < 0)
-        return -1;
-    /* fd still names the covered directory; look the path up again to reach
-     * the new mount, which is what the remount must change. */
-    close(fd);
-    fd = target(rootfd, rel, dir, err);
-    if (fd < 0)
-        return -1;
-    p = fdp(fd);
-    return remount_ro(p.s, src, MS_NOSUID | MS_NODEV, err);
+    rc = do_mount(src, t.path, src, NULL, MS_BIND, NULL, err);
+    if (rc == 0)
+        rc = target_reopen(r, rel, true, &t, err);
+    if (rc == 0)
+        rc = remount_ro(t.path, src, MS_NOSUID | MS_NODEV | flags_of(t.path), err);
+    target_close(&t);
+    return rc;
 }
 
 /* The host's system directories, each a read-only bind or, where the host
  * has a merged /usr symlink, the same symlink. */
-static int system_dirs(int rootfd, struct amber_error *err)
+static int system_dirs(const struct root *r, struct amber_error *err)
 {
     static const char *const dirs[] = {"usr", "bin", "sbin", "lib", "lib64", "lib32", "libx32"};
 
@@ -133,15 +164,15 @@ static int system_dirs(int rootfd, struct amber_error *err)
             if (n < 0)
                 continue;
             link[n] = '\0';
-            if (symlinkat(link, rootfd, dirs[i]) < 0)
+            if (symlinkat(link, r->fd, dirs[i]) < 0)
                 return amber_error_errno(err, "symlink /%s", dirs[i]);
             continue;
         }
         if (!S_ISDIR(st.st_mode))
             continue;
-        if (mkdirat(rootfd, dirs[i], 0755) < 0)
+        if (mkdirat(r->fd, dirs[i], 0755) < 0)
             return amber_error_errno(err, "mkdir /%s", dirs[i]);
-        if (bind_ro(rootfd, host, dirs[i], true, err) < 0)
+        if (bind_ro(r, host, dirs[i], err) < 0)
             return -1;
     }
     return 0;
@@ -152,9 +183,6 @@ static int write_at(int dirfd, const char *rel, const char *text, struct amber_e
     return fs_write_fileat(dirfd, rel, text, strlen(text), O_CREAT | O_EXCL | O_NOFOLLOW, 0644,
                            err);
 }
-
-/* A generated /etc: only what programs need to resolve users and hosts.
- * Never the host's shadow, never its real passwd. */
 static int write_etc(int rootfd, const struct sandbox_plan *plan, struct amber_error *err)
 {
     const struct amber_spec *spec = plan->spec;
@@ -200,81 +228,74 @@ static int write_etc(int rootfd, const struct sandbox_plan *plan, struct amber_e
 
 /* Minimal /dev: a few host character devices bound in, a private devpts,
  * /dev/shm, and the fd links. Then /dev itself is made read-only. */
-static int setup_dev(int rootfd, const struct sandbox_plan *plan, struct amber_error *err)
+static int setup_dev(const struct root *r, const struct sandbox_plan *plan, struct amber_error *err)
 {
     static const char *const nodes[] = {"null", "zero", "full", "random", "urandom", "tty"};
+    struct target dev, t;
     cleanup_close int devfd = -1;
-    struct fdpath p;
     char opts[96];
+    int rc = -1;
 
-    devfd = target(rootfd, "dev", true, err);
-    if (devfd < 0)
+    if (target_open(r, "dev", true, &dev, err) < 0)
         return amber_error_prefix(err, "rootfs /dev");
-    p = fdp(devfd);
-    if (do_mount("tmpfs", p.s, "tmpfs on /dev", "tmpfs", MS_NOSUID | MS_NOEXEC,
-                 "mode=0755,size=64k", err) < 0)
-        return -1;
-    close(devfd);
-    devfd = target(rootfd, "dev", true, err);
-    if (devfd < 0)
-        return -1;
-
+    if (do_mount("tmpfs", dev.path, "tmpfs on /dev", "tmpfs", MS_NOSUID | MS_NOEXEC,
+                 "mode=0755,size=64k", err) < 0 ||
+        target_reopen(r, "dev", true, &dev, err) < 0)
+        goto out;
+    devfd = open(dev.path, O_PATH | O_DIRECTORY | O_CLOEXEC);
+    if (devfd < 0) {
+        amber_error_errno(err, "open /dev");
+        goto out;
+    }
+    /* Entries of the fresh tmpfs are ours: address them below dev.path. */
     for (size_t i = 0; i < sizeof(nodes) / sizeof(nodes[0]); i++) {
         char host[32];
-        cleanup_close int fd = -1;
-        cleanup_close int t = -1;
+        int fd = openat(devfd, nodes[i], O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC, 0666);
 
+        if (fd < 0) {
+            amber_error_errno(err, "create /dev/%s", nodes[i]);
+            goto out;
+        }
+        close(fd);
         snprintf(host, sizeof(host), "/dev/%s", nodes[i]);
-        fd = openat(devfd, nodes[i], O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC, 0666);
-        if (fd < 0)
-            return amber_error_errno(err, "create /dev/%s", nodes[i]);
-        t = openat(devfd, nodes[i], O_PATH | O_NOFOLLOW | O_CLOEXEC);
-        if (t < 0)
-            return amber_error_errno(err, "open /dev/%s", nodes[i]);
-        p = fdp(t);
-        if (mount(host, p.s, NULL, MS_BIND, NULL) < 0) {
-            if (errno == ENOENT) /* host lacks it: leave the empty file out */
-                continue;
-            return amber_error_errno(err, "bind %s", host);
+        snprintf(t.path, sizeof(t.path), "%s/%s", dev.path, nodes[i]);
+        if (mount(host, t.path, NULL, MS_BIND, NULL) < 0 && errno != ENOENT) {
+            /* ENOENT: the host lacks the device; the empty file stays. */
+            amber_error_errno(err, "bind %s", host);
+            goto out;
         }
     }
-
-    if (mkdirat(devfd, "pts", 0755) < 0 || mkdirat(devfd, "shm", 01777) < 0)
-        return amber_error_errno(err, "mkdir /dev/pts, /dev/shm");
-    {
-        cleanup_close int pts = openat(devfd, "pts", O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-        if (pts < 0)
-            return amber_error_errno(err, "open /dev/pts");
-        p = fdp(pts);
-        /* gid=5 (tty) only when it exists for us: in a user namespace an
-         * unmapped gid is EINVAL. */
-        snprintf(opts, sizeof(opts), "newinstance,ptmxmode=0666,mode=0620%s",
-                 plan->userns ? "" : ",gid=5");
-        if (do_mount("devpts", p.s, "devpts on /dev/pts", "devpts", MS_NOSUID | MS_NOEXEC, opts,
-                     err) < 0)
-            return -1;
+    if (mkdirat(devfd, "pts", 0755) < 0 || mkdirat(devfd, "shm", 01777) < 0) {
+        amber_error_errno(err, "mkdir /dev/pts, /dev/shm");
+        goto out;
     }
-    {
-        cleanup_close int shm = openat(devfd, "shm", O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-        if (shm < 0)
-            return amber_error_errno(err, "open /dev/shm");
-        p = fdp(shm);
-        if (do_mount("tmpfs", p.s, "tmpfs on /dev/shm", "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC,
-                     "mode=1777", err) < 0)
-            return -1;
-    }
+    /* gid=5 (tty) only outside a user namespace, where it is mapped. */
+    snprintf(opts, sizeof(opts), "newinstance,ptmxmode=0666,mode=0620%s",
+             plan->userns ? "" : ",gid=5");
+    snprintf(t.path, sizeof(t.path), "%s/pts", dev.path);
+    if (do_mount("devpts", t.path, "devpts on /dev/pts", "devpts", MS_NOSUID | MS_NOEXEC, opts,
+                 err) < 0)
+        goto out;
+    snprintf(t.path, sizeof(t.path), "%s/shm", dev.path);
+    if (do_mount("tmpfs", t.path, "tmpfs on /dev/shm", "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC,
+                 "mode=1777", err) < 0)
+        goto out;
     if (symlinkat("pts/ptmx", devfd, "ptmx") < 0 || symlinkat("/proc/self/fd", devfd, "fd") < 0 ||
         symlinkat("/proc/self/fd/0", devfd, "stdin") < 0 ||
         symlinkat("/proc/self/fd/1", devfd, "stdout") < 0 ||
-        symlinkat("/proc/self/fd/2", devfd, "stderr") < 0)
-        return amber_error_errno(err, "symlinks in /dev");
-    p = fdp(devfd);
-    return remount_ro(p.s, "/dev read-only", MS_NOSUID | MS_NOEXEC, err);
+        symlinkat("/proc/self/fd/2", devfd, "stderr") < 0) {
+        amber_error_errno(err, "symlinks in /dev");
+        goto out;
+    }
+    rc = remount_ro(dev.path, "/dev read-only", MS_NOSUID | MS_NOEXEC | MS_RELATIME, err);
+out:
+    target_close(&dev);
+    return rc;
 }
 
 /* A fresh /proc for the new pid namespace, with the paths that expose the
  * host kernel masked and the tunables read-only. */
-static int setup_proc(int rootfd, struct amber_error *err)
+static int setup_proc(const struct root *r, struct amber_error *err)
 {
     static const char *const mask_files[] = {
         "kcore",       "kallsyms",      "keys",        "key-users",     "timer_list",
@@ -283,96 +304,73 @@ static int setup_proc(int rootfd, struct amber_error *err)
     };
     static const char *const mask_dirs[] = {"acpi", "scsi", "asound", "firmware", "driver"};
     static const char *const ro_dirs[] = {"sys", "bus", "fs", "irq"};
-    cleanup_close int procfd = -1;
-    cleanup_close int mask_file = -1;
-    cleanup_close int mask_dir = -1;
-    struct fdpath p;
+    struct target proc;
+    char p[PATH_MAX + 32];
+    char mask_file[PATH_MAX + 32] = "";
+    char mask_dir[PATH_MAX + 32] = "";
+    struct stat st;
+    int rc = -1;
 
-    procfd = target(rootfd, "proc", true, err);
-    if (procfd < 0)
+    if (target_open(r, "proc", true, &proc, err) < 0)
         return amber_error_prefix(err, "rootfs /proc");
-    p = fdp(procfd);
-    if (do_mount("proc", p.s, "proc on /proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL,
-                 err) < 0)
-        return -1;
-    close(procfd);
-    procfd = target(rootfd, "proc", true, err);
-    if (procfd < 0)
-        return -1;
+    if (do_mount("proc", proc.path, "proc on /proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL,
+                 err) < 0 ||
+        target_reopen(r, "proc", true, &proc, err) < 0)
+        goto out;
 
-    /* The first mask is a read-only bind of /dev/null (files) or a
-     * read-only empty tmpfs (dirs); every further mask is a bind of that
-     * first one, which copies its read-only flag: one mount call per path
-     * instead of two (start-up time). */
+    /* Names below are looked up in the fresh procfs, which has no symlinks
+     * among them. The first mask is a read-only bind of /dev/null (files)
+     * or a read-only empty tmpfs (dirs); every further mask is a bind of
+     * that first one, which copies its read-only flag: one mount call per
+     * path instead of two. */
     for (size_t i = 0; i < sizeof(mask_files) / sizeof(mask_files[0]); i++) {
-        cleanup_close int fd = openat(procfd, mask_files[i], O_PATH | O_NOFOLLOW | O_CLOEXEC);
-        if (fd < 0)
-            continue; /* not present on this kernel */
-        p = fdp(fd);
-        if (mask_file < 0) {
-            if (mount("/dev/null", p.s, NULL, MS_BIND, NULL) < 0)
-                return amber_error_errno(err, "mask /proc/%s", mask_files[i]);
-            close(fd);
-            fd = openat(procfd, mask_files[i], O_PATH | O_NOFOLLOW | O_CLOEXEC);
-            if (fd < 0)
-                return amber_error_errno(err, "reopen /proc/%s", mask_files[i]);
-            p = fdp(fd);
-            if (remount_ro(p.s, "/proc mask", MS_NOSUID | MS_NODEV | MS_NOEXEC, err) < 0)
-                return -1;
-            mask_file = steal_fd(&fd);
-            continue;
+        snprintf(p, sizeof(p), "%s/%s", proc.path, mask_files[i]);
+        if (lstat(p, &st) < 0)
+            continue; /* not on this kernel */
+        if (mask_file[0] == '\0') {
+            if (do_mount("/dev/null", p, "mask on /proc", NULL, MS_BIND, NULL, err) < 0 ||
+                remount_ro(p, "mask on /proc", PROC_FLAGS, err) < 0)
+                goto out;
+            snprintf(mask_file, sizeof(mask_file), "%s", p);
+        } else if (do_mount(mask_file, p, "mask on /proc", NULL, MS_BIND, NULL, err) < 0) {
+            goto out;
         }
-        if (mount(fdp(mask_file).s, p.s, NULL, MS_BIND, NULL) < 0)
-            return amber_error_errno(err, "mask /proc/%s", mask_files[i]);
     }
     for (size_t i = 0; i < sizeof(mask_dirs) / sizeof(mask_dirs[0]); i++) {
-        cleanup_close int fd =
-            openat(procfd, mask_dirs[i], O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-        if (fd < 0)
+        snprintf(p, sizeof(p), "%s/%s", proc.path, mask_dirs[i]);
+        if (lstat(p, &st) < 0 || !S_ISDIR(st.st_mode))
             continue;
-        p = fdp(fd);
-        if (mask_dir < 0) {
-            if (mount("tmpfs", p.s, "tmpfs", MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC,
-                      "size=0,mode=0555") < 0)
-                return amber_error_errno(err, "mask /proc/%s", mask_dirs[i]);
-            close(fd);
-            fd = openat(procfd, mask_dirs[i], O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-            if (fd < 0)
-                return amber_error_errno(err, "reopen /proc/%s", mask_dirs[i]);
-            mask_dir = steal_fd(&fd);
-            continue;
+        if (mask_dir[0] == '\0') {
+            if (do_mount("tmpfs", p, "mask on /proc", "tmpfs", MS_RDONLY | PROC_FLAGS,
+                         "size=0,mode=0555", err) < 0)
+                goto out;
+            snprintf(mask_dir, sizeof(mask_dir), "%s", p);
+        } else if (do_mount(mask_dir, p, "mask on /proc", NULL, MS_BIND, NULL, err) < 0) {
+            goto out;
         }
-        if (mount(fdp(mask_dir).s, p.s, NULL, MS_BIND, NULL) < 0)
-            return amber_error_errno(err, "mask /proc/%s", mask_dirs[i]);
     }
     for (size_t i = 0; i < sizeof(ro_dirs) / sizeof(ro_dirs[0]); i++) {
-        cleanup_close int fd =
-            openat(procfd, ro_dirs[i], O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-        if (fd < 0)
+        snprintf(p, sizeof(p), "%s/%s", proc.path, ro_dirs[i]);
+        if (lstat(p, &st) < 0 || !S_ISDIR(st.st_mode))
             continue;
-        p = fdp(fd);
-        if (mount(p.s, p.s, NULL, MS_BIND | MS_REC, NULL) < 0)
-            return amber_error_errno(err, "bind /proc/%s", ro_dirs[i]);
-        close(fd);
-        fd = openat(procfd, ro_dirs[i], O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-        if (fd < 0)
-            return amber_error_errno(err, "reopen /proc/%s", ro_dirs[i]);
-        p = fdp(fd);
-        if (remount_ro(p.s, "/proc read-only", MS_NOSUID | MS_NODEV | MS_NOEXEC, err) < 0)
-            return -1;
+        if (do_mount(p, p, "read-only /proc dir", NULL, MS_BIND | MS_REC, NULL, err) < 0 ||
+            remount_ro(p, "read-only /proc dir", PROC_FLAGS, err) < 0)
+            goto out;
     }
-    return 0;
+    rc = 0;
+out:
+    target_close(&proc);
+    return rc;
 }
 
-/* A private tmpfs at rel (skipped when the rootfs lacks the directory and
- * cannot be written). */
-static int tmpfs_at(int rootfd, const char *rel, const char *opts, bool required,
+/* A private tmpfs at rel; a --rootfs without the directory gets none. */
+static int tmpfs_at(const struct root *r, const char *rel, const char *opts, bool required,
                     struct amber_error *err)
 {
-    cleanup_close int fd = target(rootfd, rel, true, err);
-    struct fdpath p;
+    struct target t;
+    int rc;
 
-    if (fd < 0) {
+    if (target_open(r, rel, true, &t, err) < 0) {
         if (!required && err->code == ENOENT) {
             log_debug("rootfs has no /%s; not mounting a tmpfs there", rel);
             amber_error_clear(err);
@@ -380,8 +378,9 @@ static int tmpfs_at(int rootfd, const char *rel, const char *opts, bool required
         }
         return amber_error_prefix(err, "rootfs /%s", rel);
     }
-    p = fdp(fd);
-    return do_mount("tmpfs", p.s, rel, "tmpfs", MS_NOSUID | MS_NODEV, opts, err);
+    rc = do_mount("tmpfs", t.path, rel, "tmpfs", MS_NOSUID | MS_NODEV, opts, err);
+    target_close(&t);
+    return rc;
 }
 
 static int pivot(const struct sandbox_plan *plan, int rootfd, struct amber_error *err)
@@ -410,6 +409,7 @@ int rootfs_setup(const struct sandbox_plan *plan, struct amber_error *err)
 {
     const struct amber_spec *spec = plan->spec;
     cleanup_close int rootfd = -1;
+    struct root r = {.fd = -1, .trusted = false, .base = STAGING};
     char homeopts[96];
     bool own_root = spec->rootfs == NULL;
     bool writable_root = spec->rootfs_mode == AMBER_ROOTFS_OVERLAY;
@@ -424,7 +424,9 @@ int rootfs_setup(const struct sandbox_plan *plan, struct amber_error *err)
         rootfd = open(STAGING, O_PATH | O_DIRECTORY | O_CLOEXEC);
         if (rootfd < 0)
             return amber_error_errno(err, "open the new root");
-        if (system_dirs(rootfd, err) < 0 || write_etc(rootfd, plan, err) < 0)
+        r.fd = rootfd;
+        r.trusted = true;
+        if (system_dirs(&r, err) < 0 || write_etc(rootfd, plan, err) < 0)
             return -1;
         if (mkdirat(rootfd, "dev", 0755) < 0 || mkdirat(rootfd, "proc", 0555) < 0 ||
             mkdirat(rootfd, "tmp", 01777) < 0 || mkdirat(rootfd, "home", 0755) < 0 ||
@@ -438,6 +440,7 @@ int rootfs_setup(const struct sandbox_plan *plan, struct amber_error *err)
         rootfd = open(STAGING, O_PATH | O_DIRECTORY | O_CLOEXEC);
         if (rootfd < 0)
             return amber_error_errno(err, "open rootfs '%s'", spec->rootfs);
+        r.fd = rootfd;
     } else {
         cleanup_close int lower = open(spec->rootfs, O_PATH | O_DIRECTORY | O_CLOEXEC);
         char opts[160];
@@ -461,23 +464,26 @@ int rootfs_setup(const struct sandbox_plan *plan, struct amber_error *err)
         rootfd = open(STAGING "/root", O_PATH | O_DIRECTORY | O_CLOEXEC);
         if (rootfd < 0)
             return amber_error_errno(err, "open the overlay root");
+        r.fd = rootfd;
+        r.base = STAGING "/root";
         /* Make sure the standard mount points exist in the writable layer. */
         mkdirat(rootfd, "home", 0755);
         mkdirat(rootfd, "home/agent", 0700);
         mkdirat(rootfd, "tmp", 01777);
     }
 
-    if (setup_dev(rootfd, plan, err) < 0 || setup_proc(rootfd, err) < 0)
+    if (setup_dev(&r, plan, err) < 0 || setup_proc(&r, err) < 0)
         return -1;
-    if (tmpfs_at(rootfd, "tmp", "mode=1777", own_root, err) < 0)
+    if (tmpfs_at(&r, "tmp", "mode=1777", own_root, err) < 0)
         return -1;
     snprintf(homeopts, sizeof(homeopts), "mode=0700,uid=%u,gid=%u", plan->uid, plan->gid);
-    if (tmpfs_at(rootfd, "home/agent", homeopts, own_root, err) < 0)
+    if (tmpfs_at(&r, "home/agent", homeopts, own_root, err) < 0)
         return -1;
 
     if (!writable_root) {
-        struct fdpath p = fdp(rootfd);
-        if (remount_ro(p.s, "root read-only", MS_NOSUID | MS_NODEV, err) < 0)
+        char p[32];
+        snprintf(p, sizeof(p), "/proc/self/fd/%d", rootfd);
+        if (remount_ro(p, "root read-only", MS_NOSUID | MS_NODEV | flags_of(p), err) < 0)
             return -1;
     }
     return pivot(plan, rootfd, err);
