@@ -366,7 +366,9 @@ static int native_wait(struct amber_instance *inst, bool nohang, struct amber_re
     inst->reaped = true;
     drain_messages(inst);
 
-    if (inst->have_cg) {
+    /* Only the memory controller has something to report at the end (OOM
+     * kills, peak usage); otherwise rusage covers it. */
+    if (inst->have_cg && inst->spec->memory) {
         struct cgroup_stats cs;
         struct amber_error ignore;
         memset(&cs, 0, sizeof(cs));
