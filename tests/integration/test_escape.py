@@ -12,7 +12,7 @@ import os
 import platform
 import unittest
 
-from helpers import AMBER, IS_ROOT, inside, sha256_file, skip
+from helpers import AMBER, IS_ROOT, amber_run, inside, run, sha256_file, skip
 
 E = errno
 
@@ -382,6 +382,18 @@ if int(uid[1]) != os.geteuid():
     succeed('euid changed: %s' % uid)
 fail(errno.EPERM, str(uid))
 """, errnos=None, doc="the workload's own identity survives a setuid-root exec"),
+    A("exec_written_file", r"""
+import shutil, subprocess
+shutil.copy('/usr/bin/true', '/tmp/mytrue')
+os.chmod('/tmp/mytrue', 0o755)
+attempt(lambda: subprocess.run(['/tmp/mytrue'], check=True))
+""", errnos={E.EACCES}, doc="Landlock: what the workload wrote cannot be executed"),
+    A("exec_written_file_home", r"""
+import shutil
+shutil.copy('/usr/bin/true', '/home/agent/mytrue')
+os.chmod('/home/agent/mytrue', 0o755)
+attempt(lambda: os.execv('/home/agent/mytrue', ['mytrue']))
+""", errnos={E.EACCES}),
     A("inherited_fd_leak", r"""
 fds = sorted(int(f) for f in os.listdir('/proc/self/fd'))
 extra = [f for f in fds if f > 3]
@@ -459,6 +471,42 @@ for _a in ATTEMPTS:
     setattr(Escape, "test_" + _a.name, _make(_a))
 
 
+class EscapeAbi(unittest.TestCase):
+    """Foreign syscall ABIs kill the process (SIGSYS): a filter checked
+    against the wrong syscall table would be a hole."""
+
+    def run_abi(self, code):
+        if platform.machine() != "x86_64":
+            skip(self, "x86_64-only ABI check")
+        r = inside(code)
+        self.assertNotIn("returned", r.stdout, "foreign-ABI syscall returned: " + r.stdout)
+        self.assertEqual(r.returncode, 128 + 31, "expected death by SIGSYS: " + r.stderr)
+
+    def test_x32_syscall_killed(self):
+        self.run_abi(r"""
+import ctypes
+libc = ctypes.CDLL(None, use_errno=True)
+libc.syscall.restype = ctypes.c_long
+r = libc.syscall(ctypes.c_long(0x40000000 | 39))     # x32 getpid
+print('returned', r, ctypes.get_errno())
+""")
+
+    def test_i386_int80_killed(self):
+        self.run_abi(r"""
+import ctypes
+code = bytes([0xb8, 20, 0, 0, 0, 0xcd, 0x80, 0xc3])  # mov eax,20 (getpid); int 0x80; ret
+libc = ctypes.CDLL(None, use_errno=True)
+libc.mmap.restype = ctypes.c_void_p
+libc.mmap.argtypes = [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_int, ctypes.c_int,
+                      ctypes.c_int, ctypes.c_long]
+libc.mprotect.argtypes = [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_int]
+a = libc.mmap(None, 4096, 3, 0x22, -1, 0)           # RW
+ctypes.memmove(a, code, len(code))
+assert libc.mprotect(a, 4096, 5) == 0                # RX
+print('returned', ctypes.CFUNCTYPE(ctypes.c_int)(a)())
+""")
+
+
 class EscapeHostState(unittest.TestCase):
     """After the attempts that target amber's binary: the host file is
     unchanged (checked per test, not only at class teardown)."""
@@ -482,6 +530,49 @@ fail(errs[0], str(errs))
         res = json.loads(r.stdout.split("RESULT ", 1)[1])
         self.assertFalse(res["ok"], res["note"])
         check_binary_unchanged(before)
+
+    def test_host_abstract_socket_unreachable(self):
+        import socket
+        import uuid
+        name = "\0amber-it-" + uuid.uuid4().hex
+        srv = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        self.addCleanup(srv.close)
+        srv.bind(name)
+        srv.listen(1)
+        code = PRELUDE + r"""
+import sys
+s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+attempt(lambda: s.connect(sys.argv[1].replace('@', '\0', 1)))
+"""
+        arg = "@" + name[1:]
+        # Default: another network namespace, so another abstract namespace.
+        r = amber_run(["python3", "-c", code, arg])
+        res = json.loads(r.stdout.split("RESULT ", 1)[1])
+        self.assertFalse(res["ok"], "reached a host abstract socket with --network none")
+        self.assertEqual(res["errno"], E.ECONNREFUSED)
+        # --network host shares the abstract namespace; Landlock ABI >= 6
+        # scopes abstract sockets to the sandbox.
+        abi = json.loads(run(["check", "--json"]).stdout).get("landlock_abi", 0)
+        if abi < 6:
+            skip(self, "Landlock ABI %d < 6: no abstract unix socket scoping" % abi)
+        r = amber_run(["python3", "-c", code, arg], "--network", "host", "--allow-host-network")
+        res = json.loads(r.stdout.split("RESULT ", 1)[1])
+        self.assertFalse(res["ok"], "reached a host abstract socket with --network host")
+        self.assertEqual(res["errno"], E.EPERM)
+
+    def test_host_sysv_ipc_invisible(self):
+        import ctypes
+        libc = ctypes.CDLL(None, use_errno=True)
+        shmid = libc.shmget(0, 4096, 0o1000 | 0o600)  # IPC_PRIVATE, IPC_CREAT
+        if shmid < 0:
+            skip(self, "cannot create a SysV shm segment on the host (errno %d)"
+                 % ctypes.get_errno())
+        self.addCleanup(libc.shmctl, shmid, 0, None)  # IPC_RMID
+        with open("/proc/sysvipc/shm") as f:
+            self.assertIn(" %d " % shmid, f.read())
+        r = inside("print(len(open('/proc/sysvipc/shm').read().splitlines()))")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertEqual(r.stdout.strip(), "1", "host SysV shm segments visible inside")
 
     def test_hostname_unchanged(self):
         import socket

@@ -96,6 +96,15 @@ class Isolation(unittest.TestCase):
         self.assertEqual(status["NoNewPrivs"], "1")
         self.assertEqual(status["Seccomp"], "2")
 
+    def test_securebits_and_core_limit(self):
+        code = ("import ctypes, resource; libc = ctypes.CDLL(None); "
+                "print(libc.prctl(27, 0, 0, 0, 0), *resource.getrlimit(resource.RLIMIT_CORE))")
+        r = inside(code)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        bits, soft, hard = map(int, r.stdout.split())
+        self.assertEqual(bits & 0x3, 0x3, "SECBIT_NOROOT not set and locked: %#x" % bits)
+        self.assertEqual((soft, hard), (0, 0), "core dumps enabled by default")
+
     def test_pid_namespace(self):
         code = r"""
 import os
@@ -434,35 +443,51 @@ for k in kids:
         self.assertEqual(int(m.group(2)), 11)  # EAGAIN
 
     @requires_cgroups
+    def test_pids_too_small_for_the_workload_is_reported(self):
+        # The sandbox's init counts against --pids, so with --pids 1 the
+        # workload cannot be started. Either amber makes that work or it
+        # fails as its own error: 125 and one "amber: " line saying why.
+        r = amber_run(["true"], "--pids", "1")
+        if r.returncode == 0:
+            return
+        self.assertEqual(r.returncode, 125, r.stderr)
+        self.assertEqual(len(amber_lines(r.stderr)), 1,
+                         "exit 125 without an error message: stderr=%r" % r.stderr)
+
+    @requires_cgroups
+    def test_pids_two_is_enough_for_one_process(self):
+        r = amber_run(["sh", "-c", "echo hi"], "--pids", "2")
+        self.assertEqual((r.returncode, r.stdout), (0, "hi\n"), r.stderr)
+
+    @requires_cgroups
     def test_default_and_explicit_cgroup_settings(self):
-        # Look at the sandbox's cgroup from the host while it runs.
+        # Look at the sandbox's cgroup from the host while it runs (v1 or v2
+        # files, whichever this host has).
         p = popen(["sh", "-c", "echo ready; sleep 5"], "--cpus", "0.5", "--memory", "100M")
         try:
             wait_for_line(p.stdout, "ready")
             dirs = cgroup_leftovers(p.pid)
             self.assertTrue(dirs, "no amber-%d cgroup while the sandbox runs" % p.pid)
-            byctl = {os.path.basename(os.path.dirname(d)) if "/memory/" not in d else "memory": d
-                     for d in dirs}
-            pids = [d for d in dirs if d.startswith("/sys/fs/cgroup/pids/")]
-            cpu = [d for d in dirs if d.startswith("/sys/fs/cgroup/cpu/")]
-            mem = [d for d in dirs if d.startswith("/sys/fs/cgroup/memory/")]
-            if pids:
-                with open(os.path.join(pids[0], "pids.max")) as f:
-                    self.assertEqual(f.read().strip(), "4096")
-            if cpu:
-                with open(os.path.join(cpu[0], "cpu.cfs_quota_us")) as f:
-                    quota = int(f.read())
-                with open(os.path.join(cpu[0], "cpu.cfs_period_us")) as f:
-                    period = int(f.read())
-                self.assertAlmostEqual(quota / period, 0.5, places=2)
-            if mem:
-                with open(os.path.join(mem[0], "memory.limit_in_bytes")) as f:
-                    self.assertEqual(int(f.read()), 100 << 20)
-            self.assertTrue(pids or cpu or mem, "cgroup dirs found but none recognised: %s (%s)"
-                            % (dirs, byctl))
+            seen = {}
+            for d in dirs:
+                for name in ("pids.max", "cpu.cfs_quota_us", "cpu.cfs_period_us", "cpu.max",
+                             "memory.limit_in_bytes", "memory.max"):
+                    path = os.path.join(d, name)
+                    if os.path.exists(path):
+                        with open(path) as f:
+                            seen[name] = f.read().strip()
         finally:
             p.kill()
             p.communicate(timeout=10)
+        self.assertEqual(seen.get("pids.max"), "4096", seen)
+        if "cpu.max" in seen:
+            quota, period = seen["cpu.max"].split()
+        else:
+            quota, period = seen.get("cpu.cfs_quota_us"), seen.get("cpu.cfs_period_us")
+        self.assertIsNotNone(quota, "no cpu limit file: %s" % seen)
+        self.assertAlmostEqual(int(quota) / int(period), 0.5, places=2)
+        mem = seen.get("memory.max", seen.get("memory.limit_in_bytes"))
+        self.assertEqual(int(mem), 100 << 20, seen)
 
     def test_limits_without_cgroups_warn(self):
         if IS_ROOT:
@@ -514,6 +539,61 @@ class Signals(unittest.TestCase):
                 p.communicate()
         self.assertEqual(p.returncode, 143)
         self.assertLess(time.monotonic() - t0, 5)
+
+    def test_terminal_ctrl_c_delivered_once(self):
+        # On a terminal, ^C reaches the whole foreground process group (the
+        # workload included) from the kernel; amber must not forward it a
+        # second time.
+        import pty
+        import select
+        code = r"""
+import os, signal, time
+n = []
+signal.signal(signal.SIGINT, lambda s, f: n.append(s))
+os.write(1, b'ready\n')
+end = time.time() + 1.0
+while time.time() < end:
+    time.sleep(0.05)
+os.write(1, ('count=%d\n' % len(n)).encode())
+"""
+        pid, fd = pty.fork()
+        if pid == 0:
+            try:
+                os.execv(AMBER, [AMBER, "run", "--", "python3", "-c", code])
+            finally:
+                os._exit(127)
+        buf = b""
+        try:
+            def read_until(needle, secs):
+                nonlocal buf
+                end = time.monotonic() + secs
+                while needle not in buf and time.monotonic() < end:
+                    if select.select([fd], [], [], 0.1)[0]:
+                        try:
+                            chunk = os.read(fd, 1024)
+                        except OSError:
+                            return
+                        if not chunk:
+                            return
+                        buf += chunk
+            read_until(b"ready", 10)
+            self.assertIn(b"ready", buf)
+            os.write(fd, b"\x03")
+            read_until(b"count=", 10)
+            read_until(b"\n", 2)
+        finally:
+            for _ in range(100):
+                done, st = os.waitpid(pid, os.WNOHANG)
+                if done:
+                    break
+                time.sleep(0.05)
+            else:
+                os.kill(pid, signal.SIGKILL)
+                os.waitpid(pid, 0)
+            os.close(fd)
+        m = re.search(rb"count=(\d+)", buf)
+        self.assertIsNotNone(m, buf)
+        self.assertEqual(int(m.group(1)), 1, "^C delivered %s times" % m.group(1).decode())
 
     def test_sleep_as_workload_killed_by_int(self):
         # A plain exec'd workload (not a shell) with no handler.
@@ -703,6 +783,27 @@ class BadInput(unittest.TestCase):
                 self.assertTrue(lines[0].startswith("amber: "), lines[0])
                 self.assertIn(culprit, lines[0])
                 self.assertEqual(r.stdout, "")
+
+    def test_json_log_format_errors(self):
+        cases = [
+            ["--log-format", "json", "run", "--memory", "12Q", "--", "true"],
+            ["run", "--log-format", "json", "--hostname", "bad_name", "--", "true"],
+            ["run", "--log-format", "json", "--memory", "12Q", "--", "true"],
+        ]
+        for args in cases:
+            with self.subTest(args=args):
+                r = run(args)
+                self.assertEqual(r.returncode, 125, r.stderr)
+                lines = r.stderr.splitlines()
+                self.assertEqual(len(lines), 1, r.stderr)
+                try:
+                    obj = json.loads(lines[0])
+                except ValueError:
+                    obj = None
+                if obj is None:
+                    self.fail("--log-format json, but the error is not JSON: %r" % lines[0])
+                self.assertEqual(obj.get("level"), "error")
+                self.assertIn("--", obj.get("msg", ""))
 
     def test_no_command(self):
         r = run(["run"])
