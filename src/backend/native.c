@@ -52,6 +52,8 @@ struct amber_instance {
     int worker_status;
     bool exec_failed;
     struct amber_error exec_err;
+    bool setup_failed;
+    struct amber_error setup_err;
 };
 
 static int native_probe(struct amber_probe *out)
@@ -222,8 +224,8 @@ static int start_watchdog(struct amber_instance *inst, struct amber_error *err)
     inst->watchdog_args.fd = p[0];
     inst->watchdog_args.write_fd = p[1];
     inst->watchdog_args.cg = &inst->cg;
-    pid = clone(watchdog_main, (char *)inst->watchdog_stack + WATCHDOG_STACK,
-                CLONE_VM | SIGCHLD, &inst->watchdog_args);
+    pid = clone(watchdog_main, (char *)inst->watchdog_stack + WATCHDOG_STACK, CLONE_VM | SIGCHLD,
+                &inst->watchdog_args);
     if (pid < 0) {
         amber_error_errno(err, "start the cgroup watchdog");
         close(p[0]);
@@ -342,6 +344,11 @@ static void drain_messages(struct amber_instance *inst)
             inst->exec_err = msg.err;
         } else if (msg.type == SYNC_WARNING) {
             log_warn("%s", msg.err.msg);
+        } else if (msg.type == SYNC_ERROR) {
+            /* PID 1 could not start the workload (e.g. --pids too small
+             * for init + workload): amber's error, not the workload's. */
+            inst->setup_failed = true;
+            inst->setup_err = msg.err;
         }
     }
 }
@@ -376,6 +383,10 @@ static int native_wait(struct amber_instance *inst, bool nohang, struct amber_re
             res->oom = cs.oom_killed;
             res->peak_memory = cs.mem_peak;
         }
+    }
+    if (inst->setup_failed) {
+        *err = inst->setup_err;
+        return -1;
     }
     if (inst->exec_failed) {
         amber_result_from_wait(res, 0, &ru);

@@ -27,6 +27,21 @@ int cmd_run(int argc, char **argv)
     amber_error_clear(&err);
     memset(&meta, 0, sizeof(meta));
     spec_init(&spec);
+    /* Logging options first, so that even errors in the other options are
+     * reported in the requested format. */
+    for (int i = 0; i < argc && strcmp(argv[i], "--") != 0; i++) {
+        const char *level = NULL, *format = NULL;
+        if (strncmp(argv[i], "--log-level=", 12) == 0)
+            level = argv[i] + 12;
+        else if (strcmp(argv[i], "--log-level") == 0 && i + 1 < argc)
+            level = argv[i + 1];
+        else if (strncmp(argv[i], "--log-format=", 13) == 0)
+            format = argv[i] + 13;
+        else if (strcmp(argv[i], "--log-format") == 0 && i + 1 < argc)
+            format = argv[i + 1];
+        if ((level || format) && cli_log_configure(level, format, &err) < 0)
+            return fail(&spec, &err);
+    }
     if (spec_parse_run_args(&spec, argc, argv, &meta, &err) < 0)
         return fail(&spec, &err);
     if (meta.help) {
@@ -59,8 +74,17 @@ int cmd_run(int argc, char **argv)
                       "(no namespaces, no seccomp, no Landlock, no limits); development use only");
 
     amber_signals_block();
-    if (amber_execute(backend, &spec, &res, &err) < 0)
+    if (amber_execute(backend, &spec, &res, &err) < 0) {
+        /* Still leave a result for automation: exit 125 and the reason. */
+        if (spec.result_json != NULL) {
+            struct amber_error werr;
+            res.exit_code = err.status ? err.status : 125;
+            snprintf(res.message, sizeof(res.message), "%s", err.msg);
+            if (amber_result_write_json(&res, spec.result_json, &werr) < 0)
+                cli_error(&werr);
+        }
         return fail(&spec, &err);
+    }
 
     if (res.exec_failed || res.oom || res.timed_out)
         cli_errorf("%s", res.message);

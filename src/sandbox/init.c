@@ -60,7 +60,8 @@ void init_run(const struct sandbox_plan *plan)
     worker = vfork();
     if (worker < 0) {
         struct amber_error err;
-        amber_error_errno(&err, "start the workload: fork");
+        amber_error_errno(&err, "start the workload: fork%s",
+                          errno == EAGAIN ? " (--pids counts amber's init as well)" : "");
         sync_send(plan->sync_fd, SYNC_ERROR, 0, &err);
         _exit(AMBER_EXIT_INTERNAL);
     }

@@ -459,8 +459,14 @@ int rootfs_setup(const struct sandbox_plan *plan, struct amber_error *err)
             mkdir(STAGING "/root", 0755) < 0)
             return amber_error_errno(err, "mkdir overlay layers");
         if (do_mount("overlay", STAGING "/root", "overlay root", "overlay", MS_NOSUID, opts, err) <
-            0)
+            0) {
+            if (err->code == EINVAL && plan->userns)
+                amber_error_prefix(err,
+                                   "--rootfs-mode overlay of '%s' (in a user namespace the "
+                                   "lower directory must not contain other mounts)",
+                                   spec->rootfs);
             return -1;
+        }
         rootfd = open(STAGING "/root", O_PATH | O_DIRECTORY | O_CLOEXEC);
         if (rootfd < 0)
             return amber_error_errno(err, "open the overlay root");

@@ -76,10 +76,10 @@ static const char *const allow_signals[] = {
     NULL,
 };
 
-/* Memory management of the process's own address space. mprotect and
- * pkey_mprotect are conditional (no W+X), see below. */
+/* Memory management of the process's own address space. mmap, mprotect
+ * and pkey_mprotect are conditional (no W+X), see below. */
 static const char *const allow_memory[] = {
-    "brk", "mmap", "munmap", "mremap", "madvise", "mincore", "msync", "mlock", "mlock2",
+    "brk", "munmap", "mremap", "madvise", "mincore", "msync", "mlock", "mlock2",
     "munlock", "mlockall", "munlockall", "membarrier", "memfd_create", "memfd_secret",
     "pkey_alloc", "pkey_free", "remap_file_pages", "map_shadow_stack", "mseal",
     NULL,
@@ -195,7 +195,7 @@ static const char *const *const allow_groups[] = {
  * the consistency check keeps them out of the unconditional lists.
  * ------------------------------------------------------------------------ */
 static const char *const conditional[] = {
-    "clone", "clone3", "socket", "socketpair", "ioctl", "mprotect", "pkey_mprotect",
+    "clone", "clone3", "socket", "socketpair", "ioctl", "mmap", "mprotect", "pkey_mprotect",
     "personality",
     NULL,
 };
@@ -351,12 +351,12 @@ static const struct late_syscall late_syscalls[] = {
  * 512 is where x86_64's x32 compatibility numbers start. */
 #define FUTURE_SYSCALL_LAST 511
 
-/* Deny making memory writable and executable at once with mprotect and
- * pkey_mprotect. Caveat: V8 (node >= 20, Chromium, Electron) flips code
- * pages to RWX with mprotect and aborts when that fails, unless run with
- * --jitless. The rule is also only a speed bump, since mmap(PROT_WRITE |
- * PROT_EXEC) stays allowed (HotSpot and others map their code cache that
- * way). Build with -DAMBER_SECCOMP_DENY_WX_MPROTECT=0 to allow it. */
+/* Deny memory that is writable and executable at once, whether mapped so
+ * (mmap) or changed so (mprotect, pkey_mprotect): injected code cannot be
+ * written and run from the same page. Caveat: JITs that use RWX pages
+ * abort (V8 in node/Chromium unless --jitless; HotSpot's code cache);
+ * JITs that flip between RW and RX keep working. Build with
+ * -DAMBER_SECCOMP_DENY_WX_MPROTECT=0 to allow W+X. */
 #ifndef AMBER_SECCOMP_DENY_WX_MPROTECT
 #define AMBER_SECCOMP_DENY_WX_MPROTECT 1
 #endif
@@ -616,18 +616,20 @@ static int add_conditional_rules(scmp_filter_ctx ctx, struct amber_error *err)
     if (allow_unless_low32_in(ctx, "ioctl", 1, denied_ioctls, ARRAY_SIZE(denied_ioctls), err) < 0)
         return -1;
 
-    /* mprotect, pkey_mprotect: no page both writable and executable at
-     * once (JITs that flip between RW and RX keep working; see
-     * AMBER_SECCOMP_DENY_WX_MPROTECT for those that do not). */
+    /* mmap, mprotect, pkey_mprotect: no page both writable and executable
+     * at once (see AMBER_SECCOMP_DENY_WX_MPROTECT). prot is argument 2 of
+     * all three. */
     if (AMBER_SECCOMP_DENY_WX_MPROTECT) {
         static const uint64_t not_wx[] = {0, PROT_WRITE, PROT_EXEC};
         const uint64_t wx = PROT_WRITE | PROT_EXEC;
 
-        if (allow_if_masked_in(ctx, "mprotect", 2, wx, not_wx, ARRAY_SIZE(not_wx), err) < 0 ||
+        if (allow_if_masked_in(ctx, "mmap", 2, wx, not_wx, ARRAY_SIZE(not_wx), err) < 0 ||
+            allow_if_masked_in(ctx, "mprotect", 2, wx, not_wx, ARRAY_SIZE(not_wx), err) < 0 ||
             allow_if_masked_in(ctx, "pkey_mprotect", 2, wx, not_wx, ARRAY_SIZE(not_wx), err) < 0)
             return -1;
     } else {
-        if (add_unconditional(ctx, SCMP_ACT_ALLOW, "mprotect", err) < 0 ||
+        if (add_unconditional(ctx, SCMP_ACT_ALLOW, "mmap", err) < 0 ||
+            add_unconditional(ctx, SCMP_ACT_ALLOW, "mprotect", err) < 0 ||
             add_unconditional(ctx, SCMP_ACT_ALLOW, "pkey_mprotect", err) < 0)
             return -1;
     }
