@@ -350,6 +350,12 @@ const char *cgroup_own_dir(const char *controller)
     return idx >= 0 ? host.own_v1[idx] : NULL;
 }
 
+const char *cgroup_v2_mount(void)
+{
+    host_load();
+    return host.v2.mnt;
+}
+
 char *cgroup_controllers(void)
 {
     char buf[512];

@@ -93,6 +93,9 @@ extern const struct cgroup_manager cgroup_manager_v2;
  * ("cpu", "cpuacct", "memory", "pids"), or in the cgroup2 hierarchy when
  * controller is NULL. NULL when there is none. Cached; do not free. */
 const char *cgroup_own_dir(const char *controller);
+/* The cgroup2 mount point visible to amber (the root of what it can
+ * reach), or NULL. Cached; do not free. */
+const char *cgroup_v2_mount(void);
 /* mkdir parent/name and record it in cg (a recorded dir is removed by
  * cgroup_destroy). A dir already recorded (co-mounted v1 controllers) is
  * not made twice. Returns the recorded path or NULL. */

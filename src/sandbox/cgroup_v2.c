@@ -1,6 +1,7 @@
 /* The cgroup v2 (unified) manager.
  *
- * One dir per sandbox, under amber's own cgroup. v2 only gives a child the
+ * One dir per sandbox, under amber's own cgroup (or, as root when that
+ * cgroup holds processes, under a shared <root>/amber, see v2_create). v2 only gives a child the
  * controllers its parent lists in cgroup.subtree_control, so the needed
  * ones are enabled there first, and only when missing: the read is cheap,
  * the write changes a cgroup amber does not own. The enablement is not
@@ -13,6 +14,8 @@
 #include <limits.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "util/fs.h"
 #include "util/log.h"
@@ -124,10 +127,35 @@ static int v2_create(struct amber_cgroup *cg, const char *name, const struct cgr
         return error_code(err, ENOENT);
     }
     /* Before mkdir, so a refusal leaves nothing to remove. */
-    if (v2_enable(own, ctrls, n, err) < 0)
+    if (v2_enable(own, ctrls, n, &e) < 0) {
+        /* amber's own cgroup holds processes (a login session, a service):
+         * v2 lets it enable no controllers for children. As root, use a
+         * shared "amber" cgroup below the hierarchy's root instead: the root
+         * is exempt from that rule and amber/ itself holds no processes.
+         * The caller's own limits then do not cover the sandbox. */
+        const char *mnt = cgroup_v2_mount();
+        char shared[PATH_MAX];
+
+        if (e.code != EBUSY || geteuid() != 0 || mnt == NULL) {
+            if (err != NULL)
+                *err = e;
+            return -1;
+        }
+        snprintf(shared, sizeof(shared), "%s/amber", mnt);
+        if (v2_enable(mnt, ctrls, n, err) < 0)
+            return -1;
+        if (mkdir(shared, 0755) < 0 && errno != EEXIST) {
+            amber_error_errno(err, "mkdir '%s'", shared);
+            return -1;
+        }
+        if (v2_enable(shared, ctrls, n, err) < 0)
+            return -1;
+        log_debug("cgroup v2: %s holds processes; using %s", own, shared);
+        if ((dir = cgroup_mkdir(cg, shared, name, err)) == NULL)
+            return -1;
+    } else if ((dir = cgroup_mkdir(cg, own, name, err)) == NULL) {
         return -1;
-    if ((dir = cgroup_mkdir(cg, own, name, err)) == NULL)
-        return -1;
+    }
 
     if (lim->memory != 0) {
         snprintf(val, sizeof(val), "%" PRIu64, lim->memory);
