@@ -79,6 +79,11 @@ void amber_signals_block(void);
 extern const int amber_forward_signals[];
 extern const int amber_forward_signals_count;
 
+/* Exec the spec's command with default signal state and exactly the spec's
+ * environment. Returns only on failure, with err->status 127 (not found)
+ * or 126 (cannot execute). */
+void amber_exec_workload(const struct amber_spec *spec, struct amber_error *err);
+
 struct rusage;
 /* Fill exit_code/signal/times from a wait status and the rusage of the
  * workload (the rusage may be NULL). */

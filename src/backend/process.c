@@ -19,8 +19,6 @@
 #include "util/fs.h"
 #include "util/xalloc.h"
 
-extern char **environ;
-
 struct amber_instance {
     const struct amber_spec *spec;
     pid_t pid;
@@ -50,30 +48,17 @@ static int process_prepare(const struct amber_spec *spec, struct amber_instance 
 __attribute__((noreturn)) static void child(const struct amber_spec *spec, int errfd)
 {
     struct amber_error err;
-    sigset_t none;
-    int e;
 
+    amber_error_clear(&err);
     /* Even without isolation, the workload must not outlive amber. */
     prctl(PR_SET_PDEATHSIG, SIGKILL);
-    for (int i = 0; i < amber_forward_signals_count; i++)
-        signal(amber_forward_signals[i], SIG_DFL);
-    sigemptyset(&none);
-    sigprocmask(SIG_SETMASK, &none, NULL);
     if (rlimit_apply(spec, &err) < 0)
         goto fail;
     if (spec->workdir != NULL && chdir(spec->workdir) < 0) {
         amber_error_errno(&err, "--workdir '%s'", spec->workdir);
-        err.status = AMBER_EXIT_INTERNAL;
         goto fail;
     }
-    environ = spec->env;
-    execvp(spec->argv[0], spec->argv);
-    e = errno;
-    if (e == ENOENT)
-        amber_error_set(&err, 0, "%s: command not found", spec->argv[0]);
-    else
-        amber_error_set(&err, e, "%s: cannot execute", spec->argv[0]);
-    err.status = e == ENOENT ? AMBER_EXIT_NOTFOUND : AMBER_EXIT_NOEXEC;
+    amber_exec_workload(spec, &err);
 fail:
     if (err.status == 0)
         err.status = AMBER_EXIT_INTERNAL;

@@ -20,30 +20,11 @@
 #include "backend/backend.h"
 #include "sandbox/sandbox.h"
 
-extern char **environ;
-
 __attribute__((noreturn)) static void exec_workload(const struct sandbox_plan *plan)
 {
-    const struct amber_spec *spec = plan->spec;
     struct amber_error err;
-    sigset_t none;
-    int e;
 
-    for (int i = 0; i < amber_forward_signals_count; i++)
-        signal(amber_forward_signals[i], SIG_DFL);
-    signal(SIGCHLD, SIG_DFL);
-    sigemptyset(&none);
-    sigprocmask(SIG_SETMASK, &none, NULL);
-
-    environ = spec->env;
-    execvp(spec->argv[0], spec->argv);
-    e = errno;
-    if (e == ENOENT)
-        amber_error_set(&err, 0, "%s: command not found", spec->argv[0]);
-    else
-        amber_error_set(&err, e, "%s: cannot execute", spec->argv[0]);
-    err.code = e;
-    err.status = e == ENOENT ? AMBER_EXIT_NOTFOUND : AMBER_EXIT_NOEXEC;
+    amber_exec_workload(plan->spec, &err);
     sync_send(plan->sync_fd, SYNC_EXEC_FAILED, err.status, &err);
     _exit(err.status);
 }

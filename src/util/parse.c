@@ -53,12 +53,36 @@ static int parse_decimal(const char *s, uint64_t scale, uint64_t *out, const cha
     return 0;
 }
 
+struct unit {
+    const char *suffix;
+    uint64_t mult;
+};
+
+/* A positive decimal number followed by one of the units' suffixes. The
+ * suffix is found first (at scale 1), then the number is parsed again in
+ * that unit so that "1.5G" is exact; overflow is an error. */
+static int parse_with_units(const char *s, const struct unit *units, size_t n, bool nocase,
+                            uint64_t *out)
+{
+    const char *end;
+    uint64_t v;
+
+    if (s == NULL || parse_decimal(s, 1, &v, &end) < 0)
+        return -1;
+    for (size_t i = 0; i < n; i++) {
+        if ((nocase ? strcasecmp(end, units[i].suffix) : strcmp(end, units[i].suffix)) != 0)
+            continue;
+        if (parse_decimal(s, units[i].mult, &v, &end) < 0 || v == 0)
+            return -1;
+        *out = v;
+        return 0;
+    }
+    return -1;
+}
+
 int parse_size(const char *s, uint64_t *out)
 {
-    static const struct {
-        const char *suffix;
-        uint64_t mult;
-    } units[] = {
+    static const struct unit units[] = {
         {"", 1},
         {"b", 1},
         {"k", 1ULL << 10},
@@ -74,50 +98,16 @@ int parse_size(const char *s, uint64_t *out)
         {"tb", 1ULL << 40},
         {"tib", 1ULL << 40},
     };
-    const char *end;
-    uint64_t v;
-
-    if (s == NULL)
-        return -1;
-    for (size_t i = 0; i < sizeof(units) / sizeof(units[0]); i++) {
-        /* Parse the number in the unit itself so "1.5G" is exact. */
-        if (parse_decimal(s, units[i].mult, &v, &end) < 0)
-            return -1;
-        if (strcasecmp(end, units[i].suffix) == 0) {
-            if (v == 0)
-                return -1;
-            *out = v;
-            return 0;
-        }
-    }
-    return -1;
+    return parse_with_units(s, units, sizeof(units) / sizeof(units[0]), true, out);
 }
 
 int parse_duration(const char *s, uint64_t *out_ns)
 {
-    static const struct {
-        const char *suffix;
-        uint64_t mult;
-    } units[] = {
+    static const struct unit units[] = {
         {"", 1000000000ULL}, {"s", 1000000000ULL},  {"ms", 1000000ULL},
         {"us", 1000ULL},     {"m", 60000000000ULL}, {"h", 3600000000000ULL},
     };
-    const char *end;
-    uint64_t v;
-
-    if (s == NULL)
-        return -1;
-    for (size_t i = 0; i < sizeof(units) / sizeof(units[0]); i++) {
-        if (parse_decimal(s, units[i].mult, &v, &end) < 0)
-            return -1;
-        if (strcmp(end, units[i].suffix) == 0) {
-            if (v == 0)
-                return -1;
-            *out_ns = v;
-            return 0;
-        }
-    }
-    return -1;
+    return parse_with_units(s, units, sizeof(units) / sizeof(units[0]), false, out_ns);
 }
 
 int parse_cpus(const char *s, uint64_t *out_milli)
