@@ -2,8 +2,10 @@
  *
  * As host root (strict-agent, or --userns auto) the container's ids 0..N-1
  * map to an unprivileged host range, so "root" inside owns nothing outside:
- * the range is the first /etc/subuid (/etc/subgid) entry for "amber" or
- * "root", else AMBER_USERNS_DEFAULT_BASE. Rootless, the only id an
+ * the range is the first /etc/subuid (/etc/subgid) entry for "amber", else
+ * AMBER_USERNS_DEFAULT_BASE: above the ranges useradd hands out
+ * (SUB_UID_MAX is 600100000 on Debian), so it cannot overlap some user's
+ * subordinate ids. Rootless, the only id an
  * unprivileged process may map is its own, so the sandbox gets one mapping
  * (your uid -> your uid); multi-range maps via newuidmap come later. */
 #include <errno.h>
@@ -15,7 +17,7 @@
 #include "sandbox/sandbox.h"
 #include "util/fs.h"
 
-#define AMBER_USERNS_DEFAULT_BASE 100000u
+#define AMBER_USERNS_DEFAULT_BASE 1000000000u
 #define AMBER_USERNS_DEFAULT_COUNT 65536u
 
 void userns_host_range(const char *file, const char *name, uint32_t *start, uint32_t *count)
