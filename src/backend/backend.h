@@ -5,6 +5,7 @@
 #define AMBER_BACKEND_H
 
 #include <stdbool.h>
+#include <poll.h>
 #include <stdint.h>
 #include <sys/types.h>
 
@@ -57,6 +58,12 @@ struct amber_backend {
     int (*drain)(struct amber_error *err);
     /* Release everything the instance holds. Safe after any failure. */
     void (*destroy)(struct amber_instance *inst);
+    /* Optional: descriptors the run loop should poll for the backend
+     * (terminal proxying, messages from the sandbox); returns how many it
+     * filled (at most max). io() is called after every poll with them. */
+    int (*poll_fds)(struct amber_instance *inst, struct pollfd *fds, int max);
+    int (*io)(struct amber_instance *inst, const struct pollfd *fds, int n,
+              struct amber_error *err);
 };
 
 extern const struct amber_backend amber_backend_native;
@@ -80,9 +87,10 @@ extern const int amber_forward_signals[];
 extern const int amber_forward_signals_count;
 
 /* Exec the spec's command with default signal state and exactly the spec's
- * environment. Returns only on failure, with err->status 127 (not found)
- * or 126 (cannot execute). */
-void amber_exec_workload(const struct amber_spec *spec, struct amber_error *err);
+ * environment; tty (or -1) becomes its controlling terminal and stdio,
+ * else stdin is /dev/null unless spec->interactive. Returns only on
+ * failure, with err->status 127 (not found) or 126 (cannot execute). */
+void amber_exec_workload(const struct amber_spec *spec, int tty, struct amber_error *err);
 
 struct rusage;
 /* Fill exit_code/signal/times from a wait status and the rusage of the

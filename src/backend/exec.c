@@ -2,14 +2,16 @@
  * process: exec it with a clean signal state and exactly the spec's
  * environment, and classify a failure the way shells do. */
 #include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
+#include <sys/ioctl.h>
 #include <unistd.h>
 
 #include "backend/backend.h"
 
 extern char **environ;
 
-void amber_exec_workload(const struct amber_spec *spec, struct amber_error *err)
+void amber_exec_workload(const struct amber_spec *spec, int tty, struct amber_error *err)
 {
     sigset_t none;
     int e;
@@ -20,12 +22,33 @@ void amber_exec_workload(const struct amber_spec *spec, struct amber_error *err)
     for (int i = 0; i < amber_forward_signals_count; i++)
         signal(amber_forward_signals[i], SIG_DFL);
     signal(SIGCHLD, SIG_DFL);
+    signal(SIGPIPE, SIG_DFL); /* amber ignores it; the workload must not inherit that */
     sigemptyset(&none);
     sigprocmask(SIG_SETMASK, &none, NULL);
 
+    if (tty >= 0) {
+        /* A new session whose controlling terminal is the pty: job control
+         * and ^C work inside, and nothing reaches amber's own terminal. */
+        if (setsid() < 0 || ioctl(tty, TIOCSCTTY, 0) < 0 || dup2(tty, STDIN_FILENO) < 0 ||
+            dup2(tty, STDOUT_FILENO) < 0 || dup2(tty, STDERR_FILENO) < 0) {
+            amber_error_errno(err, "--tty: attach the terminal");
+            err->status = AMBER_EXIT_INTERNAL;
+            return;
+        }
+        if (tty > STDERR_FILENO)
+            close(tty);
+    } else if (!spec->interactive) {
+        /* Without -i the workload reads nothing from amber's stdin. */
+        int null = open("/dev/null", O_RDONLY | O_CLOEXEC);
+        if (null >= 0) {
+            dup2(null, STDIN_FILENO);
+            close(null);
+        }
+    }
+
     /* execvp searches the PATH of the current environment: make that the
      * spec's own. */
-    environ = spec->env;
+    environ = spec->exec_env != NULL ? spec->exec_env : spec->env;
     execvp(spec->argv[0], spec->argv);
     e = errno;
     if (e == ENOENT)

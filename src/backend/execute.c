@@ -5,7 +5,9 @@
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/signalfd.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "backend/backend.h"
 #include "util/log.h"
@@ -36,6 +38,27 @@ static uint64_t now_ns(void)
     return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
 }
 
+#define MAX_POLL 8
+
+/* Forward what signalfd has queued; SIGCHLD only wakes the loop. */
+static void forward_signals(const struct amber_backend *backend, struct amber_instance *inst,
+                            int sfd, struct amber_error *err)
+{
+    struct signalfd_siginfo si;
+
+    while (read(sfd, &si, sizeof(si)) == (ssize_t)sizeof(si)) {
+        if (si.ssi_signo == SIGCHLD)
+            continue;
+        /* Terminal-generated signals (SI_KERNEL) reach the workload's
+         * process group directly; forwarding them too would deliver them
+         * twice. */
+        if (si.ssi_code == SI_KERNEL)
+            continue;
+        log_debug("forwarding signal %u to the workload", si.ssi_signo);
+        backend->kill(inst, (int)si.ssi_signo, err);
+    }
+}
+
 int amber_execute(const struct amber_backend *backend, const struct amber_spec *spec,
                   struct amber_result *res, struct amber_error *err)
 {
@@ -44,7 +67,7 @@ int amber_execute(const struct amber_backend *backend, const struct amber_spec *
     uint64_t deadline = spec->timeout_ns ? start + spec->timeout_ns : 0;
     bool timed_out = false;
     sigset_t set;
-    int r;
+    int sfd, r;
 
     memset(res, 0, sizeof(*res));
     res->backend = backend->name;
@@ -52,18 +75,27 @@ int amber_execute(const struct amber_backend *backend, const struct amber_spec *
     if (spec_digest(spec, res->spec_digest, err) < 0)
         return -1;
 
-    if (backend->prepare(spec, &inst, err) < 0)
+    /* The forwarded signals and SIGCHLD are blocked (amber_signals_block)
+     * and read here, so one poll() waits for them, the timeout and the
+     * backend's descriptors together. */
+    wait_set(&set);
+    sfd = signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
+    if (sfd < 0)
+        return amber_error_errno(err, "signalfd");
+
+    if (backend->prepare(spec, &inst, err) < 0) {
+        close(sfd);
         return -1;
+    }
     if (backend->start(inst, err) < 0) {
         backend->destroy(inst);
+        close(sfd);
         return -1;
     }
 
-    wait_set(&set);
     for (;;) {
-        siginfo_t si;
-        struct timespec ts, *tsp = NULL;
-        int sig;
+        struct pollfd fds[MAX_POLL];
+        int n = 1, timeout_ms = -1;
 
         r = backend->wait(inst, true, res, err);
         if (r != 0)
@@ -77,20 +109,25 @@ int amber_execute(const struct amber_backend *backend, const struct amber_spec *
                 backend->kill(inst, SIGKILL, err);
                 continue;
             }
-            ts.tv_sec = (time_t)(left / 1000000000ULL);
-            ts.tv_nsec = (long)(left % 1000000000ULL);
-            tsp = &ts;
+            timeout_ms = (int)((left + 999999) / 1000000);
         }
-        sig = sigtimedwait(&set, &si, tsp);
-        if (sig < 0 || sig == SIGCHLD)
-            continue;
-        /* Terminal-generated signals (SI_KERNEL) reach the workload's process
-         * group directly; forwarding them too would deliver them twice. */
-        if (si.si_code == SI_KERNEL)
-            continue;
-        log_debug("forwarding signal %d to the workload", sig);
-        backend->kill(inst, sig, err);
+        fds[0] = (struct pollfd){.fd = sfd, .events = POLLIN};
+        if (backend->poll_fds != NULL)
+            n += backend->poll_fds(inst, fds + 1, MAX_POLL - 1);
+        if (poll(fds, (nfds_t)n, timeout_ms) < 0) {
+            if (errno == EINTR)
+                continue;
+            r = amber_error_errno(err, "poll");
+            break;
+        }
+        if (fds[0].revents & POLLIN)
+            forward_signals(backend, inst, sfd, err);
+        if (n > 1 && backend->io != NULL && backend->io(inst, fds + 1, n - 1, err) < 0) {
+            r = -1;
+            break;
+        }
     }
+    close(sfd);
     if (r < 0) {
         /* The workload may have run: report, but as amber's error. */
         backend->destroy(inst);

@@ -13,7 +13,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <termios.h>
 #include <time.h>
+#include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
@@ -25,7 +27,10 @@
 #include "backend/backend.h"
 #include "sandbox/cgroup.h"
 #include "sandbox/landlock.h"
+#include "sandbox/payload.h"
 #include "sandbox/sandbox.h"
+#include "util/cleanup.h"
+#include "util/fs.h"
 #include "util/log.h"
 #include "util/xalloc.h"
 
@@ -54,6 +59,16 @@ struct amber_instance {
     struct amber_error exec_err;
     bool setup_failed;
     struct amber_error setup_err;
+    bool have_payload;
+    struct payload payload;
+    int payload_wfd;  /* amber's end of the payload pipe */
+    int syncback_rfd; /* amber's end of the copy-in-out sync-back pipe */
+    bool syncback_failed;
+    struct amber_error syncback_err;
+    int tty_master;  /* -t: amber's side of the sandbox's pty */
+    bool stdin_open; /* -i with -t: stdin is proxied until EOF */
+    bool raw;        /* amber's terminal is in raw mode (restore!) */
+    struct termios saved;
 };
 
 static int native_probe(struct amber_probe *out)
@@ -71,38 +86,81 @@ static int plan_ids(struct amber_instance *inst, struct amber_error *err)
     struct sandbox_plan *plan = &inst->plan;
     uid_t euid = geteuid();
     gid_t egid = getegid();
+    bool own_id_only;
 
     plan->host_root = euid == 0;
-    plan->userns = spec->userns == AMBER_USERNS_AUTO;
+    plan->userns = spec->userns == AMBER_USERNS_AUTO || spec->userns == AMBER_USERNS_KEEP_ID ||
+                   spec->userns == AMBER_USERNS_NOMAP;
+    /* Rootless with nothing but your own id mapped: the default. */
+    own_id_only = !plan->host_root && spec->nuidmap == 0 && spec->userns != AMBER_USERNS_NOMAP;
     if (spec->has_user) {
         plan->uid = spec->uid;
         plan->gid = spec->gid;
-    } else if (!plan->host_root) {
+    } else if (own_id_only) {
         plan->uid = euid;
         plan->gid = egid;
     } else {
         plan->uid = 0;
         plan->gid = 0;
     }
-    if (!plan->userns)
-        return 0;
-    if (plan->host_root) {
-        uint32_t start, count;
-        userns_host_range("/etc/subuid", "amber", &start, &count);
-        plan->uidmap = (struct id_map){0, start, count};
-        userns_host_range("/etc/subgid", "amber", &start, &count);
-        plan->gidmap = (struct id_map){0, start, count};
-        if (plan->uid >= plan->uidmap.count || plan->gid >= plan->gidmap.count)
-            return amber_error_set(err, 0,
-                                   "--user %u:%u: outside the user namespace's %u mapped ids",
-                                   plan->uid, plan->gid, plan->uidmap.count);
-    } else {
-        plan->uidmap = (struct id_map){euid, euid, 1};
-        plan->gidmap = (struct id_map){egid, egid, 1};
-        if (plan->gid != egid)
+    plan->setgroups_ok = true;
+    if (plan->userns) {
+        if (spec->nuidmap > 0) {
+            if (spec->nuidmap > SANDBOX_MAX_MAPS || spec->ngidmap > SANDBOX_MAX_MAPS)
+                return amber_error_set(err, 0, "--uidmap/--gidmap: at most %d lines each",
+                                       SANDBOX_MAX_MAPS);
+            for (size_t i = 0; i < spec->nuidmap; i++)
+                plan->uidmap[i] = (struct id_map){spec->uidmap[i].inside, spec->uidmap[i].outside,
+                                                  spec->uidmap[i].count};
+            for (size_t i = 0; i < spec->ngidmap; i++)
+                plan->gidmap[i] = (struct id_map){spec->gidmap[i].inside, spec->gidmap[i].outside,
+                                                  spec->gidmap[i].count};
+            plan->nuidmap = (int)spec->nuidmap;
+            plan->ngidmap = (int)spec->ngidmap;
+            plan->newidmap = !plan->host_root;
+        } else if (plan->host_root) {
+            uint32_t start, count;
+            userns_host_range("/etc/subuid", "amber", &start, &count);
+            plan->uidmap[0] = (struct id_map){0, start, count};
+            userns_host_range("/etc/subgid", "amber", &start, &count);
+            plan->gidmap[0] = (struct id_map){0, start, count};
+            plan->nuidmap = plan->ngidmap = 1;
+        } else if (spec->userns == AMBER_USERNS_NOMAP) {
+            uint32_t start, count;
+            if (!userns_find_range("/etc/subuid", euid, &start, &count))
+                return amber_error_set(err, 0, "--userns nomap: no /etc/subuid range for uid %u",
+                                       (unsigned)euid);
+            plan->uidmap[0] = (struct id_map){0, start, count};
+            if (!userns_find_range("/etc/subgid", euid, &start, &count))
+                return amber_error_set(err, 0, "--userns nomap: no /etc/subgid range for uid %u",
+                                       (unsigned)euid);
+            plan->gidmap[0] = (struct id_map){0, start, count};
+            plan->nuidmap = plan->ngidmap = 1;
+            plan->newidmap = true;
+        } else {
+            plan->uidmap[0] = (struct id_map){euid, euid, 1};
+            plan->gidmap[0] = (struct id_map){egid, egid, 1};
+            plan->nuidmap = plan->ngidmap = 1;
+            plan->setgroups_ok = false; /* denied, as the kernel requires for this map */
+        }
+        if (!userns_mapped(plan->uidmap, plan->nuidmap, plan->uid) ||
+            !userns_mapped(plan->gidmap, plan->ngidmap, plan->gid))
             return amber_error_set(
-                err, 0, "--user %u:%u: only your own gid (%u) is mapped when running without root",
-                plan->uid, plan->gid, (unsigned)egid);
+                err, 0, "--user %u:%u: not mapped in the sandbox's user namespace%s", plan->uid,
+                plan->gid, own_id_only ? " (without root only your own ids are)" : "");
+        plan->become_root = userns_mapped(plan->uidmap, plan->nuidmap, 0) &&
+                            userns_mapped(plan->gidmap, plan->ngidmap, 0);
+    }
+    plan->groups[0] = plan->gid;
+    plan->ngroups = 1;
+    for (size_t i = 0; i < spec->ngroups; i++) {
+        if (plan->ngroups >= SANDBOX_MAX_GROUPS)
+            return amber_error_set(err, 0, "--additional-group: at most %d groups",
+                                   SANDBOX_MAX_GROUPS - 1);
+        if (plan->userns && !userns_mapped(plan->gidmap, plan->ngidmap, spec->groups[i]))
+            return amber_error_set(
+                err, 0, "--additional-group %u: not mapped in the user namespace", spec->groups[i]);
+        plan->groups[plan->ngroups++] = spec->groups[i];
     }
     return 0;
 }
@@ -164,7 +222,30 @@ static int native_prepare(const struct amber_spec *spec, struct amber_instance *
         }
         inst->plan.allow_no_landlock = true;
     }
-    if (plan_ids(inst, err) < 0 || plan_cgroup(inst, err) < 0) {
+    inst->payload_wfd = -1;
+    inst->syncback_rfd = -1;
+    inst->tty_master = -1;
+    inst->plan.payload_fd = -1;
+    inst->plan.syncback_fd = -1;
+    if (plan_ids(inst, err) < 0) {
+        free(inst);
+        return -1;
+    }
+    /* Secrets are read and the context hashed before anything is created,
+     * so their errors leave nothing behind. */
+    switch (payload_prepare(spec, &inst->payload, err)) {
+    case -1:
+        payload_free(&inst->payload);
+        free(inst);
+        return -1;
+    case 1:
+        inst->have_payload = true;
+        break;
+    default:
+        break;
+    }
+    if (plan_cgroup(inst, err) < 0) {
+        payload_free(&inst->payload);
         free(inst);
         return -1;
     }
@@ -250,6 +331,76 @@ static int reap_child(struct amber_instance *inst)
     return st;
 }
 
+/* -t: amber relays between its own terminal (or whatever its stdio is)
+ * and the sandbox's pty. Its terminal goes to raw mode so every key,
+ * ^C included, reaches the pty, whose line discipline turns it into the
+ * sandbox's own signals. The mode is restored in destroy() and at exit. */
+static struct termios restore_termios;
+static bool restore_needed;
+
+static void tty_restore_atexit(void)
+{
+    if (restore_needed)
+        tcsetattr(STDIN_FILENO, TCSADRAIN, &restore_termios);
+}
+
+static void tty_copy_winsize(struct amber_instance *inst)
+{
+    struct winsize ws;
+
+    if (inst->tty_master >= 0 && ioctl(STDIN_FILENO, TIOCGWINSZ, &ws) == 0)
+        ioctl(inst->tty_master, TIOCSWINSZ, &ws);
+}
+
+static void tty_start(struct amber_instance *inst)
+{
+    static bool registered;
+
+    fcntl(inst->tty_master, F_SETFL, fcntl(inst->tty_master, F_GETFL) | O_NONBLOCK);
+    inst->stdin_open = inst->spec->interactive;
+    tty_copy_winsize(inst);
+    if (isatty(STDIN_FILENO) && tcgetattr(STDIN_FILENO, &inst->saved) == 0) {
+        struct termios raw = inst->saved;
+        cfmakeraw(&raw);
+        restore_termios = inst->saved;
+        restore_needed = true;
+        if (!registered) {
+            atexit(tty_restore_atexit);
+            registered = true;
+        }
+        if (tcsetattr(STDIN_FILENO, TCSADRAIN, &raw) == 0)
+            inst->raw = true;
+    }
+}
+
+static void tty_stop(struct amber_instance *inst)
+{
+    if (inst->raw) {
+        tcsetattr(STDIN_FILENO, TCSADRAIN, &inst->saved);
+        inst->raw = false;
+        restore_needed = false;
+    }
+}
+
+/* Copy what the pty has for us to stdout; false once it is closed. */
+static bool tty_drain(struct amber_instance *inst)
+{
+    char buf[8192];
+
+    for (;;) {
+        ssize_t r = read(inst->tty_master, buf, sizeof(buf));
+        if (r > 0) {
+            if (fs_write_all(STDOUT_FILENO, buf, (size_t)r) < 0)
+                return false;
+            continue;
+        }
+        if (r < 0 && errno == EINTR)
+            continue;
+        /* EAGAIN: nothing now; EIO: every slave is closed (workload gone). */
+        return r < 0 && errno == EAGAIN;
+    }
+}
+
 static int native_start(struct amber_instance *inst, struct amber_error *err)
 {
     const struct amber_spec *spec = inst->spec;
@@ -261,6 +412,26 @@ static int native_start(struct amber_instance *inst, struct amber_error *err)
         return -1;
     if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0)
         return amber_error_errno(err, "sync socketpair");
+    if (inst->have_payload) {
+        int p[2];
+        if (pipe2(p, O_CLOEXEC) < 0) {
+            close(sv[0]);
+            close(sv[1]);
+            return amber_error_errno(err, "payload pipe");
+        }
+        inst->plan.payload_fd = p[0];
+        inst->payload_wfd = p[1];
+    }
+    if (spec->workspace != NULL && spec->workspace_mode == AMBER_WORKSPACE_COPY_IN_OUT) {
+        int p[2];
+        if (pipe2(p, O_CLOEXEC) < 0) {
+            close(sv[0]);
+            close(sv[1]);
+            return amber_error_errno(err, "sync-back pipe");
+        }
+        inst->syncback_rfd = p[0];
+        inst->plan.syncback_fd = p[1];
+    }
     if (spec->network == AMBER_NET_NONE)
         flags |= CLONE_NEWNET;
     if (inst->plan.userns)
@@ -293,6 +464,15 @@ static int native_start(struct amber_instance *inst, struct amber_error *err)
     }
     close(sv[1]);
     inst->sync_fd = sv[0];
+    /* The child's ends of the payload and sync-back pipes are its own now. */
+    if (inst->plan.payload_fd >= 0) {
+        close(inst->plan.payload_fd);
+        inst->plan.payload_fd = -1;
+    }
+    if (inst->plan.syncback_fd >= 0) {
+        close(inst->plan.syncback_fd);
+        inst->plan.syncback_fd = -1;
+    }
     /* The sandbox child inherited the watchdog's read end (CLOEXEC, closed
      * at its exec); amber itself no longer needs it. */
     if (inst->watchdog_rfd >= 0) {
@@ -309,14 +489,37 @@ static int native_start(struct amber_instance *inst, struct amber_error *err)
         amber_error_errno(err, "release the sandbox");
         goto fail;
     }
+    if (inst->have_payload) {
+        /* The child reads this after pivot_root, while it builds its root
+         * we already write. If it fails first, the pipe breaks (EPIPE) and
+         * its own error, waiting on the sync channel, is the one to report. */
+        struct amber_error perr;
+        int prc = payload_send(inst->payload_wfd, spec, &inst->payload, &perr);
+        close(inst->payload_wfd);
+        inst->payload_wfd = -1;
+        if (prc < 0 && perr.code != EPIPE) {
+            *err = perr;
+            goto fail;
+        }
+    }
     for (;;) {
-        int r = sync_recv(inst->sync_fd, &msg);
+        int passed;
+        int r = sync_recv_fd(inst->sync_fd, &msg, &passed);
+        if (r == 1 && msg.type == SYNC_TTY && passed >= 0) {
+            inst->tty_master = passed;
+            continue;
+        }
+        if (passed >= 0)
+            close(passed);
         if (r == 1 && msg.type == SYNC_WARNING) {
             log_warn("%s", msg.err.msg);
             continue;
         }
-        if (r == 1 && msg.type == SYNC_READY)
+        if (r == 1 && msg.type == SYNC_READY) {
+            if (inst->tty_master >= 0)
+                tty_start(inst);
             return 0;
+        }
         if (r == 1 && msg.type == SYNC_ERROR) {
             *err = msg.err;
             err->msg[sizeof(err->msg) - 1] = '\0';
@@ -328,6 +531,38 @@ static int native_start(struct amber_instance *inst, struct amber_error *err)
 fail:
     reap_child(inst);
     return -1;
+}
+
+/* --workspace-mode copy-in-out: the workload exited 0 and PID 1 streams
+ * /workspace back. Apply it to the host tree (tree_apply treats the stream
+ * as hostile: atomic per file, no symlink followed, only what was copied in
+ * may be deleted). */
+static void sync_back(struct amber_instance *inst)
+{
+    const struct amber_spec *spec = inst->spec;
+    struct tree_apply_stats st;
+    cleanup_close int host = open(spec->workspace, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+
+    memset(&st, 0, sizeof(st));
+    if (host < 0) {
+        amber_error_errno(&inst->syncback_err, "--workspace '%s'", spec->workspace);
+        inst->syncback_failed = true;
+    } else if (tree_apply(inst->syncback_rfd, host, &inst->payload.workspace_manifest, &st,
+                          &inst->syncback_err) < 0) {
+        amber_error_prefix(&inst->syncback_err, "--workspace: sync back");
+        inst->syncback_failed = true;
+    } else {
+        log_info("workspace: synced back %llu written, %llu new dirs, %llu deleted, %llu "
+                 "unchanged, %llu skipped",
+                 (unsigned long long)st.written, (unsigned long long)st.dirs_created,
+                 (unsigned long long)st.deleted, (unsigned long long)st.unchanged,
+                 (unsigned long long)st.skipped);
+        for (size_t i = 0; i < st.skipped_len; i++)
+            log_warn("workspace: not synced back: %s", st.skipped_paths[i]);
+    }
+    tree_apply_stats_free(&st);
+    close(inst->syncback_rfd);
+    inst->syncback_rfd = -1;
 }
 
 static void drain_messages(struct amber_instance *inst)
@@ -349,8 +584,56 @@ static void drain_messages(struct amber_instance *inst)
              * for init + workload): amber's error, not the workload's. */
             inst->setup_failed = true;
             inst->setup_err = msg.err;
+        } else if (msg.type == SYNC_SYNCBACK) {
+            sync_back(inst);
         }
     }
+}
+
+static int native_poll_fds(struct amber_instance *inst, struct pollfd *fds, int max)
+{
+    int n = 0;
+
+    if (max < 3 || inst->reaped)
+        return 0;
+    fds[n++] = (struct pollfd){.fd = inst->sync_fd, .events = POLLIN};
+    if (inst->tty_master >= 0) {
+        fds[n++] = (struct pollfd){.fd = inst->tty_master, .events = POLLIN};
+        if (inst->stdin_open)
+            fds[n++] = (struct pollfd){.fd = STDIN_FILENO, .events = POLLIN};
+    }
+    return n;
+}
+
+static int native_io(struct amber_instance *inst, const struct pollfd *fds, int n,
+                     struct amber_error *err)
+{
+    for (int i = 0; i < n; i++) {
+        if (fds[i].revents == 0)
+            continue;
+        if (fds[i].fd == inst->sync_fd) {
+            drain_messages(inst);
+        } else if (fds[i].fd == inst->tty_master) {
+            if (!tty_drain(inst)) {
+                close(inst->tty_master);
+                inst->tty_master = -1;
+            }
+        } else if (fds[i].fd == STDIN_FILENO) {
+            char buf[4096];
+            ssize_t r = read(STDIN_FILENO, buf, sizeof(buf));
+            if (r > 0 && inst->tty_master >= 0) {
+                fs_write_all(inst->tty_master, buf, (size_t)r);
+            } else if (r == 0 || (r < 0 && errno != EINTR && errno != EAGAIN)) {
+                /* EOF on a pipe: send the terminal's EOF character. */
+                inst->stdin_open = false;
+                if (inst->tty_master >= 0) {
+                    char eot = 4;
+                    fs_write_all(inst->tty_master, &eot, 1);
+                }
+            }
+        }
+    }
+    return 0;
 }
 
 static int native_wait(struct amber_instance *inst, bool nohang, struct amber_result *res,
@@ -372,6 +655,8 @@ static int native_wait(struct amber_instance *inst, bool nohang, struct amber_re
     }
     inst->reaped = true;
     drain_messages(inst);
+    if (inst->tty_master >= 0)
+        tty_drain(inst);
 
     /* Only the memory controller has something to report at the end (OOM
      * kills, peak usage); otherwise rusage covers it. */
@@ -386,6 +671,10 @@ static int native_wait(struct amber_instance *inst, bool nohang, struct amber_re
     }
     if (inst->setup_failed) {
         *err = inst->setup_err;
+        return -1;
+    }
+    if (inst->syncback_failed) {
+        *err = inst->syncback_err;
         return -1;
     }
     if (inst->exec_failed) {
@@ -409,6 +698,12 @@ static int native_wait(struct amber_instance *inst, bool nohang, struct amber_re
 
 static int native_kill(struct amber_instance *inst, int sig, struct amber_error *err)
 {
+    /* With -t the pty is the workload's terminal: a new window size there
+     * makes the kernel send SIGWINCH to its foreground process group. */
+    if (sig == SIGWINCH && inst->tty_master >= 0) {
+        tty_copy_winsize(inst);
+        return 0;
+    }
     if (inst->pid > 0 && !inst->reaped && kill(inst->pid, sig) < 0 && errno != ESRCH)
         return amber_error_errno(err, "signal the sandbox");
     return 0;
@@ -437,6 +732,18 @@ static void native_destroy(struct amber_instance *inst)
         munmap(inst->watchdog_stack, WATCHDOG_STACK);
     if (inst->have_cg)
         cgroup_destroy(&inst->cg, &ignore);
+    tty_stop(inst);
+    if (inst->tty_master >= 0)
+        close(inst->tty_master);
+    if (inst->payload_wfd >= 0)
+        close(inst->payload_wfd);
+    if (inst->syncback_rfd >= 0)
+        close(inst->syncback_rfd);
+    if (inst->plan.payload_fd >= 0)
+        close(inst->plan.payload_fd);
+    if (inst->plan.syncback_fd >= 0)
+        close(inst->plan.syncback_fd);
+    payload_free(&inst->payload);
     free(inst);
 }
 
@@ -448,4 +755,6 @@ const struct amber_backend amber_backend_native = {
     .wait = native_wait,
     .kill = native_kill,
     .destroy = native_destroy,
+    .poll_fds = native_poll_fds,
+    .io = native_io,
 };

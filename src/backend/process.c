@@ -58,7 +58,7 @@ __attribute__((noreturn)) static void child(const struct amber_spec *spec, int e
         amber_error_errno(&err, "--workdir '%s'", spec->workdir);
         goto fail;
     }
-    amber_exec_workload(spec, &err);
+    amber_exec_workload(spec, -1, &err);
 fail:
     if (err.status == 0)
         err.status = AMBER_EXIT_INTERNAL;

@@ -1,4 +1,5 @@
 /* amber: dispatch to one file per verb. */
+#include <signal.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -45,6 +46,9 @@ int main(int argc, char **argv)
     const char *verb;
 
     cli_log_init();
+    /* A reader that went away is an error to report (EPIPE), not a reason
+     * to die. Workloads get the default back (amber_exec_workload). */
+    signal(SIGPIPE, SIG_IGN);
     argc--, argv++;
     if (global_options(&argc, &argv) < 0)
         return 125;

@@ -7,6 +7,7 @@
 #include "backend/backend.h"
 #include "cli/cli.h"
 #include "spec/flags.h"
+#include "util/parse.h"
 
 static int fail(struct amber_spec *spec, const struct amber_error *err)
 {
@@ -51,16 +52,33 @@ int cmd_run(int argc, char **argv)
     }
     if (cli_log_configure(meta.log_level, meta.log_format, &err) < 0)
         return fail(&spec, &err);
-    if (meta.config != NULL) {
-        if (meta.spec_flags > 0 || spec.argc > 0) {
-            amber_error_set(&err, 0,
-                            "--config '%s': cannot be combined with other run options or a command "
-                            "line; put them in the file",
-                            meta.config);
+    if (meta.config != NULL || meta.config_fd != NULL) {
+        const char *what = meta.config != NULL ? "--config" : "--config-fd";
+        uint64_t fd;
+
+        if (meta.config != NULL && meta.config_fd != NULL) {
+            amber_error_set(&err, 0, "--config and --config-fd: give one launch file");
             return fail(&spec, &err);
         }
-        if (spec_from_json_file(&spec, meta.config, &err) < 0)
+        if (meta.spec_flags > 0 || spec.argc > 0) {
+            amber_error_set(&err, 0,
+                            "%s: cannot be combined with other run options or a command line; "
+                            "put them in the file",
+                            what);
             return fail(&spec, &err);
+        }
+        if (meta.config != NULL) {
+            if (spec_from_config_file(&spec, meta.config, &err) < 0)
+                return fail(&spec, &err);
+        } else {
+            if (parse_uint(meta.config_fd, 1 << 20, &fd) < 0) {
+                amber_error_set(&err, 0, "--config-fd '%s': expected a file descriptor number",
+                                meta.config_fd);
+                return fail(&spec, &err);
+            }
+            if (spec_from_config_fd(&spec, (int)fd, &err) < 0)
+                return fail(&spec, &err);
+        }
     }
     if (spec_validate(&spec, geteuid(), &err) < 0)
         return fail(&spec, &err);

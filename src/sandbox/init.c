@@ -10,6 +10,7 @@
  * Everything here runs after the whole policy (capabilities, Landlock,
  * seccomp) is in force, so PID 1 is as confined as the workload. */
 #include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
@@ -18,15 +19,38 @@
 #include <unistd.h>
 
 #include "backend/backend.h"
+#include "sandbox/payload.h"
 #include "sandbox/sandbox.h"
 
 __attribute__((noreturn)) static void exec_workload(const struct sandbox_plan *plan)
 {
     struct amber_error err;
 
-    amber_exec_workload(plan->spec, &err);
+    amber_exec_workload(plan->spec, tty_slave, &err);
     sync_send(plan->sync_fd, SYNC_EXEC_FAILED, err.status, &err);
     _exit(err.status);
+}
+
+/* --workspace-mode copy-in-out, after the workload exited 0: end whatever
+ * it left running (so /workspace stops changing), then stream /workspace
+ * to the host side, which applies it. A failure here is reported by the
+ * host side as a broken stream. */
+static void sync_back(const struct sandbox_plan *plan)
+{
+    struct tree_filter f;
+    struct amber_error err;
+    int dir;
+
+    kill(-1, SIGKILL);
+    while (waitpid(-1, NULL, 0) > 0 || errno == EINTR)
+        ;
+    dir = open(AMBER_WORKSPACE, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    if (dir < 0)
+        return;
+    payload_workspace_filter(&f);
+    sync_send(plan->sync_fd, SYNC_SYNCBACK, 0, NULL);
+    tree_send(dir, plan->syncback_fd, &f, NULL, NULL, &err);
+    close(dir);
 }
 
 void init_run(const struct sandbox_plan *plan)
@@ -80,6 +104,11 @@ void init_run(const struct sandbox_plan *plan)
         if (si.si_code == SI_KERNEL)
             continue;
         kill(worker, sig);
+    }
+    if (plan->syncback_fd >= 0) {
+        if (WIFEXITED(wstatus) && WEXITSTATUS(wstatus) == 0)
+            sync_back(plan);
+        close(plan->syncback_fd);
     }
     sync_send(plan->sync_fd, SYNC_STATUS, wstatus, NULL);
     _exit(0);

@@ -34,6 +34,7 @@
 #include <sched.h>
 #include <signal.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
@@ -42,6 +43,7 @@
 #include "backend/backend.h"
 #include "sandbox/caps.h"
 #include "sandbox/landlock.h"
+#include "sandbox/payload.h"
 #include "sandbox/rlimit.h"
 #include "sandbox/sandbox.h"
 #include "sandbox/seccomp.h"
@@ -64,6 +66,63 @@ int sync_send(int fd, int type, int status, const struct amber_error *err)
             continue;
         return -1;
     }
+}
+
+int sync_send_fd(int fd, int type, int passfd)
+{
+    struct sync_msg m;
+    struct iovec iov = {.iov_base = &m, .iov_len = sizeof(m)};
+    union {
+        char buf[CMSG_SPACE(sizeof(int))];
+        struct cmsghdr align;
+    } u;
+    struct msghdr mh = {
+        .msg_iov = &iov, .msg_iovlen = 1, .msg_control = u.buf, .msg_controllen = sizeof(u.buf)};
+    struct cmsghdr *c;
+
+    memset(&m, 0, sizeof(m));
+    memset(&u, 0, sizeof(u));
+    m.type = type;
+    c = CMSG_FIRSTHDR(&mh);
+    c->cmsg_level = SOL_SOCKET;
+    c->cmsg_type = SCM_RIGHTS;
+    c->cmsg_len = CMSG_LEN(sizeof(int));
+    memcpy(CMSG_DATA(c), &passfd, sizeof(int));
+    for (;;) {
+        ssize_t w = sendmsg(fd, &mh, MSG_NOSIGNAL);
+        if (w == (ssize_t)sizeof(m))
+            return 0;
+        if (w < 0 && errno == EINTR)
+            continue;
+        return -1;
+    }
+}
+
+int sync_recv_fd(int fd, struct sync_msg *msg, int *passfd)
+{
+    struct iovec iov = {.iov_base = msg, .iov_len = sizeof(*msg)};
+    union {
+        char buf[CMSG_SPACE(sizeof(int))];
+        struct cmsghdr align;
+    } u;
+    struct msghdr mh = {
+        .msg_iov = &iov, .msg_iovlen = 1, .msg_control = u.buf, .msg_controllen = sizeof(u.buf)};
+    ssize_t r;
+
+    *passfd = -1;
+    do
+        r = recvmsg(fd, &mh, MSG_CMSG_CLOEXEC);
+    while (r < 0 && errno == EINTR);
+    if (r == 0)
+        return 0;
+    if (r != (ssize_t)sizeof(*msg))
+        return -1;
+    for (struct cmsghdr *c = CMSG_FIRSTHDR(&mh); c != NULL; c = CMSG_NXTHDR(&mh, c)) {
+        if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS &&
+            c->cmsg_len == CMSG_LEN(sizeof(int)))
+            memcpy(passfd, CMSG_DATA(c), sizeof(int));
+    }
+    return 1;
 }
 
 int sync_recv(int fd, struct sync_msg *msg)
@@ -103,6 +162,23 @@ static void warn_parent(const struct sandbox_plan *plan, const char *msg)
     sync_send(plan->sync_fd, SYNC_WARNING, 0, &w);
 }
 
+/* Landlock rights of one of the spec's mounts: read everywhere; write and
+ * create where the mount is writable; execute only where it is allowed
+ * (--workspace-exec, read-only volumes), so nothing the workload writes can
+ * be run. */
+static unsigned mount_access(const struct amber_mount *m)
+{
+    unsigned a = LL_READ;
+
+    if (!m->readonly)
+        a |= LL_WRITE | LL_CREATE;
+    if (m->exec)
+        a |= LL_EXEC;
+    return a;
+}
+
+#define MAX_RULES 96
+
 static int apply_landlock(const struct sandbox_plan *plan, struct amber_error *err)
 {
     const struct amber_spec *spec = plan->spec;
@@ -120,7 +196,6 @@ static int apply_landlock(const struct sandbox_plan *plan, struct amber_error *e
         {"/dev", LL_READ | LL_WRITE | LL_DEV},
         {"/dev/shm", LL_READ | LL_WRITE | LL_CREATE},
         {"/tmp", LL_READ | LL_WRITE | LL_CREATE},
-        {AMBER_HOME, LL_READ | LL_WRITE | LL_CREATE},
     };
     /* A user-chosen rootfs is read-only (bind) or a private writable layer
      * (overlay): its whole tree is the sandbox's system. */
@@ -132,8 +207,9 @@ static int apply_landlock(const struct sandbox_plan *plan, struct amber_error *e
         {"/dev", LL_READ | LL_WRITE | LL_DEV},
         {"/dev/shm", LL_READ | LL_WRITE | LL_CREATE},
         {"/tmp", LL_READ | LL_WRITE | LL_CREATE},
-        {AMBER_HOME, LL_READ | LL_WRITE | LL_CREATE},
     };
+    struct landlock_path rules[MAX_RULES];
+    size_t n = 0;
     int abi = 0;
 
     if (plan->landlock_abi == 0) {
@@ -143,10 +219,24 @@ static int apply_landlock(const struct sandbox_plan *plan, struct amber_error *e
                           "(--allow-degraded-security)");
         return 0;
     }
-    if (spec->rootfs == NULL)
-        return landlock_apply(own_root, sizeof(own_root) / sizeof(own_root[0]), &abi, err);
-    return landlock_apply(user_root, sizeof(user_root) / sizeof(user_root[0]), &abi, err);
+    if (spec->rootfs == NULL) {
+        memcpy(rules, own_root, sizeof(own_root));
+        n = sizeof(own_root) / sizeof(own_root[0]);
+    } else {
+        memcpy(rules, user_root, sizeof(user_root));
+        n = sizeof(user_root) / sizeof(user_root[0]);
+    }
+    rules[n++] = (struct landlock_path){spec_home(spec), LL_READ | LL_WRITE | LL_CREATE};
+    if (spec->nsecrets > 0)
+        rules[n++] = (struct landlock_path){AMBER_SECRETS, LL_READ};
+    for (size_t i = 0; i < spec->nmounts && n < MAX_RULES; i++)
+        rules[n++] = (struct landlock_path){spec->mounts[i].dst, mount_access(&spec->mounts[i])};
+    if (n >= MAX_RULES)
+        return amber_error_set(err, 0, "Landlock: too many mounts (at most %d)", MAX_RULES - 20);
+    return landlock_apply(rules, n, &abi, err);
 }
+
+int tty_slave = -1;
 
 void launch_child(const struct sandbox_plan *plan)
 {
@@ -197,13 +287,13 @@ void launch_child(const struct sandbox_plan *plan)
     }
 
     /* 3. */
-    if (plan->userns && plan->host_root) {
+    if (plan->userns && plan->become_root) {
         if (setresgid(0, 0, 0) < 0 || setresuid(0, 0, 0) < 0) {
             amber_error_errno(&err, "become root of the user namespace");
             fail(plan, &err);
         }
     }
-    if (plan->host_root && setgroups(0, NULL) < 0) {
+    if (plan->setgroups_ok && setgroups(0, NULL) < 0) {
         amber_error_errno(&err, "drop supplementary groups");
         fail(plan, &err);
     }
@@ -211,6 +301,36 @@ void launch_child(const struct sandbox_plan *plan)
     /* 4. */
     if (rootfs_setup(plan, &err) < 0)
         fail(plan, &err);
+    /* 4b. Populate /run/secrets, /context, /workspace from the host's
+     * payload. After pivot_root the paths can only name the sandbox's own
+     * mounts; files are created with the sandbox's credentials. */
+    if (plan->payload_fd >= 0) {
+        if (payload_recv(plan->payload_fd, plan, &err) < 0)
+            fail(plan, &err);
+        close(plan->payload_fd);
+    }
+
+    /* 4c. -t: a pty from the sandbox's own devpts. amber gets the master;
+     * the workload gets the slave as its controlling terminal. */
+    if (spec->tty) {
+        int master = open("/dev/ptmx", O_RDWR | O_NOCTTY | O_CLOEXEC);
+        int unlock = 0;
+
+        if (master < 0 || ioctl(master, TIOCSPTLCK, &unlock) < 0) {
+            amber_error_errno(&err, "--tty: open /dev/ptmx");
+            fail(plan, &err);
+        }
+        tty_slave = ioctl(master, TIOCGPTPEER, O_RDWR | O_NOCTTY | O_CLOEXEC);
+        if (tty_slave < 0) {
+            amber_error_errno(&err, "--tty: open the pty's terminal");
+            fail(plan, &err);
+        }
+        if (sync_send_fd(plan->sync_fd, SYNC_TTY, master) < 0) {
+            amber_error_errno(&err, "--tty: hand the pty to amber");
+            fail(plan, &err);
+        }
+        close(master);
+    }
 
     /* 5. */
     if (sethostname(spec->hostname, strlen(spec->hostname)) < 0) {
@@ -229,12 +349,9 @@ void launch_child(const struct sandbox_plan *plan)
     /* 6. */
     if (caps_drop_bounding(&err) < 0)
         fail(plan, &err);
-    if (plan->host_root) { /* rootless: setgroups is denied by the id map */
-        gid_t g = plan->gid;
-        if (setgroups(1, &g) < 0) {
-            amber_error_errno(&err, "setgroups %u", plan->gid);
-            fail(plan, &err);
-        }
+    if (plan->setgroups_ok && setgroups((size_t)plan->ngroups, plan->groups) < 0) {
+        amber_error_errno(&err, "setgroups");
+        fail(plan, &err);
     }
     if (setresgid(plan->gid, plan->gid, plan->gid) < 0) {
         amber_error_errno(&err, "--user: setgid %u", plan->gid);
@@ -244,7 +361,7 @@ void launch_child(const struct sandbox_plan *plan)
         amber_error_errno(&err, "--user: setuid %u", plan->uid);
         fail(plan, &err);
     }
-    wd = spec->workdir ? spec->workdir : AMBER_HOME;
+    wd = spec_workdir(spec);
     /* A --rootfs without /home/agent starts in "/"; an explicit --workdir
      * that does not exist is an error. */
     if (spec->workdir == NULL && access(wd, F_OK) < 0)
@@ -274,5 +391,11 @@ void launch_child(const struct sandbox_plan *plan)
     prctl(PR_SET_PDEATHSIG, SIGKILL);
     if (sync_send(plan->sync_fd, SYNC_READY, 0, NULL) < 0)
         _exit(AMBER_EXIT_INTERNAL);
+    if (!spec->init) {
+        /* --no-init: the workload itself becomes PID 1. */
+        amber_exec_workload(spec, tty_slave, &err);
+        sync_send(plan->sync_fd, SYNC_EXEC_FAILED, err.status, &err);
+        _exit(err.status);
+    }
     init_run(plan);
 }

@@ -47,6 +47,7 @@
 struct root {
     int fd;           /* O_PATH fd of the new root */
     bool trusted;     /* amber's own tmpfs root: address targets by path */
+    bool creatable;   /* missing mount points may be created (own root, overlay) */
     const char *base; /* the new root's path in this mount namespace */
 };
 
@@ -192,14 +193,15 @@ static int write_etc(int rootfd, const struct sandbox_plan *plan, struct amber_e
         return amber_error_errno(err, "mkdir /etc");
     if (plan->uid == 0)
         snprintf(buf, sizeof(buf),
-                 "root:x:0:0:root:" AMBER_HOME ":/bin/sh\n"
-                 "nobody:x:65534:65534:nobody:/nonexistent:/usr/sbin/nologin\n");
+                 "root:x:0:0:root:%s:/bin/sh\n"
+                 "nobody:x:65534:65534:nobody:/nonexistent:/usr/sbin/nologin\n",
+                 spec_home(spec));
     else
         snprintf(buf, sizeof(buf),
                  "root:x:0:0:root:/root:/bin/sh\n"
-                 "agent:x:%u:%u:agent:" AMBER_HOME ":/bin/sh\n"
+                 "agent:x:%u:%u:agent:%s:/bin/sh\n"
                  "nobody:x:65534:65534:nobody:/nonexistent:/usr/sbin/nologin\n",
-                 plan->uid, plan->gid);
+                 plan->uid, plan->gid, spec_home(spec));
     if (write_at(rootfd, "etc/passwd", buf, err) < 0)
         return -1;
     if (plan->gid == 0)
@@ -364,8 +366,8 @@ out:
 }
 
 /* A private tmpfs at rel; a --rootfs without the directory gets none. */
-static int tmpfs_at(const struct root *r, const char *rel, const char *opts, bool required,
-                    struct amber_error *err)
+static int tmpfs_at(const struct root *r, const char *rel, unsigned long flags, const char *opts,
+                    bool required, struct amber_error *err)
 {
     struct target t;
     int rc;
@@ -378,9 +380,131 @@ static int tmpfs_at(const struct root *r, const char *rel, const char *opts, boo
         }
         return amber_error_prefix(err, "rootfs /%s", rel);
     }
-    rc = do_mount("tmpfs", t.path, rel, "tmpfs", MS_NOSUID | MS_NODEV, opts, err);
+    rc = do_mount("tmpfs", t.path, rel, "tmpfs", flags, opts, err);
     target_close(&t);
     return rc;
+}
+
+/* Create the mount point rel (a directory, or an empty file when !dir)
+ * below the root, walking without following symlinks; missing parents are
+ * created when the root allows it. */
+static int ensure_target(const struct root *r, const char *rel, bool dir, struct amber_error *err)
+{
+    char buf[PATH_MAX];
+    char *save = NULL;
+    char *c, *next;
+    int cur;
+
+    if (strlen(rel) >= sizeof(buf))
+        return amber_error_set(err, ENAMETOOLONG, "mount point '/%s'", rel);
+    strcpy(buf, rel);
+    cur = dup(r->fd);
+    if (cur < 0)
+        return amber_error_errno(err, "mount point '/%s'", rel);
+    for (c = strtok_r(buf, "/", &save); c != NULL; c = next) {
+        bool last;
+        int fd;
+
+        next = strtok_r(NULL, "/", &save);
+        last = next == NULL;
+        fd = openat(cur, c, O_PATH | O_NOFOLLOW | O_CLOEXEC | ((last && !dir) ? 0 : O_DIRECTORY));
+        if (fd < 0 && errno == ENOENT && r->creatable) {
+            if (last && !dir) {
+                int f = openat(cur, c, O_CREAT | O_EXCL | O_WRONLY | O_NOFOLLOW | O_CLOEXEC, 0644);
+                if (f >= 0)
+                    close(f);
+            } else {
+                mkdirat(cur, c, 0755);
+            }
+            fd = openat(cur, c,
+                        O_PATH | O_NOFOLLOW | O_CLOEXEC | ((last && !dir) ? 0 : O_DIRECTORY));
+        }
+        if (fd < 0) {
+            int e = errno;
+            close(cur);
+            if (e == ENOTDIR || e == ELOOP)
+                return amber_error_set(
+                    err, 0, "mount point '/%s': '%s' is a symlink or not a directory", rel, c);
+            if (e == ENOENT)
+                return amber_error_set(err, ENOENT,
+                                       "mount point '/%s': missing in the read-only rootfs", rel);
+            return amber_error_set(err, e, "mount point '/%s'", rel);
+        }
+        close(cur);
+        cur = fd;
+    }
+    close(cur);
+    return 0;
+}
+
+static unsigned long mount_flags(const struct amber_mount *m)
+{
+    return MS_NOSUID | MS_NODEV | (m->exec ? 0 : MS_NOEXEC) | (m->readonly ? MS_RDONLY : 0);
+}
+
+/* --volume, --tmpfs, --workspace, --context, --provider-config-*, and the
+ * /run/secrets tmpfs: each mount point made (or checked) without following
+ * symlinks, then mounted with nosuid, nodev and, unless executable,
+ * noexec. */
+static int setup_surface(const struct root *r, const struct sandbox_plan *plan, const int *srcfds,
+                         struct amber_error *err)
+{
+    const struct amber_spec *spec = plan->spec;
+
+    for (size_t i = 0; i < spec->nmounts; i++) {
+        const struct amber_mount *m = &spec->mounts[i];
+        const char *rel = m->dst + 1;
+        struct stat st;
+        bool dir = true;
+        struct target t;
+        int rc;
+
+        if (m->kind == AMBER_MOUNT_BIND && fstat(srcfds[i], &st) == 0 && !S_ISDIR(st.st_mode))
+            dir = false;
+        if (ensure_target(r, rel, dir, err) < 0 || target_open(r, rel, dir, &t, err) < 0)
+            return amber_error_prefix(err, "%s", m->dst);
+        if (m->kind == AMBER_MOUNT_TMPFS) {
+            char opts[128];
+            int mode = m->mode >= 0 ? m->mode : (m->role == AMBER_ROLE_TMPFS ? 01777 : 0755);
+            int n = snprintf(opts, sizeof(opts), "mode=%o,uid=%u,gid=%u", (unsigned)mode, plan->uid,
+                             plan->gid);
+            if (m->size)
+                snprintf(opts + n, sizeof(opts) - (size_t)n, ",size=%llu",
+                         (unsigned long long)m->size);
+            rc = do_mount("tmpfs", t.path, m->dst, "tmpfs", mount_flags(m), opts, err);
+        } else {
+            char src[32];
+            snprintf(src, sizeof(src), "/proc/self/fd/%d", srcfds[i]);
+            rc = do_mount(src, t.path, m->src, NULL, MS_BIND | MS_REC, NULL, err);
+            if (rc == 0)
+                rc = target_reopen(r, rel, dir, &t, err);
+            if (rc == 0)
+                rc = do_mount(NULL, t.path, m->dst, NULL,
+                              MS_REMOUNT | MS_BIND | mount_flags(m) | flags_of(t.path), NULL, err);
+        }
+        target_close(&t);
+        if (rc < 0)
+            return -1;
+    }
+    if (spec->nsecrets > 0) {
+        struct target t;
+        char opts[96];
+        int rc;
+
+        /* In memory only, readable by the workload user alone. Filled after
+         * pivot_root from the payload, then made read-only. */
+        snprintf(opts, sizeof(opts), "mode=0700,uid=%u,gid=%u,size=%u", plan->uid, plan->gid,
+                 (unsigned)(spec->nsecrets * (1u << 20) + (1u << 16)));
+        if (ensure_target(r, AMBER_SECRETS + 1, true, err) < 0 ||
+            target_open(r, AMBER_SECRETS + 1, true, &t, err) < 0)
+            return amber_error_prefix(err, "--secret");
+        rc = do_mount("tmpfs", t.path, AMBER_SECRETS, "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC,
+                      opts, err);
+        target_close(&t);
+        if (rc < 0)
+            return -1;
+    }
+    return 0;
 }
 
 static int pivot(const struct sandbox_plan *plan, int rootfd, struct amber_error *err)
@@ -405,7 +529,42 @@ static int pivot(const struct sandbox_plan *plan, int rootfd, struct amber_error
     return amber_error_errno(err, "pivot_root");
 }
 
+static int setup_root(const struct sandbox_plan *plan, const int *srcfds, struct amber_error *err);
+
 int rootfs_setup(const struct sandbox_plan *plan, struct amber_error *err)
+{
+    const struct amber_spec *spec = plan->spec;
+    int srcfds[SANDBOX_MAX_MOUNTS];
+    int rc = -1;
+
+    if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0)
+        return amber_error_errno(err, "make mounts private");
+    /* Open every bind source now: the staging tmpfs about to cover /tmp
+     * must not hide one that lives there, and each is resolved once. */
+    for (size_t i = 0; i < spec->nmounts && i < SANDBOX_MAX_MOUNTS; i++) {
+        srcfds[i] = -1;
+        if (spec->mounts[i].kind != AMBER_MOUNT_BIND)
+            continue;
+        srcfds[i] = open(spec->mounts[i].src, O_PATH | O_CLOEXEC);
+        if (srcfds[i] < 0) {
+            amber_error_errno(err, "open '%s'", spec->mounts[i].src);
+            goto out;
+        }
+    }
+    if (spec->nmounts > SANDBOX_MAX_MOUNTS) {
+        amber_error_set(err, 0, "too many mounts (at most %d)", SANDBOX_MAX_MOUNTS);
+        goto out;
+    }
+    rc = setup_root(plan, srcfds, err);
+out:
+    for (size_t i = 0; i < spec->nmounts && i < SANDBOX_MAX_MOUNTS; i++) {
+        if (srcfds[i] >= 0)
+            close(srcfds[i]);
+    }
+    return rc;
+}
+
+static int setup_root(const struct sandbox_plan *plan, const int *srcfds, struct amber_error *err)
 {
     const struct amber_spec *spec = plan->spec;
     cleanup_close int rootfd = -1;
@@ -413,9 +572,6 @@ int rootfs_setup(const struct sandbox_plan *plan, struct amber_error *err)
     char homeopts[96];
     bool own_root = spec->rootfs == NULL;
     bool writable_root = spec->rootfs_mode == AMBER_ROOTFS_OVERLAY;
-
-    if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0)
-        return amber_error_errno(err, "make mounts private");
 
     if (own_root) {
         if (do_mount("tmpfs", STAGING, "tmpfs root", "tmpfs", MS_NOSUID | MS_NODEV,
@@ -426,11 +582,11 @@ int rootfs_setup(const struct sandbox_plan *plan, struct amber_error *err)
             return amber_error_errno(err, "open the new root");
         r.fd = rootfd;
         r.trusted = true;
+        r.creatable = true;
         if (system_dirs(&r, err) < 0 || write_etc(rootfd, plan, err) < 0)
             return -1;
         if (mkdirat(rootfd, "dev", 0755) < 0 || mkdirat(rootfd, "proc", 0555) < 0 ||
-            mkdirat(rootfd, "tmp", 01777) < 0 || mkdirat(rootfd, "home", 0755) < 0 ||
-            mkdirat(rootfd, "home/agent", 0700) < 0 || mkdirat(rootfd, "root", 0700) < 0)
+            mkdirat(rootfd, "tmp", 01777) < 0 || mkdirat(rootfd, "root", 0700) < 0)
             return amber_error_errno(err, "mkdir in the new root");
     } else if (!writable_root) {
         /* Bound at the staging point, not onto itself: "/" bound onto "/"
@@ -472,18 +628,25 @@ int rootfs_setup(const struct sandbox_plan *plan, struct amber_error *err)
             return amber_error_errno(err, "open the overlay root");
         r.fd = rootfd;
         r.base = STAGING "/root";
+        r.creatable = true;
         /* Make sure the standard mount points exist in the writable layer. */
-        mkdirat(rootfd, "home", 0755);
-        mkdirat(rootfd, "home/agent", 0700);
         mkdirat(rootfd, "tmp", 01777);
     }
 
     if (setup_dev(&r, plan, err) < 0 || setup_proc(&r, err) < 0)
         return -1;
-    if (tmpfs_at(&r, "tmp", "mode=1777", own_root, err) < 0)
+    if (tmpfs_at(&r, "tmp", MS_NOSUID | MS_NODEV, "mode=1777", own_root, err) < 0)
         return -1;
+    /* The private home: nosuid, nodev, noexec, 0700, owned by the workload
+     * user. A --rootfs without the directory gets none (unless the root is
+     * writable), and then HOME names a directory that is not there. */
     snprintf(homeopts, sizeof(homeopts), "mode=0700,uid=%u,gid=%u", plan->uid, plan->gid);
-    if (tmpfs_at(&r, "home/agent", homeopts, own_root, err) < 0)
+    if (r.creatable && ensure_target(&r, spec_home(spec) + 1, true, err) < 0)
+        return -1;
+    if (tmpfs_at(&r, spec_home(spec) + 1, MS_NOSUID | MS_NODEV | MS_NOEXEC, homeopts,
+                 own_root || r.creatable, err) < 0)
+        return -1;
+    if (setup_surface(&r, plan, srcfds, err) < 0)
         return -1;
 
     if (!writable_root) {

@@ -21,6 +21,8 @@ enum sync_type {
     SYNC_EXEC_FAILED, /* worker -> parent: execve failed (err.code = errno) */
     SYNC_STATUS,      /* init -> parent: the workload's wait status */
     SYNC_WARNING,     /* child -> parent: a degradation to report (err.msg) */
+    SYNC_SYNCBACK,    /* init -> parent: /workspace follows on the sync-back pipe */
+    SYNC_TTY,         /* child -> parent: the pty master (SCM_RIGHTS) for -t */
 };
 
 struct sync_msg {
@@ -28,6 +30,10 @@ struct sync_msg {
     int status;
     struct amber_error err;
 };
+
+#define SANDBOX_MAX_MAPS 8
+#define SANDBOX_MAX_GROUPS 32
+#define SANDBOX_MAX_MOUNTS 64
 
 /* One uid/gid map line: container id, host id, count. */
 struct id_map {
@@ -42,10 +48,18 @@ struct sandbox_plan {
     const struct amber_spec *spec;
     int sync_fd; /* child's end of the sync channel */
     bool userns; /* a new user namespace is created */
-    struct id_map uidmap;
-    struct id_map gidmap;
-    uint32_t uid; /* workload uid/gid inside the sandbox */
+    struct id_map uidmap[SANDBOX_MAX_MAPS];
+    struct id_map gidmap[SANDBOX_MAX_MAPS];
+    int nuidmap, ngidmap;
+    bool newidmap;     /* maps written by newuidmap/newgidmap (rootless, several ranges) */
+    bool become_root;  /* uid and gid 0 are mapped: setup runs as root of the namespace */
+    bool setgroups_ok; /* setgroups(2) is allowed (not denied for an unprivileged map) */
+    uint32_t uid;      /* workload uid/gid inside the sandbox */
     uint32_t gid;
+    gid_t groups[SANDBOX_MAX_GROUPS]; /* supplementary groups: gid first, then --additional-group */
+    int ngroups;
+    int payload_fd;         /* child's read end of the payload pipe (secrets, copies), -1 if none */
+    int syncback_fd;        /* PID 1's write end for the copy-in-out sync-back stream, -1 if none */
     int landlock_abi;       /* 0: unavailable */
     bool allow_no_landlock; /* agent mode + --allow-degraded-security */
     bool host_root;         /* amber runs as host root (not rootless) */
@@ -60,12 +74,23 @@ __attribute__((noreturn)) void launch_child(const struct sandbox_plan *plan);
 int sync_send(int fd, int type, int status, const struct amber_error *err);
 /* Receive one message; returns 0 on EOF, 1 on a message, -1 on error. */
 int sync_recv(int fd, struct sync_msg *msg);
+/* The same with one file descriptor attached (SCM_RIGHTS); *passfd is -1
+ * when the message carried none. */
+int sync_send_fd(int fd, int type, int passfd);
+int sync_recv_fd(int fd, struct sync_msg *msg, int *passfd);
+/* The workload's terminal (-t) in the sandbox child, -1 without. */
+extern int tty_slave;
 
 /* Write uid_map/gid_map (and setgroups) for pid. */
 int userns_write_maps(pid_t pid, const struct sandbox_plan *plan, struct amber_error *err);
 /* Pick the host range for the container's ids: the first /etc/subuid
  * (/etc/subgid) range of user `name`, else a fixed default. */
 void userns_host_range(const char *file, const char *name, uint32_t *start, uint32_t *count);
+/* The first range of `file` (/etc/subuid, /etc/subgid) for the user with
+ * this uid (listed by name or number). Returns false when there is none. */
+bool userns_find_range(const char *file, uid_t uid, uint32_t *start, uint32_t *count);
+/* Is id mapped inside by one of the lines? */
+bool userns_mapped(const struct id_map *maps, int n, uint32_t id);
 
 /* Build the root filesystem, /dev, /proc, /etc and pivot into it. */
 int rootfs_setup(const struct sandbox_plan *plan, struct amber_error *err);

@@ -23,7 +23,8 @@ const struct spec_option *spec_option_find(const char *name);
 
 /* Options of `amber run` that are not part of the spec. */
 struct run_meta {
-    const char *config; /* --config FILE */
+    const char *config;    /* --config FILE */
+    const char *config_fd; /* --config-fd N */
     const char *log_level;
     const char *log_format;
     bool help;

@@ -15,6 +15,21 @@ void spec_init(struct amber_spec *spec)
     spec->mode = AMBER_MODE_AGENT;
     spec->network = AMBER_NET_NONE;
     spec->userns = AMBER_USERNS_DEFAULT;
+    spec->init = -1;
+}
+
+const char *spec_home(const struct amber_spec *spec)
+{
+    return spec->home != NULL ? spec->home : AMBER_HOME;
+}
+
+const char *spec_workdir(const struct amber_spec *spec)
+{
+    if (spec->workdir != NULL)
+        return spec->workdir;
+    if (spec->workspace != NULL)
+        return AMBER_WORKSPACE;
+    return spec_home(spec);
 }
 
 void spec_free(struct amber_spec *spec)
@@ -27,6 +42,27 @@ void spec_free(struct amber_spec *spec)
     free(spec->backend);
     free(spec->ulimits);
     free(spec->result_json);
+    for (size_t i = 0; i < spec->nmounts; i++) {
+        free(spec->mounts[i].src);
+        free(spec->mounts[i].dst);
+    }
+    free(spec->mounts);
+    free(spec->context);
+    strv_free(spec->context_excludes);
+    free(spec->workspace);
+    free(spec->home);
+    for (size_t i = 0; i < spec->nsecrets; i++) {
+        free(spec->secrets[i].src);
+        free(spec->secrets[i].name);
+    }
+    free(spec->secrets);
+    for (size_t i = 0; i < spec->nsecret_env; i++)
+        explicit_bzero(spec->secret_env[i], strlen(spec->secret_env[i]));
+    strv_free(spec->secret_env);
+    free(spec->exec_env); /* pointers into env and secret_env */
+    free(spec->groups);
+    free(spec->uidmap);
+    free(spec->gidmap);
     memset(spec, 0, sizeof(*spec));
 }
 

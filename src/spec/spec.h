@@ -31,6 +31,56 @@ enum amber_userns {
     AMBER_USERNS_HOST,        /* no user namespace */
     AMBER_USERNS_AUTO,        /* new user namespace: an unprivileged host range as root,
                                  the caller's own id when rootless */
+    AMBER_USERNS_KEEP_ID,     /* rootless: your uid/gid inside are the same as outside */
+    AMBER_USERNS_NOMAP,       /* rootless: only your subordinate ids are mapped, not your
+                                 own (newuidmap); the workload cannot touch your files */
+};
+
+/* A filesystem the sandbox gets besides its root (--volume, --tmpfs,
+ * --workspace, --context bind, --provider-config-*). */
+enum amber_mount_kind {
+    AMBER_MOUNT_BIND = 0,
+    AMBER_MOUNT_TMPFS,
+};
+
+enum amber_mount_role {
+    AMBER_ROLE_VOLUME = 0,
+    AMBER_ROLE_TMPFS,
+    AMBER_ROLE_WORKSPACE,
+    AMBER_ROLE_CONTEXT,
+    AMBER_ROLE_PROVIDER_CONFIG,
+};
+
+struct amber_mount {
+    enum amber_mount_kind kind;
+    enum amber_mount_role role;
+    char *src; /* host path (bind), absolute after validation */
+    char *dst; /* absolute path inside the sandbox */
+    bool readonly;
+    bool exec;     /* executable (otherwise noexec and no Landlock execute right) */
+    uint64_t size; /* tmpfs size in bytes, 0 = kernel default */
+    int mode;      /* tmpfs mode, -1 = default (1777 for tmpfs) */
+};
+
+enum amber_context_mode { AMBER_CONTEXT_COPY = 0, AMBER_CONTEXT_BIND };
+enum amber_workspace_mode {
+    AMBER_WORKSPACE_BIND_RW = 0,
+    AMBER_WORKSPACE_BIND_RO,
+    AMBER_WORKSPACE_COPY_IN_OUT,
+};
+
+/* --secret SRC:DST: SRC's bytes are copied into /run/secrets/DST. */
+struct amber_secret {
+    char *src;
+    char *name; /* file name under /run/secrets */
+};
+
+/* One user namespace id map line: ids inside..inside+count map to
+ * outside..outside+count on the host. */
+struct amber_idmap {
+    uint32_t inside;
+    uint32_t outside;
+    uint32_t count;
 };
 
 struct amber_ulimit {
@@ -77,6 +127,41 @@ struct amber_spec {
     size_t nulimits;
     uint64_t timeout_ns;
 
+    /* what the workload gets to work with (issue: the agent's surface) */
+    struct amber_mount *mounts;
+    size_t nmounts;
+    char *context; /* --context DIR (host) */
+    enum amber_context_mode context_mode;
+    bool context_mode_set;
+    char **context_excludes; /* --context-exclude PATTERN */
+    size_t ncontext_excludes;
+    bool context_verbose;
+    bool verify_context;
+    char *workspace; /* --workspace DIR (host) */
+    enum amber_workspace_mode workspace_mode;
+    bool workspace_mode_set;
+    bool workspace_exec;
+    char *home; /* --home PATH inside; NULL = AMBER_HOME */
+    struct amber_secret *secrets;
+    size_t nsecrets;
+    char **secret_env; /* from --env-fd: "NAME=VALUE", kept out of logs and the digest */
+    size_t nsecret_env;
+    char **exec_env; /* filled by spec_validate(): env + secret_env, what exec gets */
+
+    /* identity */
+    bool has_group; /* --group overrides the gid of --user */
+    uint32_t group;
+    uint32_t *groups; /* --additional-group */
+    size_t ngroups;
+    struct amber_idmap *uidmap; /* --uidmap C:H:N */
+    struct amber_idmap *gidmap; /* --gidmap C:H:N */
+    size_t nuidmap, ngidmap;
+
+    /* process */
+    int init;         /* --init: 1 on, 0 off (--no-init), -1 mode default */
+    bool tty;         /* -t */
+    bool interactive; /* -i: keep stdin open (otherwise /dev/null) */
+
     /* outputs */
     char *result_json;
 
@@ -87,6 +172,9 @@ struct amber_spec {
 #define AMBER_DEFAULT_PIDS 4096
 #define AMBER_DEFAULT_HOSTNAME "amber"
 #define AMBER_HOME "/home/agent"
+#define AMBER_WORKSPACE "/workspace"
+#define AMBER_CONTEXT "/context"
+#define AMBER_SECRETS "/run/secrets"
 #define AMBER_DEFAULT_PATH "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 
 void spec_init(struct amber_spec *spec);
@@ -113,8 +201,23 @@ const char *spec_rlimit_name(int resource);
 /* "NAME=SOFT[:HARD]"; "unlimited" allowed. */
 int spec_parse_ulimit(const char *s, struct amber_spec *spec, struct amber_error *err);
 
-/* Fill spec from a JSON launch file (keys = long flag names in snake_case,
- * the command under "command"). Unknown keys are errors. */
-int spec_from_json_file(struct amber_spec *spec, const char *path, struct amber_error *err);
+/* Fill spec from a launch file, JSON or TOML (by content: a document
+ * starting with '{' is JSON). Keys are the long flag names in snake_case,
+ * the command under "command". Unknown keys are errors. `name` is used in
+ * messages. */
+int spec_from_config_text(struct amber_spec *spec, const char *text, size_t len, const char *name,
+                          struct amber_error *err);
+int spec_from_config_file(struct amber_spec *spec, const char *path, struct amber_error *err);
+/* Read the launch file from fd (--config-fd N). */
+int spec_from_config_fd(struct amber_spec *spec, int fd, struct amber_error *err);
+/* Read a JSON object {"NAME": "VALUE"} or array ["NAME=VALUE"] from fd
+ * (--env-fd N) into spec->secret_env. Values never appear in messages. */
+int spec_read_env_fd(struct amber_spec *spec, int fd, struct amber_error *err);
+
+/* The home directory inside the sandbox (--home, default /home/agent). */
+const char *spec_home(const struct amber_spec *spec);
+/* The workload's working directory inside (--workdir, else /workspace
+ * with --workspace, else the home). */
+const char *spec_workdir(const struct amber_spec *spec);
 
 #endif

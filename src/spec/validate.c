@@ -62,6 +62,310 @@ static void drop_ld_env(struct amber_spec *spec)
     spec->env[j] = NULL;
 }
 
+/* Normalise an absolute sandbox path in place: collapse "//", drop "." and a
+ * trailing "/", refuse ".." (it would make overlap checks meaningless). */
+static int clean_dst(const char *what, char **path, struct amber_error *err)
+{
+    const char *in = *path;
+    char *out, *w;
+
+    if (in[0] != '/')
+        return amber_error_set(err, 0, "%s '%s': must be an absolute path inside the sandbox", what,
+                               in);
+    out = xmalloc(strlen(in) + 2);
+    w = out;
+    for (const char *p = in; *p != '\0';) {
+        const char *q;
+        size_t n;
+
+        while (*p == '/')
+            p++;
+        if (*p == '\0')
+            break;
+        q = strchr(p, '/');
+        n = q ? (size_t)(q - p) : strlen(p);
+        if (n == 2 && p[0] == '.' && p[1] == '.') {
+            amber_error_set(err, 0, "%s '%s': '..' is not allowed", what, in);
+            free(out);
+            return -1;
+        }
+        if (!(n == 1 && p[0] == '.')) {
+            *w++ = '/';
+            memcpy(w, p, n);
+            w += n;
+        }
+        p += n;
+    }
+    if (w == out)
+        *w++ = '/';
+    *w = '\0';
+    free(*path);
+    *path = out;
+    return 0;
+}
+
+/* a is b or lies below it */
+static bool path_within(const char *a, const char *b)
+{
+    size_t n = strlen(b);
+    if (strcmp(b, "/") == 0)
+        return true;
+    return strncmp(a, b, n) == 0 && (a[n] == '\0' || a[n] == '/');
+}
+
+static bool path_overlaps(const char *a, const char *b)
+{
+    return path_within(a, b) || path_within(b, a);
+}
+
+/* A host source: must exist; made absolute (symlinks in it are the user's
+ * own choice, resolved now, once). */
+static int resolve_src(const char *what, char **src, bool want_dir, struct amber_error *err)
+{
+    char *real = realpath(*src, NULL);
+    struct stat st;
+
+    if (real == NULL)
+        return amber_error_errno(err, "%s '%s'", what, *src);
+    if (stat(real, &st) < 0) {
+        amber_error_errno(err, "%s '%s'", what, *src);
+        free(real);
+        return -1;
+    }
+    if (want_dir && !S_ISDIR(st.st_mode)) {
+        amber_error_set(err, 0, "%s '%s': not a directory", what, *src);
+        free(real);
+        return -1;
+    }
+    if (!S_ISDIR(st.st_mode) && !S_ISREG(st.st_mode)) {
+        amber_error_set(err, 0, "%s '%s': not a file or directory", what, *src);
+        free(real);
+        return -1;
+    }
+    free(*src);
+    *src = real;
+    return 0;
+}
+
+static const char *role_flag(const struct amber_mount *m)
+{
+    switch (m->role) {
+    case AMBER_ROLE_VOLUME:
+        return "--volume";
+    case AMBER_ROLE_TMPFS:
+        return "--tmpfs";
+    case AMBER_ROLE_WORKSPACE:
+        return "--workspace";
+    case AMBER_ROLE_CONTEXT:
+        return "--context";
+    case AMBER_ROLE_PROVIDER_CONFIG:
+        return m->readonly ? "--provider-config-ro" : "--provider-config-rw";
+    }
+    return "mount";
+}
+
+static struct amber_mount *push_mount(struct amber_spec *spec)
+{
+    struct amber_mount *m;
+    spec->mounts = xrealloc(spec->mounts, (spec->nmounts + 1) * sizeof(*spec->mounts));
+    m = &spec->mounts[spec->nmounts++];
+    memset(m, 0, sizeof(*m));
+    m->mode = -1;
+    return m;
+}
+
+#define SECRET_MAX (1 << 20)
+
+/* Workspace, context, volumes, tmpfs, home, provider configs and secrets:
+ * sources exist, destinations are clean absolute paths that neither
+ * overlap each other nor amber's own mounts. */
+static int validate_surface(struct amber_spec *spec, struct amber_error *err)
+{
+    static const char *const reserved[] = {"/proc", "/dev", "/sys"};
+    const char *home;
+
+    if (spec->workspace_mode_set && spec->workspace == NULL)
+        return amber_error_set(err, 0, "--workspace-mode: needs --workspace DIR");
+    if (spec->workspace_exec && spec->workspace == NULL)
+        return amber_error_set(err, 0, "--workspace-exec: needs --workspace DIR");
+    if (spec->context == NULL && (spec->context_mode_set || spec->ncontext_excludes ||
+                                  spec->context_verbose || spec->verify_context))
+        return amber_error_set(err, 0,
+                               "--context-mode, --context-exclude, --context-verbose, "
+                               "--verify-context-integrity: need --context DIR");
+    if (spec->context != NULL && spec->context_mode == AMBER_CONTEXT_BIND &&
+        (spec->ncontext_excludes || spec->verify_context))
+        return amber_error_set(err, 0,
+                               "--context-exclude and --verify-context-integrity apply "
+                               "to --context-mode copy");
+
+    if (spec->workspace != NULL && spec->workspace_mode == AMBER_WORKSPACE_COPY_IN_OUT &&
+        spec->init == 0)
+        return amber_error_set(err, 0,
+                               "--workspace-mode copy-in-out: needs the init (it syncs "
+                               "back), not --no-init");
+    if (spec->backend != NULL && strcmp(spec->backend, "process") == 0 &&
+        (spec->nmounts || spec->nsecrets || spec->context || spec->workspace || spec->home ||
+         spec->tty))
+        return amber_error_set(err, 0,
+                               "--backend process: has no sandbox to give --workspace, "
+                               "--context, --volume, --tmpfs, --home, --secret or --tty");
+    if (spec->home != NULL && clean_dst("--home", &spec->home, err) < 0)
+        return -1;
+    home = spec_home(spec);
+
+    if (spec->workspace != NULL) {
+        struct amber_mount *m;
+        if (resolve_src("--workspace", &spec->workspace, true, err) < 0)
+            return -1;
+        m = push_mount(spec);
+        m->role = AMBER_ROLE_WORKSPACE;
+        m->dst = xstrdup(AMBER_WORKSPACE);
+        m->exec = spec->workspace_exec;
+        if (spec->workspace_mode == AMBER_WORKSPACE_COPY_IN_OUT) {
+            m->kind = AMBER_MOUNT_TMPFS; /* filled by copy, synced back on exit 0 */
+        } else {
+            m->kind = AMBER_MOUNT_BIND;
+            m->src = xstrdup(spec->workspace);
+            m->readonly = spec->workspace_mode == AMBER_WORKSPACE_BIND_RO;
+        }
+    }
+    if (spec->context != NULL) {
+        struct amber_mount *m;
+        if (resolve_src("--context", &spec->context, true, err) < 0)
+            return -1;
+        m = push_mount(spec);
+        m->role = AMBER_ROLE_CONTEXT;
+        m->dst = xstrdup(AMBER_CONTEXT);
+        if (spec->context_mode == AMBER_CONTEXT_BIND) {
+            m->kind = AMBER_MOUNT_BIND;
+            m->src = xstrdup(spec->context);
+            m->readonly = true;
+        } else {
+            m->kind = AMBER_MOUNT_TMPFS; /* filled by copy */
+        }
+    }
+
+    for (size_t i = 0; i < spec->nmounts; i++) {
+        struct amber_mount *m = &spec->mounts[i];
+        const char *flag = role_flag(m);
+
+        if (m->role == AMBER_ROLE_PROVIDER_CONFIG && m->dst[0] != '/') {
+            char *abs = xasprintf("%s/%s", home, m->dst);
+            free(m->dst);
+            m->dst = abs;
+        }
+        if (clean_dst(flag, &m->dst, err) < 0)
+            return -1;
+        /* A read-only volume may hold tools to run; a writable one may not:
+         * nothing the workload writes is executable (noexec + Landlock). */
+        if (m->role == AMBER_ROLE_VOLUME)
+            m->exec = m->readonly;
+        if (m->kind == AMBER_MOUNT_BIND && m->role != AMBER_ROLE_WORKSPACE &&
+            m->role != AMBER_ROLE_CONTEXT && resolve_src(flag, &m->src, false, err) < 0)
+            return -1;
+        if (strcmp(m->dst, "/") == 0)
+            return amber_error_set(err, 0, "%s '%s': cannot replace the root", flag, m->dst);
+        for (size_t r = 0; r < sizeof(reserved) / sizeof(reserved[0]); r++) {
+            if (path_within(m->dst, reserved[r]))
+                return amber_error_set(err, 0, "%s '%s': %s is amber's own", flag, m->dst,
+                                       reserved[r]);
+        }
+        if (m->role == AMBER_ROLE_PROVIDER_CONFIG) {
+            if (!path_within(m->dst, home) || strcmp(m->dst, home) == 0)
+                return amber_error_set(err, 0, "%s '%s': must be below the home (%s)", flag, m->dst,
+                                       home);
+        } else if (path_overlaps(m->dst, home)) {
+            return amber_error_set(err, 0,
+                                   "%s '%s' overlaps the home (%s): choose another --home "
+                                   "or destination",
+                                   flag, m->dst, home);
+        }
+        if (spec->nsecrets > 0 && path_overlaps(m->dst, AMBER_SECRETS))
+            return amber_error_set(err, 0, "%s '%s' overlaps " AMBER_SECRETS " (--secret)", flag,
+                                   m->dst);
+        for (size_t j = 0; j < i; j++) {
+            if (path_overlaps(m->dst, spec->mounts[j].dst))
+                return amber_error_set(err, 0, "%s '%s' overlaps %s '%s'", flag, m->dst,
+                                       role_flag(&spec->mounts[j]), spec->mounts[j].dst);
+        }
+    }
+    if (strcmp(home, "/") == 0)
+        return amber_error_set(err, 0, "--home '%s': not a usable home", home);
+    for (size_t r = 0; r < sizeof(reserved) / sizeof(reserved[0]); r++) {
+        if (path_overlaps(home, reserved[r]))
+            return amber_error_set(err, 0, "--home '%s': not a usable home", home);
+    }
+    if (spec->nsecrets > 0 && path_overlaps(home, AMBER_SECRETS))
+        return amber_error_set(err, 0, "--home '%s' overlaps " AMBER_SECRETS, home);
+
+    for (size_t i = 0; i < spec->nsecrets; i++) {
+        struct stat st;
+        const char *src = spec->secrets[i].src;
+
+        /* lstat: a symlink at SRC is refused, never followed. */
+        if (lstat(src, &st) < 0)
+            return amber_error_errno(err, "--secret '%s'", src);
+        if (S_ISLNK(st.st_mode))
+            return amber_error_set(err, 0, "--secret '%s': is a symlink; give the file itself",
+                                   src);
+        if (!S_ISREG(st.st_mode))
+            return amber_error_set(err, 0, "--secret '%s': not a regular file", src);
+        if (st.st_size > SECRET_MAX)
+            return amber_error_set(err, 0, "--secret '%s': larger than 1 MiB", src);
+        for (size_t j = 0; j < i; j++) {
+            if (strcmp(spec->secrets[i].name, spec->secrets[j].name) == 0)
+                return amber_error_set(err, 0, "--secret: two secrets named '%s'",
+                                       spec->secrets[i].name);
+        }
+    }
+    return 0;
+}
+
+static bool ranges_overlap(const struct amber_idmap *m, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        for (size_t j = 0; j < i; j++)
+            if ((uint64_t)m[i].inside < (uint64_t)m[j].inside + m[j].count &&
+                (uint64_t)m[j].inside < (uint64_t)m[i].inside + m[i].count)
+                return true;
+    return false;
+}
+
+static int validate_identity(struct amber_spec *spec, struct amber_error *err)
+{
+    bool strict = spec->mode == AMBER_MODE_STRICT_AGENT;
+
+    if (spec->has_group)
+        spec->gid = spec->group;
+    if (!spec->rootless &&
+        (spec->userns == AMBER_USERNS_KEEP_ID || spec->userns == AMBER_USERNS_NOMAP))
+        return amber_error_set(err, 0,
+                               "--userns %s: only for unprivileged users (as root use auto)",
+                               spec->userns == AMBER_USERNS_KEEP_ID ? "keep-id" : "nomap");
+    if ((spec->nuidmap || spec->ngidmap) && spec->userns == AMBER_USERNS_HOST)
+        return amber_error_set(err, 0,
+                               "--uidmap/--gidmap: need a user namespace (not --userns host)");
+    if ((spec->nuidmap == 0) != (spec->ngidmap == 0))
+        return amber_error_set(err, 0, "--uidmap and --gidmap: give both");
+    if (ranges_overlap(spec->uidmap, spec->nuidmap))
+        return amber_error_set(err, 0, "--uidmap: the ranges overlap inside the sandbox");
+    if (ranges_overlap(spec->gidmap, spec->ngidmap))
+        return amber_error_set(err, 0, "--gidmap: the ranges overlap inside the sandbox");
+    if (spec->nuidmap > 0 && spec->userns == AMBER_USERNS_DEFAULT)
+        spec->userns = AMBER_USERNS_AUTO;
+    if (spec->rootless && spec->ngroups > 0 && spec->nuidmap == 0 &&
+        spec->userns != AMBER_USERNS_NOMAP)
+        return amber_error_set(err, 0,
+                               "--additional-group: needs --uidmap/--gidmap or --userns "
+                               "nomap when running without root");
+    if (spec->init == 0 && strict)
+        return amber_error_set(err, 0, "--no-init: strict-agent mode always runs an init");
+    if (spec->init < 0)
+        spec->init = 1;
+    return 0;
+}
+
 int spec_validate(struct amber_spec *spec, uid_t euid, struct amber_error *err)
 {
     bool strict = spec->mode == AMBER_MODE_STRICT_AGENT;
@@ -109,6 +413,9 @@ int spec_validate(struct amber_spec *spec, uid_t euid, struct amber_error *err)
     if (check_hostname(spec->hostname, err) < 0)
         return -1;
 
+    if (validate_identity(spec, err) < 0)
+        return -1;
+
     /* User namespaces: rootless runs always need one (only a user namespace
      * grants the mount and namespace rights); strict-agent as host root
      * needs one so that container root is not host root. */
@@ -121,12 +428,17 @@ int spec_validate(struct amber_spec *spec, uid_t euid, struct amber_error *err)
         return amber_error_set(
             err, 0,
             "--userns host: refused in strict-agent mode (container root must not be host root)");
-    if (spec->rootless && spec->has_user && (spec->uid != euid))
-        return amber_error_set(
-            err, 0, "--user %u: only your own uid (%u) is mapped when running without root",
-            spec->uid, (unsigned)euid);
+    if (spec->rootless && spec->has_user && spec->uid != euid && spec->nuidmap == 0 &&
+        spec->userns != AMBER_USERNS_NOMAP)
+        return amber_error_set(err, 0,
+                               "--user %u: only your own uid (%u) is mapped when running without "
+                               "root (see --uidmap, --userns nomap)",
+                               spec->uid, (unsigned)euid);
     if (spec->time_ns && strcmp(spec->backend, "native") != 0)
         return amber_error_set(err, 0, "--time-namespace: needs the native backend");
+
+    if (validate_surface(spec, err) < 0)
+        return -1;
 
     if (!spec->pids_set)
         spec->pids = AMBER_DEFAULT_PIDS;
@@ -136,8 +448,27 @@ int spec_validate(struct amber_spec *spec, uid_t euid, struct amber_error *err)
     if (spec_getenv(spec, "PATH") == NULL)
         spec_setenv(spec, "PATH", AMBER_DEFAULT_PATH);
     if (spec_getenv(spec, "HOME") == NULL)
-        spec_setenv(spec, "HOME", AMBER_HOME);
+        spec_setenv(spec, "HOME", spec_home(spec));
     if (spec_getenv(spec, "HOSTNAME") == NULL)
         spec_setenv(spec, "HOSTNAME", spec->hostname);
+
+    /* What exec gets: --env-fd's variables win over --env. They are kept
+     * apart from env so that they stay out of the digest and of messages. */
+    free(spec->exec_env);
+    spec->exec_env = xcalloc(spec->nenv + spec->nsecret_env + 1, sizeof(char *));
+    {
+        size_t k = 0;
+        for (size_t i = 0; i < spec->nenv; i++) {
+            size_t nlen = strcspn(spec->env[i], "=");
+            bool overridden = false;
+            for (size_t j = 0; j < spec->nsecret_env; j++)
+                if (strncmp(spec->secret_env[j], spec->env[i], nlen + 1) == 0)
+                    overridden = true;
+            if (!overridden)
+                spec->exec_env[k++] = spec->env[i];
+        }
+        for (size_t j = 0; j < spec->nsecret_env; j++)
+            spec->exec_env[k++] = spec->secret_env[j];
+    }
     return 0;
 }

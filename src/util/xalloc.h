@@ -9,6 +9,7 @@ void *xmalloc(size_t n);
 void *xcalloc(size_t n, size_t size);
 void *xrealloc(void *p, size_t n);
 char *xstrdup(const char *s);
+char *xstrndup(const char *s, size_t n);
 char *xasprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* Append s (copied) to a NULL-terminated vector of *len entries. */
 void strv_push(char ***v, size_t *len, const char *s);

@@ -37,7 +37,7 @@ class Cleanup(unittest.TestCase):
                             "would prove nothing" % amber_pid)
 
     def start(self, script, *args, **kw):
-        return popen(["sh", "-c", script + " # " + self.marker], *args, **kw)
+        return popen(["sh", "-c", script + " # " + self.marker], "-i", *args, **kw)
 
     def test_after_success(self):
         p = self.start("echo ready; read x; exit 0", stdin=subprocess.PIPE)

@@ -36,10 +36,17 @@ class ExitCodes(unittest.TestCase):
         self.assertEqual(r.stderr, "")
 
     def test_stdout_stdin_passthrough(self):
-        r = amber_run(["sh", "-c", "read x; echo got:$x; echo err >&2"], input="hello\n")
+        r = amber_run(["sh", "-c", "read x; echo got:$x; echo err >&2"], "-i", input="hello\n")
         self.assertEqual(r.returncode, 0, r.stderr)
         self.assertEqual(r.stdout, "got:hello\n")
         self.assertEqual(r.stderr, "err\n")
+
+    def test_stdin_is_dev_null_without_i(self):
+        # Without -i the workload must not read amber's stdin.
+        r = amber_run(["sh", "-c", "read x; echo got:$x:$?; readlink /proc/self/fd/0"],
+                      input="hello\n")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertEqual(r.stdout, "got::1\n/dev/null\n")
 
     def test_signal_death_is_128_plus_n(self):
         r = amber_run(["sh", "-c", "kill -TERM $$"])

@@ -207,7 +207,7 @@ static void config(void)
         " \"env\": [\"A=1\", \"B=2\"], \"allow_host_network\": true, \"network\": \"host\",\n"
         " \"service_mode\": \"agent\", \"cpus\": 1.5}\n");
     spec_init(&spec);
-    CHECK(spec_from_json_file(&spec, p, &err) == 0);
+    CHECK(spec_from_config_file(&spec, p, &err) == 0);
     CHECK(spec.argc == 3 && strcmp(spec.argv[2], "exit 4") == 0);
     CHECK(spec.memory == 64ULL << 20 && spec.pids == 12 && spec.cpus_milli == 1500);
     CHECK(spec.allow_host_network && spec.network == AMBER_NET_HOST);
@@ -218,7 +218,7 @@ static void config(void)
 
     p = write_tmp("{\"command\": [\"true\"], \"memroy\": \"64M\"}");
     spec_init(&spec);
-    CHECK(spec_from_json_file(&spec, p, &err) < 0);
+    CHECK(spec_from_config_file(&spec, p, &err) < 0);
     CHECK_STR_CONTAINS(err.msg, "unknown key 'memroy'");
     spec_free(&spec);
     unlink(p);
@@ -226,7 +226,7 @@ static void config(void)
 
     p = write_tmp("{\"command\": [\"true\"],\n \"memory\": }");
     spec_init(&spec);
-    CHECK(spec_from_json_file(&spec, p, &err) < 0);
+    CHECK(spec_from_config_file(&spec, p, &err) < 0);
     CHECK_STR_CONTAINS(err.msg, "line 2");
     spec_free(&spec);
     unlink(p);
@@ -234,7 +234,7 @@ static void config(void)
 
     p = write_tmp("{\"command\": \"true\"}");
     spec_init(&spec);
-    CHECK(spec_from_json_file(&spec, p, &err) < 0);
+    CHECK(spec_from_config_file(&spec, p, &err) < 0);
     CHECK_STR_CONTAINS(err.msg, "command");
     spec_free(&spec);
     unlink(p);
@@ -242,7 +242,7 @@ static void config(void)
 
     p = write_tmp("{\"command\": [\"true\"], \"memory\": [\"1G\"]}");
     spec_init(&spec);
-    CHECK(spec_from_json_file(&spec, p, &err) < 0);
+    CHECK(spec_from_config_file(&spec, p, &err) < 0);
     CHECK_STR_CONTAINS(err.msg, "single value");
     spec_free(&spec);
     unlink(p);
@@ -250,14 +250,14 @@ static void config(void)
 
     p = write_tmp("{\"command\": [\"true\"], \"allow_host_network\": \"yes\"}");
     spec_init(&spec);
-    CHECK(spec_from_json_file(&spec, p, &err) < 0);
+    CHECK(spec_from_config_file(&spec, p, &err) < 0);
     CHECK_STR_CONTAINS(err.msg, "true or false");
     spec_free(&spec);
     unlink(p);
     free(p);
 
     spec_init(&spec);
-    CHECK(spec_from_json_file(&spec, "/nonexistent/amber.json", &err) < 0);
+    CHECK(spec_from_config_file(&spec, "/nonexistent/amber.json", &err) < 0);
     CHECK_STR_CONTAINS(err.msg, "/nonexistent/amber.json");
     spec_free(&spec);
 }
