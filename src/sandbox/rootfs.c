@@ -388,7 +388,8 @@ static int tmpfs_at(const struct root *r, const char *rel, unsigned long flags, 
 /* Create the mount point rel (a directory, or an empty file when !dir)
  * below the root, walking without following symlinks; missing parents are
  * created when the root allows it. */
-static int ensure_target(const struct root *r, const char *rel, bool dir, struct amber_error *err)
+static int ensure_target(const struct root *r, const char *rel, bool dir, uid_t uid, gid_t gid,
+                         struct amber_error *err)
 {
     char buf[PATH_MAX];
     char *save = NULL;
@@ -416,6 +417,9 @@ static int ensure_target(const struct root *r, const char *rel, bool dir, struct
             } else {
                 mkdirat(cur, c, 0755);
             }
+            /* Made inside the workload's own space (its home): its owner. */
+            if (uid != (uid_t)-1)
+                fchownat(cur, c, uid, gid, AT_SYMLINK_NOFOLLOW);
             fd = openat(cur, c,
                         O_PATH | O_NOFOLLOW | O_CLOEXEC | ((last && !dir) ? 0 : O_DIRECTORY));
         }
@@ -461,7 +465,10 @@ static int setup_surface(const struct root *r, const struct sandbox_plan *plan, 
 
         if (m->kind == AMBER_MOUNT_BIND && fstat(srcfds[i], &st) == 0 && !S_ISDIR(st.st_mode))
             dir = false;
-        if (ensure_target(r, rel, dir, err) < 0 || target_open(r, rel, dir, &t, err) < 0)
+        bool in_home = m->role == AMBER_ROLE_PROVIDER_CONFIG;
+        if (ensure_target(r, rel, dir, in_home ? plan->uid : (uid_t)-1,
+                          in_home ? plan->gid : (gid_t)-1, err) < 0 ||
+            target_open(r, rel, dir, &t, err) < 0)
             return amber_error_prefix(err, "%s", m->dst);
         if (m->kind == AMBER_MOUNT_TMPFS) {
             char opts[128];
@@ -495,7 +502,7 @@ static int setup_surface(const struct root *r, const struct sandbox_plan *plan, 
          * pivot_root from the payload, then made read-only. */
         snprintf(opts, sizeof(opts), "mode=0700,uid=%u,gid=%u,size=%u", plan->uid, plan->gid,
                  (unsigned)(spec->nsecrets * (1u << 20) + (1u << 16)));
-        if (ensure_target(r, AMBER_SECRETS + 1, true, err) < 0 ||
+        if (ensure_target(r, AMBER_SECRETS + 1, true, (uid_t)-1, (gid_t)-1, err) < 0 ||
             target_open(r, AMBER_SECRETS + 1, true, &t, err) < 0)
             return amber_error_prefix(err, "--secret");
         rc = do_mount("tmpfs", t.path, AMBER_SECRETS, "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC,
@@ -641,7 +648,7 @@ static int setup_root(const struct sandbox_plan *plan, const int *srcfds, struct
      * user. A --rootfs without the directory gets none (unless the root is
      * writable), and then HOME names a directory that is not there. */
     snprintf(homeopts, sizeof(homeopts), "mode=0700,uid=%u,gid=%u", plan->uid, plan->gid);
-    if (r.creatable && ensure_target(&r, spec_home(spec) + 1, true, err) < 0)
+    if (r.creatable && ensure_target(&r, spec_home(spec) + 1, true, (uid_t)-1, (gid_t)-1, err) < 0)
         return -1;
     if (tmpfs_at(&r, spec_home(spec) + 1, MS_NOSUID | MS_NODEV | MS_NOEXEC, homeopts,
                  own_root || r.creatable, err) < 0)

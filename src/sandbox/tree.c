@@ -1206,6 +1206,7 @@ out:
 
 struct applier {
     int rootfd;
+    dev_t rootdev;
     const struct tree_manifest *man;
     bool *seen;
     size_t mi; /* merge pointer: manifest and stream share the canonical order */
@@ -1647,6 +1648,12 @@ static int a_entry(struct applier *a, size_t k, const char *name)
         fd = openat(pd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
         if (fd < 0)
             return a_skip_entry(a, name, "cannot be entered without following a symlink");
+        /* Like tree_send: a mount point in the host tree was not copied
+         * in, so nothing from the sandbox goes into it either. */
+        if (exists && hst.st_dev != a->rootdev) {
+            close(fd);
+            return a_skip_entry(a, name, "is on another filesystem on the host");
+        }
         if (!exists) {
             a_chown(fd, NULL, ouid, ogid);
             a->st->dirs_created++;
@@ -1684,6 +1691,15 @@ int tree_apply(int infd, int hostdirfd, const struct tree_manifest *before,
         st = &local;
     memset(st, 0, sizeof(*st));
     a.st = st;
+    {
+        struct stat rst;
+
+        if (fstat(hostdirfd, &rst) < 0) {
+            amber_error_errno(err, "stat host directory");
+            goto out_stats;
+        }
+        a.rootdev = rst.st_dev;
+    }
     if (before != NULL) {
         for (size_t i = 0; i < before->len; i++) {
             const char *p = before->entries[i].path;

@@ -13,6 +13,11 @@
  * stored as LF. Nesting (tables, arrays, dotted keys together) is limited to
  * TOML_MAX_DEPTH levels so hostile input cannot exhaust the stack.
  *
+ * Choices where TOML 1.0.0 leaves room: integers must fit in int64; a float
+ * literal too large for a double (1e400) is an error, not infinity; a
+ * seconds field of 60 (leap second) is accepted; fractional seconds beyond
+ * nanoseconds are truncated.
+ *
  * toml_to_json() converts a tree to jansson for amber's launch files. */
 #ifndef AMBER_TOML_H
 #define AMBER_TOML_H
@@ -95,8 +100,9 @@ const char *toml_datetime_text(const struct toml_value *v);
  * array, string -> string, integer -> integer, float -> real, bool -> bool,
  * date/time -> string holding toml_datetime_text(). jansson cannot hold
  * infinities or NaN as reals, so those floats become the strings "inf",
- * "-inf" and "nan". A key containing a NUL byte is cut at the NUL (jansson
- * object keys are C strings). Returns a new reference, or NULL when out of
+ * "-inf" and "nan". Keys keep document order; a key containing a NUL byte
+ * (from a \u0000 escape) keeps it with jansson >= 2.14 and is cut at the NUL
+ * with older versions. Returns a new reference, or NULL when out of
  * memory. */
 json_t *toml_to_json(const struct toml_value *v);
 

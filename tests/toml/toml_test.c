@@ -578,12 +578,41 @@ static void check_json(const char *doc, const char *want)
     json_decref(j);
 }
 
+/* A growing string for generated documents. */
+struct sb {
+    char *p;
+    size_t len, cap;
+};
+
+__attribute__((format(printf, 2, 3)))
+static void sb_add(struct sb *b, const char *fmt, ...)
+{
+    va_list ap;
+    int n;
+
+    va_start(ap, fmt);
+    n = vsnprintf(NULL, 0, fmt, ap);
+    va_end(ap);
+    if (n < 0)
+        abort();
+    if (b->len + (size_t)n + 1 > b->cap) {
+        b->cap = (b->len + (size_t)n + 1) * 2;
+        b->p = realloc(b->p, b->cap);
+        if (b->p == NULL)
+            abort();
+    }
+    va_start(ap, fmt);
+    vsnprintf(b->p + b->len, b->cap - b->len, fmt, ap);
+    va_end(ap);
+    b->len += (size_t)n;
+}
+
 static void unit_checks(void)
 {
     struct toml_error err;
     struct toml_value *v;
     const struct toml_value *x;
-    char *big;
+    struct sb sb = {0};
     size_t i, len;
 
     /* Error positions. */
@@ -629,64 +658,77 @@ static void unit_checks(void)
         toml_free(v);
     }
 
+    /* Table rules around implicitly created tables. */
+    check_json("[a.b.c]\n[a]\nb.d = 1\n", "{\"a\":{\"b\":{\"c\":{},\"d\":1}}}");
+    check_json("[a]\nb.d = 1\n[a.b.c]\n", "{\"a\":{\"b\":{\"d\":1,\"c\":{}}}}");
+    check_error_at("[a.b.c]\n[a]\nb.d = 1\n[a.b]\n", 4, 4);
+    check_error_at("[a.b.c]\n[a]\nb.c.d = 1\n", 3, 3);
+    check_error_at("[a]\nb.d = 1\n[a.b]\n", 3, 4);
+    check_error_at("a = {b = 1}\n[a.c]\n", 2, 2);
+    check_error_at("\xef\xbb\xbf" "a = ?\n", 1, 5);
+
     /* Many keys (hash index) and lookups. */
-    big = malloc(20 * 5000 + 1);
-    big[0] = '\0';
-    for (i = 0, len = 0; i < 5000; i++)
-        len += (size_t)sprintf(big + len, "k%zu = %zu\n", i, i);
-    v = toml_parse(big, len, &err);
+    sb.len = 0;
+    for (i = 0; i < 5000; i++)
+        sb_add(&sb, "k%zu = %zu\n", i, i);
+    v = toml_parse(sb.p, sb.len, &err);
     check(v != NULL && toml_table_len(v) == 5000 &&
               toml_integer(toml_table_get(v, "k4321")) == 4321 &&
-              toml_integer(toml_table_get(v, "k7")) == 7,
+              toml_integer(toml_table_get(v, "k7")) == 7 && toml_table_get(v, "k5000") == NULL,
           "5000 keys");
     toml_free(v);
-    memcpy(big + len, "k17 = 1\n", 9);
-    v = toml_parse(big, len + 8, &err);
+    sb_add(&sb, "k17 = 1\n");
+    v = toml_parse(sb.p, sb.len, &err);
     check(v == NULL && err.line == 5001, "duplicate among 5000 keys");
     toml_free(v);
 
-    /* Deep nesting is refused, not a stack overflow. */
-    big = realloc(big, 200010);
-    memcpy(big, "a = ", 4);
-    memset(big + 4, '[', 200000);
-    v = toml_parse(big, 200004, &err);
+    /* Deep nesting is refused with an error, not a stack overflow. */
+    sb.len = 0;
+    sb_add(&sb, "a = ");
+    for (i = 0; i < 100000; i++)
+        sb_add(&sb, "[");
+    v = toml_parse(sb.p, sb.len, &err);
     check(v == NULL && strstr(err.msg, "deep") != NULL, "deep arrays refused");
-    for (i = 0; i < 50000; i++)
-        memcpy(big + 4 + i * 4, "{a =", 4);
-    v = toml_parse(big, 200004, &err);
+    sb.len = 0;
+    sb_add(&sb, "a = ");
+    for (i = 0; i < 100000; i++)
+        sb_add(&sb, "{a = ");
+    v = toml_parse(sb.p, sb.len, &err);
     check(v == NULL && strstr(err.msg, "deep") != NULL, "deep inline tables refused");
-    for (i = 0; i < 50000; i++)
-        memcpy(big + i * 2, "a.", 2);
-    memcpy(big + 99999, " = 1", 4);
-    v = toml_parse(big, 100003, &err);
+    sb.len = 0;
+    for (i = 0; i < 100000; i++)
+        sb_add(&sb, "a.");
+    sb_add(&sb, "a = 1\n");
+    v = toml_parse(sb.p, sb.len, &err);
     check(v == NULL && strstr(err.msg, "too many parts") != NULL, "very long dotted key refused");
-    big[0] = '[';
-    for (i = 0; i < 50000; i++)
-        memcpy(big + 1 + i * 2, "a.", 2);
-    big[100000] = ']';
-    v = toml_parse(big, 100001, &err);
+    sb.len = 0;
+    sb_add(&sb, "[");
+    for (i = 0; i < 100000; i++)
+        sb_add(&sb, "a.");
+    sb_add(&sb, "a]\n");
+    v = toml_parse(sb.p, sb.len, &err);
     check(v == NULL && strstr(err.msg, "too many parts") != NULL, "very long header refused");
     /* 64 header levels + 64 dotted levels + 10 array levels > 128. */
-    big[0] = '[';
+    sb.len = 0;
+    sb_add(&sb, "[");
+    for (i = 0; i < 63; i++)
+        sb_add(&sb, "a.");
+    sb_add(&sb, "a]\n");
     for (i = 0; i < 64; i++)
-        memcpy(big + 1 + i * 2, "a.", 2);
-    len = (size_t)sprintf(big + 128, "b]\n");
-    len += 128;
-    for (i = 0; i < 64; i++)
-        len += (size_t)sprintf(big + len, "c.");
-    len += (size_t)sprintf(big + len, "d = [[[[[[[[[[1]]]]]]]]]]\n");
-    v = toml_parse(big, len, &err);
+        sb_add(&sb, "c.");
+    sb_add(&sb, "d = [[[[[[[[[[1]]]]]]]]]]\n");
+    v = toml_parse(sb.p, sb.len, &err);
     check(v == NULL && strstr(err.msg, "deep") != NULL, "combined depth refused");
-    big = realloc(big, 512);
-    len = (size_t)sprintf(big, "x.y = ");
+    sb.len = 0;
+    sb_add(&sb, "x.y = ");
     for (i = 0; i < 100; i++)
-        big[len++] = '[';
+        sb_add(&sb, "[");
     for (i = 0; i < 100; i++)
-        big[len++] = ']';
-    v = toml_parse(big, len, &err);
+        sb_add(&sb, "]");
+    v = toml_parse(sb.p, sb.len, &err);
     check(v != NULL, "moderate nesting accepted");
     toml_free(v);
-    free(big);
+    free(sb.p);
 
     /* Empty input and NULL error pointer. */
     v = toml_parse("", 0, NULL);
