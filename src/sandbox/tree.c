@@ -459,6 +459,8 @@ static int w_file(struct walker *w, int dirfd, const char *name)
      * wait for a writer; fstat below then skips it. */
     fd = openat(dirfd, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
     if (fd < 0) {
+        if (errno == ENOENT) /* removed since readdir: as if walked a moment later */
+            return 0;
         if (errno == ELOOP) { /* replaced by a symlink since readdir */
             w->st->skipped_symlinks++;
             w_report(w, TREE_EV_SKIPPED_SYMLINK);
@@ -517,8 +519,11 @@ static int w_symlink(struct walker *w, int dirfd, const char *name, size_t depth
     uint8_t tl[4];
     ssize_t n = readlinkat(dirfd, name, target, sizeof(target));
 
-    if (n < 0)
+    if (n < 0) {
+        if (errno == ENOENT) /* removed since readdir */
+            return 0;
         return amber_error_errno(w->err, "readlink '%s'", SHOWN(w->path));
+    }
     if (n == 0 || (size_t)n >= sizeof(target)) {
         w->st->skipped_symlinks++;
         w_report(w, TREE_EV_SKIPPED_SYMLINK);
@@ -636,6 +641,8 @@ static int walk_dir(struct walker *w, int dirfd_in, size_t depth)
             struct stat st;
 
             if (fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW) < 0) {
+                if (errno == ENOENT) /* removed since readdir */
+                    continue;
                 amber_error_errno(w->err, "stat '%s'", SHOWN(w->path));
                 goto out;
             }
@@ -662,6 +669,8 @@ static int walk_dir(struct walker *w, int dirfd_in, size_t depth)
             int child = openat(dirfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 
             if (child < 0) {
+                if (errno == ENOENT) /* removed since readdir */
+                    break;
                 amber_error_errno(w->err, "open directory '%s'", SHOWN(w->path));
                 goto out;
             }

@@ -198,7 +198,11 @@ void tree_apply_stats_free(struct tree_apply_stats *st);
  *    rule as tree_send); modes are permission bits only;
  *  - manifest entries absent from the stream are deleted only after the
  *    whole stream was read and its digest verified, deepest first;
- *    directories only if empty.
+ *    directories only if empty. (One exception: when the stream replaces a
+ *    copied-in directory by a file or symlink, the directory's copied-in
+ *    contents are removed when that entry arrives, so it can be replaced.)
+ *  - host directories on another filesystem than hostdirfd (mount points)
+ *    are not entered, as tree_send does not enter them.
  * New entries are chowned to the owner of their directory, replaced files
  * keep the owner of the file they replace (no-ops unless the caller is root).
  * A malformed stream is an error; changes applied until then stay (each file

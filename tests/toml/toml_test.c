@@ -749,9 +749,13 @@ int main(int argc, char **argv)
     path = join(dir, "files-toml-1.0.0", 0, "");
     list = fopen(path, "r");
     if (list == NULL) {
-        printf("toml-test: cannot open %s\n", path);
+        /* 77: skipped, with the reason. scripts/test (CI) runs the vectors
+         * itself and fails when they are missing. */
+        printf("toml-test: SKIPPED: cannot open %s (the vectors live in ../shared/toml-test "
+               "beside the repository)\n",
+               path);
         free(path);
-        return 1;
+        return 77;
     }
     free(path);
     while (fgets(line, sizeof(line), list) != NULL) {
