@@ -502,8 +502,8 @@ static int setup_surface(const struct root *r, const struct sandbox_plan *plan, 
          * pivot_root from the payload, then made read-only. */
         snprintf(opts, sizeof(opts), "mode=0700,uid=%u,gid=%u,size=%u", plan->uid, plan->gid,
                  (unsigned)(spec->nsecrets * (1u << 20) + (1u << 16)));
-        if (ensure_target(r, AMBER_SECRETS + 1, true, (uid_t)-1, (gid_t)-1, err) < 0 ||
-            target_open(r, AMBER_SECRETS + 1, true, &t, err) < 0)
+        if (ensure_target(r, &AMBER_SECRETS[1], true, (uid_t)-1, (gid_t)-1, err) < 0 ||
+            target_open(r, &AMBER_SECRETS[1], true, &t, err) < 0)
             return amber_error_prefix(err, "--secret");
         rc = do_mount("tmpfs", t.path, AMBER_SECRETS, "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC,
                       opts, err);
