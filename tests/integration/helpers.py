@@ -307,3 +307,133 @@ def wait_for_line(stream, needle, timeout=10.0):
     finally:
         signal.setitimer(signal.ITIMER_REAL, 0)
         signal.signal(signal.SIGALRM, old)
+
+
+# --------------------------------------------------------------------------
+# surface tests: temp trees, mount options, fds, subordinate ids
+# --------------------------------------------------------------------------
+
+def make_tmpdir(test, prefix="amber-it-", mode=0o755):
+    """A fresh directory under /tmp (traversable by others: a workload with
+    a mapped uid may need to reach it), removed when `test` ends."""
+    import shutil
+    import tempfile
+    d = tempfile.mkdtemp(prefix=prefix, dir="/tmp")
+    os.chmod(d, mode)
+
+    def rm():
+        # Make read-only leftovers removable first.
+        for root, dirs, _ in os.walk(d):
+            for x in dirs:
+                p = os.path.join(root, x)
+                if not os.path.islink(p):
+                    try:
+                        os.chmod(p, 0o755)
+                    except OSError:
+                        pass
+        shutil.rmtree(d, ignore_errors=True)
+    test.addCleanup(rm)
+    return d
+
+
+def write_file(path, data, mode=None):
+    """Write str or bytes to path (parents created); optional chmod."""
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    with open(path, "wb") as f:
+        f.write(data.encode() if isinstance(data, str) else data)
+    if mode is not None:
+        os.chmod(path, mode)
+    return path
+
+
+def parse_mountinfo(text):
+    """{mount point: (per-mount options set, fstype, super options set)}
+    from a /proc/PID/mountinfo text; the last mount at a point wins."""
+    out = {}
+    for line in text.splitlines():
+        pre, sep, post = line.partition(" - ")
+        if not sep:
+            continue
+        pf = pre.split(" ")
+        qf = post.split(" ")
+        if len(pf) < 6 or len(qf) < 3:
+            continue
+        out[_unescape(pf[4])] = (set(pf[5].split(",")), qf[0], set(qf[2].split(",")))
+    return out
+
+
+def tree_snapshot(root):
+    """{relative path: (kind, mode, size, mtime_ns, content sha or link)}
+    of everything under root (symlinks not followed), for "unchanged"
+    checks."""
+    import stat as st_
+    snap = {}
+    for dirpath, dirnames, filenames in os.walk(root):
+        for name in dirnames + filenames:
+            p = os.path.join(dirpath, name)
+            rel = os.path.relpath(p, root)
+            s = os.lstat(p)
+            if st_.S_ISLNK(s.st_mode):
+                snap[rel] = ("l", os.readlink(p))
+            elif st_.S_ISREG(s.st_mode):
+                snap[rel] = ("f", st_.S_IMODE(s.st_mode), s.st_size, s.st_mtime_ns,
+                             sha256_file(p))
+            elif st_.S_ISDIR(s.st_mode):
+                snap[rel] = ("d", st_.S_IMODE(s.st_mode), s.st_mtime_ns)
+            else:
+                snap[rel] = ("o", st_.S_IFMT(s.st_mode))
+    return snap
+
+
+def data_fd(data):
+    """A pipe's read end that yields `data` then EOF (for --env-fd,
+    --config-fd). The caller passes it with pass_fds and closes it."""
+    r, w = os.pipe()
+    b = data.encode() if isinstance(data, str) else data
+    assert len(b) < 60000, "data_fd: keep it below the pipe buffer"
+    os.write(w, b)
+    os.close(w)
+    return r
+
+
+def subid_range(path="/etc/subuid"):
+    """(start, count) of this user's first subordinate range, or None."""
+    import pwd
+    uid = os.geteuid()
+    try:
+        name = pwd.getpwuid(uid).pw_name
+    except KeyError:
+        name = None
+    try:
+        with open(path) as f:
+            for line in f:
+                parts = line.strip().split(":")
+                if len(parts) == 3 and parts[0] in (name, str(uid)):
+                    return int(parts[1]), int(parts[2])
+    except OSError:
+        pass
+    return None
+
+
+def requires_rootless(fn):
+    """Skip (with the reason printed) when running as root."""
+    def skipper(*a, **k):
+        sys.stderr.write("\n  [skip] %s: needs an unprivileged user (run as amber-test)\n"
+                         % fn.__name__)
+        raise unittest.SkipTest("needs an unprivileged user")
+    if not IS_ROOT:
+        return fn
+    skipper.__name__ = fn.__name__
+    skipper.__doc__ = fn.__doc__
+    return skipper
+
+
+def other_ids_args(test):
+    """amber flags that let the workload run as an arbitrary uid/gid below
+    65536 (--user, --group, --additional-group): nothing as root; rootless,
+    --userns nomap (skips the test when the user has no /etc/subuid range)."""
+    if IS_ROOT:
+        return []
+    if subid_range("/etc/subuid") is None or subid_range("/etc/subgid") is None:
+        skip(test, "no /etc/subuid or /etc/subgid range for uid %d" % os.geteuid())
+    return ["--userns", "nomap"]
