@@ -37,7 +37,8 @@ void amber_exec_workload(const struct amber_spec *spec, int tty, struct amber_er
         }
         if (tty > STDERR_FILENO)
             close(tty);
-    } else if (!spec->interactive) {
+    }
+    if (!spec->interactive) {
         /* Without -i the workload reads nothing from amber's stdin. */
         int null = open("/dev/null", O_RDONLY | O_CLOEXEC);
         if (null >= 0) {

@@ -42,17 +42,21 @@ static uint64_t now_ns(void)
 
 /* Forward what signalfd has queued; SIGCHLD only wakes the loop. */
 static void forward_signals(const struct amber_backend *backend, struct amber_instance *inst,
-                            int sfd, struct amber_error *err)
+                            const struct amber_spec *spec, int sfd, struct amber_error *err)
 {
     struct signalfd_siginfo si;
 
     while (read(sfd, &si, sizeof(si)) == (ssize_t)sizeof(si)) {
         if (si.ssi_signo == SIGCHLD)
             continue;
-        /* Terminal-generated signals (SI_KERNEL) reach the workload's
-         * process group directly; forwarding them too would deliver them
-         * twice. */
-        if (si.ssi_code == SI_KERNEL)
+        /* INT, QUIT and WINCH from amber's terminal (SI_KERNEL) also reach
+         * the workload directly when it shares amber's foreground process
+         * group (no -t); forwarding them would deliver them twice. Anything
+         * else from the kernel, like the SIGHUP of a terminal hangup that
+         * only amber (the session leader) gets, is forwarded; with -t the
+         * workload has its own terminal and WINCH becomes its new size. */
+        if (si.ssi_code == SI_KERNEL && !spec->tty &&
+            (si.ssi_signo == SIGINT || si.ssi_signo == SIGQUIT || si.ssi_signo == SIGWINCH))
             continue;
         log_debug("forwarding signal %u to the workload", si.ssi_signo);
         backend->kill(inst, (int)si.ssi_signo, err);
@@ -121,7 +125,7 @@ int amber_execute(const struct amber_backend *backend, const struct amber_spec *
             break;
         }
         if (fds[0].revents & POLLIN)
-            forward_signals(backend, inst, sfd, err);
+            forward_signals(backend, inst, spec, sfd, err);
         if (n > 1 && backend->io != NULL && backend->io(inst, fds + 1, n - 1, err) < 0) {
             r = -1;
             break;

@@ -103,6 +103,8 @@ static int plan_ids(struct amber_instance *inst, struct amber_error *err)
         plan->uid = 0;
         plan->gid = 0;
     }
+    if (spec->has_group)
+        plan->gid = spec->group; /* --group alone changes only the group */
     plan->setgroups_ok = true;
     if (plan->userns) {
         if (spec->nuidmap > 0) {
@@ -146,8 +148,8 @@ static int plan_ids(struct amber_instance *inst, struct amber_error *err)
         if (!userns_mapped(plan->uidmap, plan->nuidmap, plan->uid) ||
             !userns_mapped(plan->gidmap, plan->ngidmap, plan->gid))
             return amber_error_set(
-                err, 0, "--user %u:%u: not mapped in the sandbox's user namespace%s", plan->uid,
-                plan->gid, own_id_only ? " (without root only your own ids are)" : "");
+                err, 0, "--user/--group %u:%u: not mapped in the sandbox's user namespace%s",
+                plan->uid, plan->gid, own_id_only ? " (without root only your own ids are)" : "");
         plan->become_root = userns_mapped(plan->uidmap, plan->nuidmap, 0) &&
                             userns_mapped(plan->gidmap, plan->ngidmap, 0);
     }

@@ -99,9 +99,9 @@ void init_run(const struct sandbox_plan *plan)
                 break;
             continue;
         }
-        /* Signals from the terminal (SI_KERNEL) already reached the whole
-         * foreground process group, the workload included. */
-        if (si.si_code == SI_KERNEL)
+        /* INT, QUIT and WINCH from the terminal (SI_KERNEL) already reached
+         * the whole foreground process group, the workload included. */
+        if (si.si_code == SI_KERNEL && (sig == SIGINT || sig == SIGQUIT || sig == SIGWINCH))
             continue;
         kill(worker, sig);
     }

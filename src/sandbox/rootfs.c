@@ -129,20 +129,45 @@ static int remount_ro(const char *path, const char *what, unsigned long flags,
 }
 
 /* Bind host directory `src` read-only, nosuid, nodev onto rel. */
-static int bind_ro(const struct root *r, const char *src, const char *rel, struct amber_error *err)
+static int bind_ro(const struct root *r, const char *src, const char *rel, bool dir,
+                   struct amber_error *err)
 {
     struct target t;
     int rc;
 
-    if (target_open(r, rel, true, &t, err) < 0)
+    if (target_open(r, rel, dir, &t, err) < 0)
         return -1;
     rc = do_mount(src, t.path, src, NULL, MS_BIND, NULL, err);
     if (rc == 0)
-        rc = target_reopen(r, rel, true, &t, err);
+        rc = target_reopen(r, rel, dir, &t, err);
     if (rc == 0)
         rc = remount_ro(t.path, src, MS_NOSUID | MS_NODEV | flags_of(t.path), err);
     target_close(&t);
     return rc;
+}
+
+/* Host /etc entries that belong to the system directories rather than to
+ * the host's configuration: the alternatives symlinks (/usr/bin/cc ->
+ * /etc/alternatives/cc -> gcc) and the loader's cache. Read-only binds;
+ * missing ones are skipped. Nothing else of the host's /etc comes in. */
+static int system_etc(const struct root *r, struct amber_error *err)
+{
+    struct stat st;
+
+    if (stat("/etc/alternatives", &st) == 0 && S_ISDIR(st.st_mode)) {
+        if (mkdirat(r->fd, "etc/alternatives", 0755) < 0 ||
+            bind_ro(r, "/etc/alternatives", "etc/alternatives", true, err) < 0)
+            return amber_error_prefix(err, "/etc/alternatives");
+    }
+    if (stat("/etc/ld.so.cache", &st) == 0 && S_ISREG(st.st_mode)) {
+        int fd = openat(r->fd, "etc/ld.so.cache", O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC, 0644);
+        if (fd < 0)
+            return amber_error_errno(err, "create /etc/ld.so.cache");
+        close(fd);
+        if (bind_ro(r, "/etc/ld.so.cache", "etc/ld.so.cache", false, err) < 0)
+            return -1;
+    }
+    return 0;
 }
 
 /* The host's system directories, each a read-only bind or, where the host
@@ -173,7 +198,7 @@ static int system_dirs(const struct root *r, struct amber_error *err)
             continue;
         if (mkdirat(r->fd, dirs[i], 0755) < 0)
             return amber_error_errno(err, "mkdir /%s", dirs[i]);
-        if (bind_ro(r, host, dirs[i], err) < 0)
+        if (bind_ro(r, host, dirs[i], true, err) < 0)
             return -1;
     }
     return 0;
@@ -590,7 +615,7 @@ static int setup_root(const struct sandbox_plan *plan, const int *srcfds, struct
         r.fd = rootfd;
         r.trusted = true;
         r.creatable = true;
-        if (system_dirs(&r, err) < 0 || write_etc(rootfd, plan, err) < 0)
+        if (system_dirs(&r, err) < 0 || write_etc(rootfd, plan, err) < 0 || system_etc(&r, err) < 0)
             return -1;
         if (mkdirat(rootfd, "dev", 0755) < 0 || mkdirat(rootfd, "proc", 0555) < 0 ||
             mkdirat(rootfd, "tmp", 01777) < 0 || mkdirat(rootfd, "root", 0700) < 0)

@@ -123,8 +123,11 @@ static int run_newidmap(const char *tool, pid_t pid, const struct id_map *m, int
 {
     char *argv[2 + 3 * SANDBOX_MAX_MAPS + 1];
     char nums[1 + 3 * SANDBOX_MAX_MAPS][16];
-    int a = 0, st;
+    int a = 0, st, out[2];
     pid_t child;
+    char msg[256];
+    size_t got = 0;
+    ssize_t r;
 
     argv[a++] = (char *)tool;
     snprintf(nums[0], sizeof(nums[0]), "%d", (int)pid);
@@ -138,18 +141,31 @@ static int run_newidmap(const char *tool, pid_t pid, const struct id_map *m, int
         argv[a++] = nums[3 + 3 * i];
     }
     argv[a] = NULL;
+    /* Its complaint goes into amber's one error line, not onto stderr. */
+    if (pipe2(out, O_CLOEXEC) < 0)
+        return amber_error_errno(err, "%s: pipe", tool);
     child = fork();
-    if (child < 0)
+    if (child < 0) {
+        close(out[0]);
+        close(out[1]);
         return amber_error_errno(err, "%s: fork", tool);
+    }
     if (child == 0) {
         static char *const envp[] = {"PATH=/usr/bin:/bin", NULL};
         int devnull = open("/dev/null", O_WRONLY | O_CLOEXEC);
         if (devnull >= 0)
             dup2(devnull, STDOUT_FILENO);
+        dup2(out[1], STDERR_FILENO);
         execve(strcmp(tool, "newuidmap") == 0 ? "/usr/bin/newuidmap" : "/usr/bin/newgidmap", argv,
                envp);
         _exit(127);
     }
+    close(out[1]);
+    while (got < sizeof(msg) - 1 && (r = read(out[0], msg + got, sizeof(msg) - 1 - got)) > 0)
+        got += (size_t)r;
+    close(out[0]);
+    msg[got] = '\0';
+    msg[strcspn(msg, "\n")] = '\0';
     while (waitpid(child, &st, 0) < 0) {
         if (errno != EINTR)
             return amber_error_errno(err, "%s: wait", tool);
@@ -158,8 +174,8 @@ static int run_newidmap(const char *tool, pid_t pid, const struct id_map *m, int
         return amber_error_set(err, 0, "%s not found (install Debian's uidmap package)", tool);
     if (!WIFEXITED(st) || WEXITSTATUS(st) != 0)
         return amber_error_set(err, 0,
-                               "%s refused the map (is it within your /etc/sub%cid ranges?)", tool,
-                               tool[3] == 'u' ? 'u' : 'g');
+                               "%s refused the map (%s); is it within your /etc/sub%cid ranges?",
+                               tool, msg[0] ? msg : "no reason given", tool[3] == 'u' ? 'u' : 'g');
     return 0;
 }
 
