@@ -64,6 +64,8 @@ struct amber_backend {
     int (*poll_fds)(struct amber_instance *inst, struct pollfd *fds, int max);
     int (*io)(struct amber_instance *inst, const struct pollfd *fds, int n,
               struct amber_error *err);
+    /* Optional: the workload's PID 1 on the host and its cgroup dirs. */
+    pid_t (*describe)(struct amber_instance *inst, char *const **cgroups, int *ncgroups);
 };
 
 extern const struct amber_backend amber_backend_native;
@@ -76,8 +78,16 @@ const struct amber_backend *amber_backend_find(const char *name);
  * timeout, wait, fill res. The caller must have called
  * amber_signals_block() first. Returns -1 only for errors before the
  * workload started (res->exit_code is then meaningless). */
+struct amber_hooks {
+    /* Called once the workload runs: its PID 1 on the host and the
+     * sandbox's cgroup dirs (for a supervisor's state file). */
+    void (*started)(pid_t pid, char *const *cgroups, int ncgroups, void *data);
+    void *data;
+};
+
 int amber_execute(const struct amber_backend *backend, const struct amber_spec *spec,
-                  struct amber_result *res, struct amber_error *err);
+                  const struct amber_hooks *hooks, struct amber_result *res,
+                  struct amber_error *err);
 
 /* Block the signals amber forwards (and SIGCHLD) so they queue until
  * amber_execute() waits for them; children restore the mask. */

@@ -64,7 +64,8 @@ static void forward_signals(const struct amber_backend *backend, struct amber_in
 }
 
 int amber_execute(const struct amber_backend *backend, const struct amber_spec *spec,
-                  struct amber_result *res, struct amber_error *err)
+                  const struct amber_hooks *hooks, struct amber_result *res,
+                  struct amber_error *err)
 {
     struct amber_instance *inst = NULL;
     uint64_t start = now_ns();
@@ -95,6 +96,12 @@ int amber_execute(const struct amber_backend *backend, const struct amber_spec *
         backend->destroy(inst);
         close(sfd);
         return -1;
+    }
+    if (hooks != NULL && hooks->started != NULL) {
+        char *const *cgroups = NULL;
+        int ncgroups = 0;
+        pid_t pid = backend->describe ? backend->describe(inst, &cgroups, &ncgroups) : 0;
+        hooks->started(pid, cgroups, ncgroups, hooks->data);
     }
 
     for (;;) {

@@ -749,6 +749,13 @@ static void native_destroy(struct amber_instance *inst)
     free(inst);
 }
 
+static pid_t native_describe(struct amber_instance *inst, char *const **cgroups, int *ncgroups)
+{
+    *cgroups = inst->have_cg ? inst->cg.paths : NULL;
+    *ncgroups = inst->have_cg ? inst->cg.npaths : 0;
+    return inst->pid;
+}
+
 const struct amber_backend amber_backend_native = {
     .name = "native",
     .probe = native_probe,
@@ -759,4 +766,5 @@ const struct amber_backend amber_backend_native = {
     .destroy = native_destroy,
     .poll_fds = native_poll_fds,
     .io = native_io,
+    .describe = native_describe,
 };

@@ -19,7 +19,18 @@ void cli_errorf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* A loud, unconditional warning (not subject to --log-level). */
 void cli_warn_loud(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
+/* --root DIR (global), NULL for the default state root. */
+extern const char *cli_root;
+
 int cmd_run(int argc, char **argv);
+int cmd_ps(int argc, char **argv);
+int cmd_state(int argc, char **argv);
+int cmd_logs(int argc, char **argv);
+int cmd_stop(int argc, char **argv);
+int cmd_kill(int argc, char **argv);
+int cmd_rm(int argc, char **argv);
+int cmd_exec(int argc, char **argv);
+int cmd_stats(int argc, char **argv);
 int cmd_check(int argc, char **argv);
 int cmd_help(int argc, char **argv);
 void help_main(void);

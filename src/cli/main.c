@@ -5,6 +5,17 @@
 
 #include "cli/cli.h"
 
+const char *cli_root;
+
+static const struct {
+    const char *name;
+    int (*fn)(int argc, char **argv);
+} verbs[] = {
+    {"run", cmd_run},   {"check", cmd_check}, {"ps", cmd_ps},     {"state", cmd_state},
+    {"logs", cmd_logs}, {"stop", cmd_stop},   {"kill", cmd_kill}, {"rm", cmd_rm},
+    {"exec", cmd_exec}, {"stats", cmd_stats},
+};
+
 static int global_options(int *argc, char ***argv)
 {
     struct amber_error err;
@@ -18,6 +29,8 @@ static int global_options(int *argc, char ***argv)
 
         if (strncmp(a, "--log-level", 11) == 0)
             dst = &level, n = 11;
+        else if (strncmp(a, "--root", 6) == 0 && (a[6] == '\0' || a[6] == '='))
+            dst = &cli_root, n = 6;
         else if (strncmp(a, "--log-format", 12) == 0)
             dst = &format, n = 12;
         else
@@ -63,10 +76,10 @@ int main(int argc, char **argv)
     }
     if (strcmp(verb, "--help") == 0 || strcmp(verb, "-h") == 0 || strcmp(verb, "help") == 0)
         return cmd_help(argc - 1, argv + 1);
-    if (strcmp(verb, "run") == 0)
-        return cmd_run(argc - 1, argv + 1);
-    if (strcmp(verb, "check") == 0)
-        return cmd_check(argc - 1, argv + 1);
+    for (size_t i = 0; i < sizeof(verbs) / sizeof(verbs[0]); i++) {
+        if (strcmp(verb, verbs[i].name) == 0)
+            return verbs[i].fn(argc - 1, argv + 1);
+    }
     cli_errorf("unknown command '%s' (see amber help)", verb);
     return 125;
 }

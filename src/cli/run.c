@@ -6,6 +6,7 @@
 
 #include "backend/backend.h"
 #include "cli/cli.h"
+#include "container/supervisor.h"
 #include "spec/flags.h"
 #include "util/parse.h"
 
@@ -91,8 +92,29 @@ int cmd_run(int argc, char **argv)
         cli_warn_loud("--backend process: the workload runs WITHOUT ANY ISOLATION "
                       "(no namespaces, no seccomp, no Landlock, no limits); development use only");
 
+    if (meta.name != NULL && !meta.detach) {
+        amber_error_set(&err, 0, "--name: only with -d/--detach");
+        return fail(&spec, &err);
+    }
+    if (meta.detach) {
+        char id[65];
+        if (spec.tty || spec.interactive) {
+            amber_error_set(&err, 0, "-d: cannot be combined with -t or -i (use amber exec)");
+            return fail(&spec, &err);
+        }
+        if (strcmp(backend->name, "native") != 0) {
+            amber_error_set(&err, 0, "-d: needs the native backend");
+            return fail(&spec, &err);
+        }
+        if (supervisor_start(state_root(cli_root), backend, &spec, meta.name, id, &err) < 0)
+            return fail(&spec, &err);
+        printf("%s\n", id);
+        spec_free(&spec);
+        return 0;
+    }
+
     amber_signals_block();
-    if (amber_execute(backend, &spec, &res, &err) < 0) {
+    if (amber_execute(backend, &spec, NULL, &res, &err) < 0) {
         /* Still leave a result for automation: exit 125 and the reason. */
         if (spec.result_json != NULL) {
             struct amber_error werr;

@@ -177,11 +177,9 @@ static unsigned mount_access(const struct amber_mount *m)
     return a;
 }
 
-#define MAX_RULES 96
-
-static int apply_landlock(const struct sandbox_plan *plan, struct amber_error *err)
+size_t sandbox_landlock_rules(const struct amber_spec *spec, struct landlock_path *rules,
+                              size_t max)
 {
-    const struct amber_spec *spec = plan->spec;
     static const struct landlock_path own_root[] = {
         {"/", LL_LIST},
         {"/usr", LL_READ | LL_EXEC},
@@ -208,8 +206,26 @@ static int apply_landlock(const struct sandbox_plan *plan, struct amber_error *e
         {"/dev/shm", LL_READ | LL_WRITE | LL_CREATE},
         {"/tmp", LL_READ | LL_WRITE | LL_CREATE},
     };
-    struct landlock_path rules[MAX_RULES];
+    const struct landlock_path *base = spec->rootfs == NULL ? own_root : user_root;
+    size_t nbase = spec->rootfs == NULL ? sizeof(own_root) / sizeof(own_root[0])
+                                        : sizeof(user_root) / sizeof(user_root[0]);
     size_t n = 0;
+
+    for (size_t i = 0; i < nbase && n < max; i++)
+        rules[n++] = base[i];
+    if (n < max)
+        rules[n++] = (struct landlock_path){spec_home(spec), LL_READ | LL_WRITE | LL_CREATE};
+    if (spec->nsecrets > 0 && n < max)
+        rules[n++] = (struct landlock_path){AMBER_SECRETS, LL_READ};
+    for (size_t i = 0; i < spec->nmounts && n < max; i++)
+        rules[n++] = (struct landlock_path){spec->mounts[i].dst, mount_access(&spec->mounts[i])};
+    return n;
+}
+
+static int apply_landlock(const struct sandbox_plan *plan, struct amber_error *err)
+{
+    struct landlock_path rules[SANDBOX_MAX_RULES];
+    size_t n;
     int abi = 0;
 
     if (plan->landlock_abi == 0) {
@@ -219,20 +235,9 @@ static int apply_landlock(const struct sandbox_plan *plan, struct amber_error *e
                           "(--allow-degraded-security)");
         return 0;
     }
-    if (spec->rootfs == NULL) {
-        memcpy(rules, own_root, sizeof(own_root));
-        n = sizeof(own_root) / sizeof(own_root[0]);
-    } else {
-        memcpy(rules, user_root, sizeof(user_root));
-        n = sizeof(user_root) / sizeof(user_root[0]);
-    }
-    rules[n++] = (struct landlock_path){spec_home(spec), LL_READ | LL_WRITE | LL_CREATE};
-    if (spec->nsecrets > 0)
-        rules[n++] = (struct landlock_path){AMBER_SECRETS, LL_READ};
-    for (size_t i = 0; i < spec->nmounts && n < MAX_RULES; i++)
-        rules[n++] = (struct landlock_path){spec->mounts[i].dst, mount_access(&spec->mounts[i])};
-    if (n >= MAX_RULES)
-        return amber_error_set(err, 0, "Landlock: too many mounts (at most %d)", MAX_RULES - 20);
+    n = sandbox_landlock_rules(plan->spec, rules, SANDBOX_MAX_RULES);
+    if (n >= SANDBOX_MAX_RULES)
+        return amber_error_set(err, 0, "Landlock: too many mounts");
     return landlock_apply(rules, n, &abi, err);
 }
 

@@ -34,6 +34,7 @@ struct sync_msg {
 #define SANDBOX_MAX_MAPS 8
 #define SANDBOX_MAX_GROUPS 32
 #define SANDBOX_MAX_MOUNTS 64
+#define SANDBOX_MAX_RULES (SANDBOX_MAX_MOUNTS + 24)
 
 /* One uid/gid map line: container id, host id, count. */
 struct id_map {
@@ -66,6 +67,13 @@ struct sandbox_plan {
     int cgroup_fds[4];      /* cgroup_open_self_join(): the child writes "0" to each */
     int ncgroup_fds;
 };
+
+struct landlock_path;
+/* The Landlock rules of a sandbox made from spec (also used by `exec` to
+ * give a second process the same rules). Returns how many were written;
+ * max when they did not fit. */
+size_t sandbox_landlock_rules(const struct amber_spec *spec, struct landlock_path *rules,
+                              size_t max);
 
 /* Child side: never returns. */
 __attribute__((noreturn)) void launch_child(const struct sandbox_plan *plan);

@@ -642,7 +642,12 @@ static int meta_option(const char *name, const char *val, struct run_meta *meta,
         meta->config = val;
     else if (strcmp(name, "config-fd") == 0)
         meta->config_fd = val;
-    else if (strcmp(name, "log-level") == 0)
+    else if (strcmp(name, "name") == 0)
+        meta->name = val;
+    else if (strcmp(name, "detach") == 0) {
+        *takes_arg = false;
+        meta->detach = true;
+    } else if (strcmp(name, "log-level") == 0)
         meta->log_level = val;
     else if (strcmp(name, "log-format") == 0)
         meta->log_format = val;
@@ -700,6 +705,11 @@ int spec_parse_run_args(struct amber_spec *spec, int argc, char **argv, struct r
         } else {
             if (a[1] == 'h' && a[2] == '\0') {
                 meta->help = true;
+                i++;
+                continue;
+            }
+            if (a[1] == 'd' && a[2] == '\0') {
+                meta->detach = true;
                 i++;
                 continue;
             }

@@ -25,6 +25,8 @@ const struct spec_option *spec_option_find(const char *name);
 struct run_meta {
     const char *config;    /* --config FILE */
     const char *config_fd; /* --config-fd N */
+    bool detach;           /* -d, --detach */
+    const char *name;      /* --name NAME (with -d) */
     const char *log_level;
     const char *log_format;
     bool help;

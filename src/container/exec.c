@@ -1,0 +1,228 @@
+/* amber exec. The new process enters the sandbox the way the sandbox's
+ * own workload was confined, in the same order and for the same reasons
+ * (launch.c): cgroup first (accounted from the start), then the user
+ * namespace (which grants the rights to enter the others), the other
+ * namespaces with the mount namespace last (it changes root and cwd to the
+ * sandbox's), then in a forked child (the pid namespace applies to
+ * children): bounding set, ids, no_new_privs, Landlock with the sandbox's
+ * rules, capabilities cleared and verified, seccomp last. */
+#include "container/exec.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <jansson.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+#include <grp.h>
+
+#include "backend/backend.h"
+#include "sandbox/caps.h"
+#include "sandbox/landlock.h"
+#include "sandbox/sandbox.h"
+#include "sandbox/seccomp.h"
+#include "util/cleanup.h"
+#include "util/fs.h"
+#include "util/xalloc.h"
+
+char *container_exec_policy(const struct amber_spec *spec)
+{
+    struct landlock_path rules[SANDBOX_MAX_RULES];
+    size_t n = sandbox_landlock_rules(spec, rules, SANDBOX_MAX_RULES);
+    bool own_only = spec->rootless && spec->nuidmap == 0 && spec->userns != AMBER_USERNS_NOMAP;
+    uint32_t uid = spec->has_user ? spec->uid : own_only ? (uint32_t)geteuid() : 0;
+    uint32_t gid = spec->has_user ? spec->gid : own_only ? (uint32_t)getegid() : 0;
+    json_t *o = json_object(), *ll = json_array(), *env = json_array(), *groups = json_array();
+    char *text;
+
+    if (spec->has_group)
+        gid = spec->group;
+    for (size_t i = 0; i < n; i++)
+        json_array_append_new(ll, json_pack("[si]", rules[i].path, (int)rules[i].access));
+    for (size_t i = 0; i < spec->nenv; i++)
+        json_array_append_new(env, json_string(spec->env[i]));
+    json_array_append_new(groups, json_integer(gid));
+    for (size_t i = 0; i < spec->ngroups; i++)
+        json_array_append_new(groups, json_integer(spec->groups[i]));
+    json_object_set_new(o, "uid", json_integer(uid));
+    json_object_set_new(o, "gid", json_integer(gid));
+    json_object_set_new(o, "groups", groups);
+    json_object_set_new(o, "workdir", json_string(spec_workdir(spec)));
+    json_object_set_new(o, "env", env);
+    json_object_set_new(o, "landlock", ll);
+    json_object_set_new(o, "allow_no_landlock",
+                        json_boolean(spec->allow_degraded && spec->mode == AMBER_MODE_AGENT));
+    text = json_dumps(o, JSON_COMPACT);
+    json_decref(o);
+    return text;
+}
+
+static const char *const ns_names[] = {"user", "cgroup", "ipc", "uts", "net", "pid", "mnt"};
+#define NNS (sizeof(ns_names) / sizeof(ns_names[0]))
+
+__attribute__((noreturn)) static void child_main(json_t *pol, char **argv)
+{
+    struct amber_error err;
+    struct landlock_path rules[SANDBOX_MAX_RULES];
+    gid_t groups[SANDBOX_MAX_GROUPS];
+    size_t ngroups = 0, nrules = 0, i;
+    json_t *v;
+    uid_t uid = (uid_t)json_integer_value(json_object_get(pol, "uid"));
+    gid_t gid = (gid_t)json_integer_value(json_object_get(pol, "gid"));
+    const char *wd = json_string_value(json_object_get(pol, "workdir"));
+    char **env = xcalloc(json_array_size(json_object_get(pol, "env")) + 1, sizeof(char *));
+    int abi = 0;
+    sigset_t none;
+
+    prctl(PR_SET_PDEATHSIG, SIGKILL);
+    sigemptyset(&none);
+    sigprocmask(SIG_SETMASK, &none, NULL);
+    json_array_foreach(json_object_get(pol, "groups"), i, v)
+    {
+        if (ngroups < SANDBOX_MAX_GROUPS)
+            groups[ngroups++] = (gid_t)json_integer_value(v);
+    }
+    json_array_foreach(json_object_get(pol, "landlock"), i, v)
+    {
+        if (nrules < SANDBOX_MAX_RULES) {
+            rules[nrules].path = json_string_value(json_array_get(v, 0));
+            rules[nrules].access = (unsigned)json_integer_value(json_array_get(v, 1));
+            nrules++;
+        }
+    }
+    json_array_foreach(json_object_get(pol, "env"), i, v) env[i] = (char *)json_string_value(v);
+
+    if (caps_drop_bounding(&err) < 0)
+        goto fail;
+    /* setgroups is denied in a user namespace mapped without privilege;
+     * there the workload has no supplementary groups either. */
+    if (setgroups(ngroups, groups) < 0 && errno != EPERM) {
+        amber_error_errno(&err, "setgroups");
+        goto fail;
+    }
+    if (setresgid(gid, gid, gid) < 0 || setresuid(uid, uid, uid) < 0) {
+        amber_error_errno(&err, "set ids %u:%u", (unsigned)uid, (unsigned)gid);
+        goto fail;
+    }
+    if (wd == NULL || chdir(wd) < 0) {
+        if (chdir("/") < 0) {
+            amber_error_errno(&err, "chdir");
+            goto fail;
+        }
+    }
+    if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0) {
+        amber_error_errno(&err, "no_new_privs");
+        goto fail;
+    }
+    if (landlock_abi_version() > 0) {
+        if (landlock_apply(rules, nrules, &abi, &err) < 0)
+            goto fail;
+    } else if (!json_is_true(json_object_get(pol, "allow_no_landlock"))) {
+        amber_error_set(&err, 0, "Landlock is not available on this kernel");
+        goto fail;
+    }
+    if (caps_clear_and_verify(&err) < 0 || seccomp_load_default(&err) < 0)
+        goto fail;
+    signal(SIGPIPE, SIG_DFL);
+    execvpe(argv[0], argv, env);
+    fprintf(stderr, "amber: exec: %s: %s\n", argv[0],
+            errno == ENOENT ? "command not found" : strerror(errno));
+    _exit(errno == ENOENT ? AMBER_EXIT_NOTFOUND : AMBER_EXIT_NOEXEC);
+fail:
+    fprintf(stderr, "amber: exec: %s\n", err.msg);
+    _exit(AMBER_EXIT_INTERNAL);
+}
+
+int container_exec(const struct container *c, char **argv, struct amber_error *err)
+{
+    int fds[NNS];
+    json_t *pol;
+    pid_t child;
+    sigset_t set;
+    int st;
+
+    if (c->status != CONTAINER_RUNNING || c->pid <= 0)
+        return amber_error_set(err, 0, "container %s is not running", c->id);
+    if (c->exec_json == NULL || (pol = json_loads(c->exec_json, 0, NULL)) == NULL)
+        return amber_error_set(err, 0, "container %s: no exec policy in its state", c->id);
+
+    /* Open every namespace first: once inside one, /proc is another's. */
+    for (size_t i = 0; i < NNS; i++) {
+        char mine[64], theirs[64];
+        struct stat a, b;
+
+        snprintf(mine, sizeof(mine), "/proc/self/ns/%s", ns_names[i]);
+        snprintf(theirs, sizeof(theirs), "/proc/%d/ns/%s", (int)c->pid, ns_names[i]);
+        fds[i] = -1;
+        if (stat(mine, &a) == 0 && stat(theirs, &b) == 0 && a.st_ino == b.st_ino &&
+            a.st_dev == b.st_dev)
+            continue; /* shared (e.g. no user namespace): nothing to enter */
+        fds[i] = open(theirs, O_RDONLY | O_CLOEXEC);
+        if (fds[i] < 0) {
+            amber_error_errno(err, "container %s: open %s", c->id, theirs);
+            goto fail;
+        }
+    }
+    /* The cgroup before anything runs inside: a thread moving itself
+     * through v1 "tasks" (or v2 cgroup.procs). */
+    for (int i = 0; i < c->ncgroups; i++) {
+        cleanup_free char *tasks = xasprintf("%s/tasks", c->cgroups[i]);
+        cleanup_free char *procs = xasprintf("%s/cgroup.procs", c->cgroups[i]);
+        struct amber_error e;
+        if (fs_write_file(access(tasks, F_OK) == 0 ? tasks : procs, "0", 1, 0, 0, &e) < 0) {
+            *err = e;
+            amber_error_prefix(err, "container %s: join its cgroup", c->id);
+            goto fail;
+        }
+    }
+    for (size_t i = 0; i < NNS; i++) {
+        if (fds[i] >= 0 && setns(fds[i], 0) < 0) {
+            amber_error_errno(err, "container %s: enter its %s namespace", c->id, ns_names[i]);
+            goto fail;
+        }
+    }
+    sigemptyset(&set);
+    for (int i = 0; i < amber_forward_signals_count; i++)
+        sigaddset(&set, amber_forward_signals[i]);
+    sigaddset(&set, SIGCHLD);
+    sigprocmask(SIG_BLOCK, &set, NULL);
+    child = fork();
+    if (child < 0) {
+        amber_error_errno(err, "fork");
+        goto fail;
+    }
+    if (child == 0)
+        child_main(pol, argv);
+    for (size_t i = 0; i < NNS; i++)
+        if (fds[i] >= 0)
+            close(fds[i]);
+    json_decref(pol);
+    for (;;) {
+        siginfo_t si;
+        int sig = sigwaitinfo(&set, &si);
+        if (sig == SIGCHLD) {
+            pid_t r = waitpid(child, &st, WNOHANG);
+            if (r == child)
+                break;
+            continue;
+        }
+        if (sig > 0 &&
+            !(si.si_code == SI_KERNEL && (sig == SIGINT || sig == SIGQUIT || sig == SIGWINCH)))
+            kill(child, sig);
+    }
+    if (WIFEXITED(st))
+        return WEXITSTATUS(st);
+    return 128 + WTERMSIG(st);
+fail:
+    for (size_t i = 0; i < NNS; i++)
+        if (fds[i] >= 0)
+            close(fds[i]);
+    json_decref(pol);
+    return -1;
+}

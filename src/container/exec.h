@@ -1,0 +1,18 @@
+/* amber exec: a second process in a running detached sandbox. */
+#ifndef AMBER_CONTAINER_EXEC_H
+#define AMBER_CONTAINER_EXEC_H
+
+#include "container/state.h"
+#include "spec/spec.h"
+
+/* What exec needs to give a new process the sandbox's own policy (ids,
+ * working directory, environment, Landlock rules), as JSON for state.json. */
+char *container_exec_policy(const struct amber_spec *spec);
+
+/* Run argv inside c: enter its cgroup and every namespace of its PID 1,
+ * then the same capability drop, no_new_privs, Landlock and seccomp as
+ * the sandbox's own workload. Returns the process's exit status (128+N
+ * for signal N), or -1 with err before it ran. */
+int container_exec(const struct container *c, char **argv, struct amber_error *err);
+
+#endif
