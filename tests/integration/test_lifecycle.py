@@ -1,0 +1,222 @@
+"""Detached sandboxes and the management verbs: run -d, ps, state, logs,
+exec, stats, stop, kill, rm; errors; races; a killed supervisor."""
+import json
+import os
+import shutil
+import signal
+import subprocess
+import tempfile
+import threading
+import time
+import unittest
+
+from helpers import IS_ROOT, run
+
+
+class Lifecycle(unittest.TestCase):
+    def setUp(self):
+        # A private state root per test: nothing shared with other runs.
+        self.root = tempfile.mkdtemp(prefix="amber-state-")
+        os.chmod(self.root, 0o700)
+        self.root = os.path.join(self.root, "root")
+
+    def tearDown(self):
+        r = self.amber("ps", "--all", "--format", "json")
+        if r.returncode == 0:
+            for c in json.loads(r.stdout):
+                self.amber("rm", "-f", c["id"])
+        shutil.rmtree(os.path.dirname(self.root), ignore_errors=True)
+
+    def amber(self, *args, **kw):
+        return run(["--root", self.root, *args], **kw)
+
+    def start(self, *cmd, name=None, extra=()):
+        args = ["run", "-d", *extra]
+        if name:
+            args += ["--name", name]
+        r = self.amber(*args, "--", *cmd)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        cid = r.stdout.strip()
+        self.assertRegex(cid, r"^[0-9a-f]{16}$")
+        return cid
+
+    def raw_state(self, cid):
+        with open(os.path.join(self.root, cid, "state.json")) as f:
+            return json.load(f)
+
+    def state(self, ref):
+        r = self.amber("state", ref)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        return json.loads(r.stdout)
+
+    def wait_status(self, ref, status, timeout=10):
+        deadline = time.time() + timeout
+        while time.time() < deadline:
+            s = self.state(ref)
+            if s["status"] == status:
+                return s
+            time.sleep(0.05)
+        self.fail("container %s never became %s (is %s)" % (ref, status, s["status"]))
+
+    def test_user_story(self):
+        cid = self.start("sh", "-c", "echo hello; echo oops >&2; exec sleep 1000", name="web")
+        r = self.amber("ps")
+        self.assertIn("web", r.stdout)
+        self.assertIn("running", r.stdout)
+        s = self.state("web")
+        self.assertEqual(s["id"], cid)
+        self.assertGreater(s["pid"], 0)
+        # exec enters the same pid namespace and sees the workload
+        r = self.amber("exec", "web", "--", "ps", "-e", "-o", "comm=")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertIn("sleep", r.stdout.split())
+        # logs: stdout to stdout, stderr to stderr, timestamps on request
+        deadline = time.time() + 5
+        while time.time() < deadline:
+            r = self.amber("logs", "web")
+            if "hello" in r.stdout:
+                break
+            time.sleep(0.05)
+        self.assertEqual(r.stdout, "hello\n")
+        self.assertEqual(r.stderr, "oops\n")
+        r = self.amber("logs", "--timestamps", "-n", "1", "web")
+        self.assertRegex(r.stderr, r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d+Z oops\n$")
+        cgroups = self.raw_state(cid)["cgroups"]
+        if IS_ROOT:
+            self.assertTrue(cgroups and all(os.path.isdir(p) for p in cgroups), cgroups)
+        r = self.amber("stats", "--format", "json", "web")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        if IS_ROOT:
+            self.assertGreaterEqual(json.loads(r.stdout)["pids"], 2)
+        # stop: TERM (sleep dies of it) then the state says so
+        r = self.amber("stop", "-t", "5", "web")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        s = self.state("web")
+        self.assertEqual(s["status"], "stopped")
+        self.assertEqual(s["exit_code"], 143)
+        r = self.amber("ps")
+        self.assertNotIn("web", r.stdout)
+        self.assertIn("web", self.amber("ps", "--all").stdout)
+        r = self.amber("rm", "web")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertEqual(os.listdir(self.root), [])
+        for p in cgroups:
+            self.assertFalse(os.path.isdir(p), "cgroup left behind: " + p)
+
+    def test_exec_has_the_sandbox_policy(self):
+        self.start("sleep", "1000", name="p")
+        r = self.amber("exec", "p", "--", "sh", "-c",
+                       "grep -E '^(CapEff|NoNewPrivs|Seccomp):' /proc/self/status; "
+                       "hostname; (touch /etc/x) 2>/dev/null && echo WRITABLE; "
+                       "(echo > /proc/self/comm) 2>/dev/null && echo COMM; true")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertIn("CapEff:\t0000000000000000", r.stdout)
+        self.assertIn("NoNewPrivs:\t1", r.stdout)
+        self.assertIn("Seccomp:\t2", r.stdout)
+        self.assertIn("amber", r.stdout)
+        self.assertNotIn("WRITABLE", r.stdout)
+        self.assertNotIn("COMM", r.stdout)
+        r = self.amber("exec", "p", "--", "sh", "-c", "exit 7")
+        self.assertEqual(r.returncode, 7)
+        r = self.amber("exec", "p", "--", "no-such-command")
+        self.assertEqual(r.returncode, 127)
+
+    def test_workload_exit_is_recorded(self):
+        self.start("sh", "-c", "exit 3", name="short")
+        s = self.wait_status("short", "stopped")
+        self.assertEqual(s["exit_code"], 3)
+
+    def test_errors(self):
+        r = self.amber("state", "nope")
+        self.assertNotEqual(r.returncode, 0)
+        self.assertIn("no such container", r.stderr)
+        for verb in (["logs", "nope"], ["stop", "nope"], ["kill", "nope"], ["rm", "nope"],
+                     ["exec", "nope", "true"], ["stats", "nope"]):
+            r = self.amber(*verb)
+            self.assertNotEqual(r.returncode, 0, verb)
+            self.assertEqual(len(r.stderr.strip().splitlines()), 1, (verb, r.stderr))
+        self.start("sleep", "1000", name="dup")
+        r = self.amber("run", "-d", "--name", "dup", "--", "true")
+        self.assertEqual(r.returncode, 125)
+        self.assertIn("already in use", r.stderr)
+        r = self.amber("rm", "dup")
+        self.assertEqual(r.returncode, 1)
+        self.assertIn("stop it first", r.stderr)
+        self.assertEqual(self.state("dup")["status"], "running")
+        r = self.amber("run", "-d", "--name", "bad name", "--", "true")
+        self.assertEqual(r.returncode, 125)
+        r = self.amber("run", "--name", "x", "--", "true")
+        self.assertEqual(r.returncode, 125)
+        # a failed start leaves nothing in the state directory
+        before = sorted(os.listdir(self.root))
+        r = self.amber("run", "-d", "--workdir", "/nonexistent", "--", "true")
+        self.assertEqual(r.returncode, 125)
+        self.assertIn("/nonexistent", r.stderr)
+        self.assertEqual(sorted(os.listdir(self.root)), before)
+
+    def test_kill_and_rm_force(self):
+        self.start("sh", "-c", "trap 'echo got-usr1' USR1; while :; do sleep 0.1; done",
+                   name="k")
+        time.sleep(0.3)
+        r = self.amber("kill", "k", "USR1")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        deadline = time.time() + 5
+        while "got-usr1" not in self.amber("logs", "k").stdout and time.time() < deadline:
+            time.sleep(0.05)
+        self.assertIn("got-usr1", self.amber("logs", "k").stdout)
+        r = self.amber("kill", "k", "NOTASIGNAL")
+        self.assertEqual(r.returncode, 125)
+        r = self.amber("rm", "-f", "k")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertEqual(os.listdir(self.root), [])
+
+    def test_concurrent_rm(self):
+        self.start("sh", "-c", "exit 0", name="race")
+        self.wait_status("race", "stopped")
+        results = []
+
+        def rm():
+            results.append(self.amber("rm", "race").returncode)
+
+        threads = [threading.Thread(target=rm) for _ in range(2)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        self.assertEqual(sorted(results), [0, 1])
+        self.assertEqual(os.listdir(self.root), [])
+
+    def test_killed_supervisor(self):
+        cid = self.start("sleep", "1000", name="orphan")
+        s = self.state("orphan")
+        sup = self.raw_state(cid)["supervisor"]
+        os.kill(sup, signal.SIGKILL)
+        # the sandbox dies with it; the next ps notices and records it
+        deadline = time.time() + 5
+        while time.time() < deadline and os.path.exists("/proc/%d" % s["pid"]):
+            time.sleep(0.05)
+        self.assertFalse(os.path.exists("/proc/%d" % s["pid"]), "sandbox outlived its supervisor")
+        r = self.amber("ps", "--all", "--format", "json")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        (c,) = json.loads(r.stdout)
+        self.assertEqual(c["status"], "stopped")
+        self.assertIn("supervisor died", c["message"])
+        if IS_ROOT:
+            deadline = time.time() + 3
+            while time.time() < deadline and any(
+                    os.path.isdir(p) for p in self.raw_state(cid)["cgroups"]):
+                time.sleep(0.05)
+            for p in self.raw_state(cid)["cgroups"]:
+                self.assertFalse(os.path.isdir(p), "cgroup left behind: " + p)
+        r = self.amber("rm", "orphan")
+        self.assertEqual(r.returncode, 0, r.stderr)
+
+    def test_help(self):
+        for verb in ("ps", "state", "logs", "stop", "kill", "rm", "exec", "stats"):
+            r = run([verb, "--help"])
+            self.assertEqual(r.returncode, 0, verb)
+            self.assertIn("Usage: amber " + verb, r.stdout)
+
+
+if __name__ == "__main__":
+    unittest.main()
