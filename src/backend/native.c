@@ -53,6 +53,7 @@ struct amber_instance {
     void *watchdog_stack;
     struct watchdog_args watchdog_args;
     bool reaped;
+    bool sync_eof;
     bool got_status;
     int worker_status;
     bool exec_failed;
@@ -571,7 +572,12 @@ static void drain_messages(struct amber_instance *inst)
 {
     struct sync_msg msg;
 
-    while (recv(inst->sync_fd, &msg, sizeof(msg), MSG_DONTWAIT) == (ssize_t)sizeof(msg)) {
+    for (;;) {
+        ssize_t r = recv(inst->sync_fd, &msg, sizeof(msg), MSG_DONTWAIT);
+        if (r == 0)
+            inst->sync_eof = true; /* PID 1 is gone or going: stop polling it */
+        if (r != (ssize_t)sizeof(msg))
+            break;
         msg.err.msg[sizeof(msg.err.msg) - 1] = '\0';
         if (msg.type == SYNC_STATUS) {
             inst->got_status = true;
@@ -598,7 +604,8 @@ static int native_poll_fds(struct amber_instance *inst, struct pollfd *fds, int 
 
     if (max < 3 || inst->reaped)
         return 0;
-    fds[n++] = (struct pollfd){.fd = inst->sync_fd, .events = POLLIN};
+    if (!inst->sync_eof)
+        fds[n++] = (struct pollfd){.fd = inst->sync_fd, .events = POLLIN};
     if (inst->tty_master >= 0) {
         fds[n++] = (struct pollfd){.fd = inst->tty_master, .events = POLLIN};
         if (inst->stdin_open)

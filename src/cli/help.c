@@ -9,13 +9,24 @@
 void help_main(void)
 {
     printf("amber %s: run code in sealed sandboxes\n\n"
-           "Usage: amber [--log-level LEVEL] [--log-format text|json] COMMAND [ARGS]\n\n"
+           "Usage: amber [--root DIR] [--log-level LEVEL] [--log-format text|json] COMMAND "
+           "[ARGS]\n\n"
            "Commands:\n"
-           "  run      run a command in a new sandbox\n"
+           "  run      run a command in a new sandbox (-d: detached, managed below)\n"
+           "  ps       list detached sandboxes\n"
+           "  state    show one detached sandbox's state\n"
+           "  logs     print a detached sandbox's output\n"
+           "  exec     run a command inside a running detached sandbox\n"
+           "  stats    cpu, memory and processes of a detached sandbox\n"
+           "  stop     stop a detached sandbox (TERM, then KILL)\n"
+           "  kill     send a signal to a detached sandbox\n"
+           "  rm       remove stopped detached sandboxes\n"
            "  check    show what this host supports\n"
            "  help     show help for a command\n"
            "  version  print the version (also --version)\n\n"
            "Global options:\n"
+           "  --root DIR           state directory of detached sandboxes (default /run/amber,\n"
+           "                       or $XDG_RUNTIME_DIR/amber without root)\n"
            "  --log-level LEVEL    error, warn (default), info or debug\n"
            "  --log-format FORMAT  text (default) or json (one object per line on stderr)\n\n"
            "Run 'amber COMMAND --help' for a command's options.\n",
@@ -48,6 +59,9 @@ void help_run(void)
     printf("  %-30s %s\n", "    --config FILE",
            "read the options from a JSON launch file (keys: the long names in snake_case,");
     printf("  %-30s %s\n", "", "the command under \"command\"); cannot be mixed with flags");
+    printf("  %-30s %s\n", "-d, --detach",
+           "run in the background under a supervisor; prints the id (see amber ps)");
+    printf("  %-30s %s\n", "    --name NAME", "with -d: a unique name to use instead of the id");
     printf("  %-30s %s\n", "    --log-level LEVEL", "error, warn, info or debug");
     printf("  %-30s %s\n", "    --log-format FORMAT", "text or json");
     printf("  %-30s %s\n", "-h, --help", "show this help");
@@ -78,11 +92,22 @@ int cmd_help(int argc, char **argv)
         help_main();
         return 0;
     }
-    if (strcmp(argv[0], "run") == 0)
+    if (strcmp(argv[0], "run") == 0) {
         help_run();
-    else if (strcmp(argv[0], "check") == 0)
+    } else if (strcmp(argv[0], "check") == 0) {
         help_check();
-    else {
+    } else {
+        static const struct {
+            const char *name;
+            int (*fn)(int, char **);
+        } verbs[] = {{"ps", cmd_ps},     {"state", cmd_state}, {"logs", cmd_logs},
+                     {"exec", cmd_exec}, {"stats", cmd_stats}, {"stop", cmd_stop},
+                     {"kill", cmd_kill}, {"rm", cmd_rm}};
+        char *help[] = {"--help", NULL};
+        for (size_t i = 0; i < sizeof(verbs) / sizeof(verbs[0]); i++) {
+            if (strcmp(argv[0], verbs[i].name) == 0)
+                return verbs[i].fn(1, help);
+        }
         cli_errorf("help: unknown command '%s'", argv[0]);
         return 125;
     }

@@ -46,7 +46,7 @@ int cmd_ps(int argc, char **argv)
     struct amber_error err;
     bool all = false, json = false;
     cleanup_strv char **ids = NULL;
-    json_t *arr = json_array();
+    json_t *arr;
 
     for (int i = 0; i < argc; i++) {
         if (strcmp(argv[i], "-a") == 0 || strcmp(argv[i], "--all") == 0)
@@ -68,6 +68,7 @@ int cmd_ps(int argc, char **argv)
         cli_error(&err);
         return 125;
     }
+    arr = json_array();
     if (!json)
         printf("%-16s  %-16s  %-12s  %-8s  %s\n", "ID", "NAME", "STATUS", "PID", "COMMAND");
     for (size_t i = 0; ids[i] != NULL; i++) {

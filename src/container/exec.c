@@ -139,19 +139,38 @@ fail:
     _exit(AMBER_EXIT_INTERNAL);
 }
 
-int container_exec(const struct container *c, char **argv, struct amber_error *err)
+/* Forward the signals amber exec receives to child until it ends; returns
+ * its exit status (128+N for signal N). */
+static int relay(pid_t child, const sigset_t *set)
 {
+    int st = 0;
+
+    for (;;) {
+        siginfo_t si;
+        int sig = sigwaitinfo(set, &si);
+        if (sig == SIGCHLD) {
+            if (waitpid(child, &st, WNOHANG) == child)
+                break;
+            continue;
+        }
+        if (sig > 0 &&
+            !(si.si_code == SI_KERNEL && (sig == SIGINT || sig == SIGQUIT || sig == SIGWINCH)))
+            kill(child, sig);
+    }
+    return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+}
+
+/* The middle process: enters the cgroup and the namespaces (so amber
+ * exec itself never changes namespaces), forks the command into the pid
+ * namespace, relays signals to it and exits with its status. */
+__attribute__((noreturn)) static void enter_main(const struct container *c, json_t *pol,
+                                                 char **argv, const sigset_t *set)
+{
+    struct amber_error err;
     int fds[NNS];
-    json_t *pol;
     pid_t child;
-    sigset_t set;
-    int st;
 
-    if (c->status != CONTAINER_RUNNING || c->pid <= 0)
-        return amber_error_set(err, 0, "container %s is not running", c->id);
-    if (c->exec_json == NULL || (pol = json_loads(c->exec_json, 0, NULL)) == NULL)
-        return amber_error_set(err, 0, "container %s: no exec policy in its state", c->id);
-
+    prctl(PR_SET_PDEATHSIG, SIGKILL);
     /* Open every namespace first: once inside one, /proc is another's. */
     for (size_t i = 0; i < NNS; i++) {
         char mine[64], theirs[64];
@@ -165,7 +184,7 @@ int container_exec(const struct container *c, char **argv, struct amber_error *e
             continue; /* shared (e.g. no user namespace): nothing to enter */
         fds[i] = open(theirs, O_RDONLY | O_CLOEXEC);
         if (fds[i] < 0) {
-            amber_error_errno(err, "container %s: open %s", c->id, theirs);
+            amber_error_errno(&err, "container %s: open %s", c->id, theirs);
             goto fail;
         }
     }
@@ -174,19 +193,42 @@ int container_exec(const struct container *c, char **argv, struct amber_error *e
     for (int i = 0; i < c->ncgroups; i++) {
         cleanup_free char *tasks = xasprintf("%s/tasks", c->cgroups[i]);
         cleanup_free char *procs = xasprintf("%s/cgroup.procs", c->cgroups[i]);
-        struct amber_error e;
-        if (fs_write_file(access(tasks, F_OK) == 0 ? tasks : procs, "0", 1, 0, 0, &e) < 0) {
-            *err = e;
-            amber_error_prefix(err, "container %s: join its cgroup", c->id);
+        if (fs_write_file(access(tasks, F_OK) == 0 ? tasks : procs, "0", 1, 0, 0, &err) < 0) {
+            amber_error_prefix(&err, "container %s: join its cgroup", c->id);
             goto fail;
         }
     }
     for (size_t i = 0; i < NNS; i++) {
         if (fds[i] >= 0 && setns(fds[i], 0) < 0) {
-            amber_error_errno(err, "container %s: enter its %s namespace", c->id, ns_names[i]);
+            amber_error_errno(&err, "container %s: enter its %s namespace", c->id, ns_names[i]);
             goto fail;
         }
+        if (fds[i] >= 0)
+            close(fds[i]);
     }
+    child = fork();
+    if (child < 0) {
+        amber_error_errno(&err, "fork");
+        goto fail;
+    }
+    if (child == 0)
+        child_main(pol, argv);
+    _exit(relay(child, set));
+fail:
+    fprintf(stderr, "amber: %s\n", err.msg);
+    _exit(AMBER_EXIT_INTERNAL);
+}
+
+int container_exec(const struct container *c, char **argv, struct amber_error *err)
+{
+    json_t *pol;
+    pid_t child;
+    sigset_t set;
+
+    if (c->status != CONTAINER_RUNNING || c->pid <= 0)
+        return amber_error_set(err, 0, "container %s is not running", c->id);
+    if (c->exec_json == NULL || (pol = json_loads(c->exec_json, 0, NULL)) == NULL)
+        return amber_error_set(err, 0, "container %s: no exec policy in its state", c->id);
     sigemptyset(&set);
     for (int i = 0; i < amber_forward_signals_count; i++)
         sigaddset(&set, amber_forward_signals[i]);
@@ -194,35 +236,11 @@ int container_exec(const struct container *c, char **argv, struct amber_error *e
     sigprocmask(SIG_BLOCK, &set, NULL);
     child = fork();
     if (child < 0) {
-        amber_error_errno(err, "fork");
-        goto fail;
+        json_decref(pol);
+        return amber_error_errno(err, "fork");
     }
     if (child == 0)
-        child_main(pol, argv);
-    for (size_t i = 0; i < NNS; i++)
-        if (fds[i] >= 0)
-            close(fds[i]);
+        enter_main(c, pol, argv, &set);
     json_decref(pol);
-    for (;;) {
-        siginfo_t si;
-        int sig = sigwaitinfo(&set, &si);
-        if (sig == SIGCHLD) {
-            pid_t r = waitpid(child, &st, WNOHANG);
-            if (r == child)
-                break;
-            continue;
-        }
-        if (sig > 0 &&
-            !(si.si_code == SI_KERNEL && (sig == SIGINT || sig == SIGQUIT || sig == SIGWINCH)))
-            kill(child, sig);
-    }
-    if (WIFEXITED(st))
-        return WEXITSTATUS(st);
-    return 128 + WTERMSIG(st);
-fail:
-    for (size_t i = 0; i < NNS; i++)
-        if (fds[i] >= 0)
-            close(fds[i]);
-    json_decref(pol);
-    return -1;
+    return relay(child, &set);
 }

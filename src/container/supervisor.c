@@ -284,12 +284,14 @@ int supervisor_start(const char *root, const struct amber_backend *backend,
     }
     if (pipe2(ready, O_CLOEXEC) < 0) {
         struct amber_error ignore;
+        free(c.exec_json);
         state_remove(root, c.id, &ignore);
         return amber_error_errno(err, "pipe");
     }
     mid = fork();
     if (mid < 0) {
         struct amber_error ignore;
+        free(c.exec_json);
         close(ready[0]);
         close(ready[1]);
         state_remove(root, c.id, &ignore);
@@ -311,6 +313,8 @@ int supervisor_start(const char *root, const struct amber_backend *backend,
         supervisor_main(root, backend, spec, &c, ready[1]);
     }
     close(ready[1]);
+    free(c.exec_json); /* the supervisor has its own copy */
+    c.exec_json = NULL;
     while (waitpid(mid, &st, 0) < 0 && errno == EINTR)
         ;
     snprintf(id, 65, "%s", c.id);
