@@ -96,7 +96,8 @@ __attribute__((noreturn)) static void child_main(json_t *pol, char **argv)
             nrules++;
         }
     }
-    json_array_foreach(json_object_get(pol, "env"), i, v) env[i] = (char *)json_string_value(v);
+    for (i = 0; i < json_array_size(json_object_get(pol, "env")); i++)
+        env[i] = (char *)json_string_value(json_array_get(json_object_get(pol, "env"), i));
 
     if (caps_drop_bounding(&err) < 0)
         goto fail;

@@ -175,8 +175,10 @@ int state_load(const char *root, const char *id, struct container *c, struct amb
     c->finished = json_number_value(json_object_get(o, "finished"));
     snprintf(c->spec_digest, sizeof(c->spec_digest), "%s", jstr(o, "spec_digest"));
     c->command = xcalloc(json_array_size(json_object_get(o, "command")) + 1, sizeof(char *));
-    json_array_foreach(json_object_get(o, "command"), i, v) c->command[i] =
-        xstrdup(json_is_string(v) ? json_string_value(v) : "");
+    for (i = 0; i < json_array_size(json_object_get(o, "command")); i++) {
+        v = json_array_get(json_object_get(o, "command"), i);
+        c->command[i] = xstrdup(json_is_string(v) ? json_string_value(v) : "");
+    }
     json_array_foreach(json_object_get(o, "cgroups"), i, v)
     {
         if (c->ncgroups < 4 && json_is_string(v))
