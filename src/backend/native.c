@@ -173,7 +173,7 @@ static int plan_cgroup(struct amber_instance *inst, struct amber_error *err)
     const struct amber_spec *spec = inst->spec;
     bool strict = spec->mode == AMBER_MODE_STRICT_AGENT;
     bool explicit_limits = spec->memory || spec->cpus_milli || spec->pids_set;
-    struct cgroup_limits lim = {spec->memory, spec->cpus_milli, spec->pids};
+    struct cgroup_limits lim = {spec->memory, spec->cpus_milli, spec->pids, spec->freezable};
     const struct cgroup_manager *mgr = cgroup_manager_for_host();
     char name[64];
 

@@ -21,6 +21,8 @@ void help_main(void)
            "  stop     stop a detached sandbox (TERM, then KILL)\n"
            "  kill     send a signal to a detached sandbox\n"
            "  rm       remove stopped detached sandboxes\n"
+           "  pause    freeze every process of a detached sandbox\n"
+           "  resume   thaw a paused detached sandbox\n"
            "  check    show what this host supports\n"
            "  help     show help for a command\n"
            "  version  print the version (also --version)\n\n"
@@ -100,9 +102,10 @@ int cmd_help(int argc, char **argv)
         static const struct {
             const char *name;
             int (*fn)(int, char **);
-        } verbs[] = {{"ps", cmd_ps},     {"state", cmd_state}, {"logs", cmd_logs},
-                     {"exec", cmd_exec}, {"stats", cmd_stats}, {"stop", cmd_stop},
-                     {"kill", cmd_kill}, {"rm", cmd_rm}};
+        } verbs[] = {{"ps", cmd_ps},        {"state", cmd_state}, {"logs", cmd_logs},
+                     {"exec", cmd_exec},    {"stats", cmd_stats}, {"stop", cmd_stop},
+                     {"kill", cmd_kill},    {"rm", cmd_rm},       {"pause", cmd_pause},
+                     {"resume", cmd_resume}};
         char *help[] = {"--help", NULL};
         for (size_t i = 0; i < sizeof(verbs) / sizeof(verbs[0]); i++) {
             if (strcmp(argv[0], verbs[i].name) == 0)

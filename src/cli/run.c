@@ -106,6 +106,7 @@ int cmd_run(int argc, char **argv)
             amber_error_set(&err, 0, "-d: needs the native backend");
             return fail(&spec, &err);
         }
+        spec.freezable = true;
         if (supervisor_start(state_root(cli_root), backend, &spec, meta.name, id, &err) < 0)
             return fail(&spec, &err);
         printf("%s\n", id);

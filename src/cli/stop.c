@@ -39,13 +39,22 @@ static bool wait_stopped(const char *ref, double seconds)
  * forwards it like `amber run` forwards the signals it receives. */
 static int signal_container(const struct container *c, int sig)
 {
+    int rc;
+
     if (c->status == CONTAINER_STOPPED)
         return 0;
     if (!state_supervisor_alive(c))
         return 0;
     if (sig == SIGKILL && c->pid > 0)
-        return kill(c->pid, SIGKILL);
-    return kill(c->supervisor, sig);
+        rc = kill(c->pid, SIGKILL);
+    else
+        rc = kill(c->supervisor, sig);
+    if (c->status == CONTAINER_PAUSED) {
+        /* A frozen process acts on a signal only once thawed. */
+        struct amber_error ignore;
+        cli_container_freeze(c, false, &ignore);
+    }
+    return rc;
 }
 
 int cmd_stop(int argc, char **argv)

@@ -26,6 +26,7 @@ struct cgroup_limits {
     uint64_t memory;     /* bytes, 0 = none */
     uint64_t cpus_milli; /* 0 = none */
     uint64_t pids;       /* 0 = none */
+    bool freezer;        /* v1: also a freezer cgroup (pause/resume of detached sandboxes) */
 };
 
 struct cgroup_stats {

@@ -122,6 +122,12 @@ static int v1_create(struct amber_cgroup *cg, const char *name, const struct cgr
             cgroup_write(dir, "pids.max", val, err) < 0)
             goto fail;
     }
+    /* Detached sandboxes can be paused: v1 needs a freezer cgroup for that
+     * (v2 has cgroup.freeze in every cgroup). Skipped where the host has no
+     * freezer hierarchy; `amber pause` then says so. */
+    if (lim->freezer && cgroup_own_dir("freezer") != NULL &&
+        v1_mkdir(cg, "freezer", name, err) == NULL)
+        goto fail;
     return 0;
 
 fail:

@@ -165,6 +165,8 @@ struct amber_spec {
     /* outputs */
     char *result_json;
 
+    bool freezable; /* set by `run -d`: the sandbox may be paused (freezer cgroup) */
+
     /* filled by spec_validate() */
     bool rootless; /* amber is not running as host root */
 };

@@ -211,8 +211,33 @@ class Lifecycle(unittest.TestCase):
         r = self.amber("rm", "orphan")
         self.assertEqual(r.returncode, 0, r.stderr)
 
+    @unittest.skipUnless(IS_ROOT, "needs a freezer cgroup (root)")
+    def test_pause_resume(self):
+        self.start("sh", "-c", "i=0; while :; do i=$((i+1)); echo $i; sleep 0.05; done",
+                   name="f")
+        time.sleep(0.3)
+        r = self.amber("pause", "f")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertEqual(self.state("f")["status"], "paused")
+        before = self.amber("logs", "f").stdout
+        time.sleep(0.4)
+        self.assertEqual(self.amber("logs", "f").stdout, before, "output while paused")
+        r = self.amber("pause", "f")
+        self.assertEqual(r.returncode, 1)
+        self.assertIn("paused", r.stderr)
+        r = self.amber("resume", "f")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        time.sleep(0.4)
+        self.assertNotEqual(self.amber("logs", "f").stdout, before, "no output after resume")
+        # a paused sandbox can still be stopped
+        self.assertEqual(self.amber("pause", "f").returncode, 0)
+        r = self.amber("stop", "-t", "2", "f")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertEqual(self.state("f")["status"], "stopped")
+
     def test_help(self):
-        for verb in ("ps", "state", "logs", "stop", "kill", "rm", "exec", "stats"):
+        for verb in ("ps", "state", "logs", "stop", "kill", "rm", "exec", "stats", "pause",
+                     "resume"):
             r = run([verb, "--help"])
             self.assertEqual(r.returncode, 0, verb)
             self.assertIn("Usage: amber " + verb, r.stdout)
