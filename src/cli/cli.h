@@ -32,6 +32,7 @@ int cmd_rm(int argc, char **argv);
 int cmd_exec(int argc, char **argv);
 int cmd_stats(int argc, char **argv);
 int cmd_pause(int argc, char **argv);
+int cmd_attach(int argc, char **argv);
 int cmd_resume(int argc, char **argv);
 int cmd_check(int argc, char **argv);
 int cmd_help(int argc, char **argv);

@@ -16,6 +16,7 @@ void help_main(void)
            "  ps       list detached sandboxes\n"
            "  state    show one detached sandbox's state\n"
            "  logs     print a detached sandbox's output\n"
+           "  attach   follow a detached sandbox until it ends, forwarding signals\n"
            "  exec     run a command inside a running detached sandbox\n"
            "  stats    cpu, memory and processes of a detached sandbox\n"
            "  stop     stop a detached sandbox (TERM, then KILL)\n"
@@ -102,10 +103,10 @@ int cmd_help(int argc, char **argv)
         static const struct {
             const char *name;
             int (*fn)(int, char **);
-        } verbs[] = {{"ps", cmd_ps},        {"state", cmd_state}, {"logs", cmd_logs},
-                     {"exec", cmd_exec},    {"stats", cmd_stats}, {"stop", cmd_stop},
-                     {"kill", cmd_kill},    {"rm", cmd_rm},       {"pause", cmd_pause},
-                     {"resume", cmd_resume}};
+        } verbs[] = {{"ps", cmd_ps},         {"state", cmd_state},  {"logs", cmd_logs},
+                     {"exec", cmd_exec},     {"stats", cmd_stats},  {"stop", cmd_stop},
+                     {"kill", cmd_kill},     {"rm", cmd_rm},        {"pause", cmd_pause},
+                     {"resume", cmd_resume}, {"attach", cmd_attach}};
         char *help[] = {"--help", NULL};
         for (size_t i = 0; i < sizeof(verbs) / sizeof(verbs[0]); i++) {
             if (strcmp(argv[0], verbs[i].name) == 0)

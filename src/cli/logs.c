@@ -2,6 +2,7 @@
  * supervisor's log of a detached sandbox. Lines are stored as
  * "TIMESTAMP STREAM TEXT"; stdout lines go to stdout, stderr lines to
  * stderr. */
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -64,7 +65,39 @@ static long pump(FILE *f, const struct logopts *o, char **ring, long n, long *co
     return printed;
 }
 
+static int logs_main(int argc, char **argv, bool attach);
+
 int cmd_logs(int argc, char **argv)
+{
+    return logs_main(argc, argv, false);
+}
+
+/* amber attach ID: follow the sandbox's output from now on until it ends,
+ * forwarding INT, TERM, HUP, QUIT, USR1 and USR2 to it; exits with its
+ * exit status. */
+int cmd_attach(int argc, char **argv)
+{
+    if (argc == 1 && (strcmp(argv[0], "--help") == 0 || strcmp(argv[0], "-h") == 0)) {
+        printf("Usage: amber attach ID\n\n"
+               "Follow a detached sandbox's output until it ends, forwarding the signals you\n"
+               "send (INT, TERM, HUP, QUIT, USR1, USR2) to it; exit with its exit status.\n");
+        return 0;
+    }
+    if (argc != 1) {
+        cli_errorf("attach: usage: amber attach ID");
+        return 125;
+    }
+    return logs_main(argc, argv, true);
+}
+
+static volatile sig_atomic_t pending_signal;
+
+static void remember_signal(int sig)
+{
+    pending_signal = sig;
+}
+
+static int logs_main(int argc, char **argv, bool attach)
 {
     const char *root = state_root(cli_root);
     struct logopts o = {false, ""};
@@ -74,6 +107,7 @@ int cmd_logs(int argc, char **argv)
     struct container c;
     char **ring = NULL;
     long count = 0;
+    int exit_code = 0;
     FILE *f;
 
     for (int i = 0; i < argc; i++) {
@@ -122,6 +156,17 @@ int cmd_logs(int argc, char **argv)
     }
     if (cli_container_open(ref, &c, NULL) < 0)
         return 125;
+    if (attach) {
+        /* Only what comes from now on; signals go to the sandbox. */
+        static const int sigs[] = {SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2};
+        struct sigaction sa;
+        memset(&sa, 0, sizeof(sa));
+        sa.sa_handler = remember_signal;
+        for (size_t k = 0; k < sizeof(sigs) / sizeof(sigs[0]); k++)
+            sigaction(sigs[k], &sa, NULL);
+        follow = true;
+        tail = 0;
+    }
     if (tail >= 0)
         ring = xcalloc(tail > 0 ? (size_t)tail : 1, sizeof(char *));
     {
@@ -138,6 +183,8 @@ int cmd_logs(int argc, char **argv)
     }
     if (f != NULL && tail != 0)
         pump(f, &o, tail > 0 ? ring : NULL, tail > 0 ? tail : 1, &count);
+    else if (f != NULL)
+        fseek(f, 0, SEEK_END);
     if (tail > 0) {
         long first = count > tail ? count - tail : 0;
         for (long k = first; k < count; k++)
@@ -153,12 +200,19 @@ int cmd_logs(int argc, char **argv)
         struct timespec ts = {0, 100 * 1000000L};
 
         clearerr(f);
+        if (pending_signal != 0 && attach && state_supervisor_alive(&c)) {
+            /* the supervisor forwards it, like `amber run` does */
+            kill(c.supervisor, pending_signal);
+            pending_signal = 0;
+        }
         if (pump(f, &o, NULL, 1, &count) > 0) {
             fflush(stdout);
             continue;
         }
         if (cli_container_open(c.id, &now, NULL) < 0)
             break;
+        if (attach)
+            exit_code = now.exit_code;
         stopped = now.status == CONTAINER_STOPPED && !state_supervisor_alive(&now);
         container_free(&now);
         if (stopped) {
@@ -170,6 +224,8 @@ int cmd_logs(int argc, char **argv)
     }
     if (f != NULL)
         fclose(f);
+    if (attach && c.status == CONTAINER_STOPPED)
+        exit_code = c.exit_code;
     container_free(&c);
-    return 0;
+    return attach ? exit_code : 0;
 }

@@ -10,7 +10,7 @@ import threading
 import time
 import unittest
 
-from helpers import IS_ROOT, run
+from helpers import AMBER, IS_ROOT, run
 
 
 class Lifecycle(unittest.TestCase):
@@ -235,9 +235,24 @@ class Lifecycle(unittest.TestCase):
         self.assertEqual(r.returncode, 0, r.stderr)
         self.assertEqual(self.state("f")["status"], "stopped")
 
+    def test_attach(self):
+        self.start("sh", "-c", "sleep 0.3; echo later; exit 4", name="a")
+        r = self.amber("attach", "a", timeout=15)
+        self.assertEqual(r.returncode, 4, r.stderr)
+        self.assertIn("later", r.stdout)
+        self.start("sh", "-c", "trap 'echo bye; exit 9' TERM; while :; do sleep 0.05; done",
+                   name="b")
+        p = subprocess.Popen([AMBER, "--root", self.root, "attach", "b"],
+                             stdout=subprocess.PIPE, text=True)
+        time.sleep(0.5)
+        p.send_signal(signal.SIGTERM)
+        out, _ = p.communicate(timeout=15)
+        self.assertEqual(p.returncode, 9)
+        self.assertIn("bye", out)
+
     def test_help(self):
         for verb in ("ps", "state", "logs", "stop", "kill", "rm", "exec", "stats", "pause",
-                     "resume"):
+                     "resume", "attach"):
             r = run([verb, "--help"])
             self.assertEqual(r.returncode, 0, verb)
             self.assertIn("Usage: amber " + verb, r.stdout)
