@@ -239,10 +239,13 @@ int state_resolve(const char *root, const char *ref, char id[65], struct amber_e
     for (size_t i = 0; ids[i] != NULL; i++) {
         struct container c;
         struct amber_error ignore;
-        if (state_load(root, ids[i], &c, &ignore) == 0 && strcmp(c.name, ref) == 0) {
-            snprintf(id, 65, "%s", ids[i]);
+        if (state_load(root, ids[i], &c, &ignore) == 0) {
+            bool match = strcmp(c.name, ref) == 0;
             container_free(&c);
-            return 0;
+            if (match) {
+                snprintf(id, 65, "%s", ids[i]);
+                return 0;
+            }
         }
     }
     for (size_t i = 0; ids[i] != NULL; i++) {
