@@ -244,7 +244,9 @@ class Lifecycle(unittest.TestCase):
                    name="b")
         p = subprocess.Popen([AMBER, "--root", self.root, "attach", "b"],
                              stdout=subprocess.PIPE, text=True)
-        time.sleep(0.5)
+        # attach installs its signal handlers at once; leave it ample time
+        # on a loaded machine before signalling it.
+        time.sleep(1.5)
         p.send_signal(signal.SIGTERM)
         out, _ = p.communicate(timeout=15)
         self.assertEqual(p.returncode, 9)
