@@ -64,6 +64,8 @@ struct amber_backend {
     int (*poll_fds)(struct amber_instance *inst, struct pollfd *fds, int max);
     int (*io)(struct amber_instance *inst, const struct pollfd *fds, int n,
               struct amber_error *err);
+    /* Optional: start a workload held by spec->hold (amber create/start). */
+    int (*release)(struct amber_instance *inst, struct amber_error *err);
     /* Optional: the workload's PID 1 on the host and its cgroup dirs. */
     pid_t (*describe)(struct amber_instance *inst, char *const **cgroups, int *ncgroups);
 };
@@ -79,9 +81,11 @@ const struct amber_backend *amber_backend_find(const char *name);
  * amber_signals_block() first. Returns -1 only for errors before the
  * workload started (res->exit_code is then meaningless). */
 struct amber_hooks {
-    /* Called once the workload runs: its PID 1 on the host and the
-     * sandbox's cgroup dirs (for a supervisor's state file). */
-    void (*started)(pid_t pid, char *const *cgroups, int ncgroups, void *data);
+    /* Called once the sandbox is built: its PID 1 on the host and the
+     * sandbox's cgroup dirs (for a supervisor's state file). With
+     * spec->hold the workload waits until this returns 0 (then it is
+     * released); a non-zero return stops the sandbox before it ran. */
+    int (*started)(pid_t pid, char *const *cgroups, int ncgroups, void *data);
     void *data;
 };
 

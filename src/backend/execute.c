@@ -101,7 +101,21 @@ int amber_execute(const struct amber_backend *backend, const struct amber_spec *
         char *const *cgroups = NULL;
         int ncgroups = 0;
         pid_t pid = backend->describe ? backend->describe(inst, &cgroups, &ncgroups) : 0;
-        hooks->started(pid, cgroups, ncgroups, hooks->data);
+        if (hooks->started(pid, cgroups, ncgroups, hooks->data) != 0) {
+            amber_error_set(err, 0, "stopped before it was started");
+            backend->destroy(inst);
+            close(sfd);
+            return -1;
+        }
+    }
+    if (spec->hold) {
+        if (backend->release == NULL || backend->release(inst, err) < 0) {
+            if (backend->release == NULL)
+                amber_error_set(err, 0, "the %s backend cannot hold a workload", backend->name);
+            backend->destroy(inst);
+            close(sfd);
+            return -1;
+        }
     }
 
     for (;;) {

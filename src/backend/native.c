@@ -756,6 +756,13 @@ static void native_destroy(struct amber_instance *inst)
     free(inst);
 }
 
+static int native_release(struct amber_instance *inst, struct amber_error *err)
+{
+    if (sync_send(inst->sync_fd, SYNC_START, 0, NULL) < 0)
+        return amber_error_errno(err, "start the workload");
+    return 0;
+}
+
 static pid_t native_describe(struct amber_instance *inst, char *const **cgroups, int *ncgroups)
 {
     *cgroups = inst->have_cg ? inst->cg.paths : NULL;
@@ -774,4 +781,5 @@ const struct amber_backend amber_backend_native = {
     .poll_fds = native_poll_fds,
     .io = native_io,
     .describe = native_describe,
+    .release = native_release,
 };

@@ -33,6 +33,8 @@ int cmd_exec(int argc, char **argv);
 int cmd_stats(int argc, char **argv);
 int cmd_pause(int argc, char **argv);
 int cmd_attach(int argc, char **argv);
+int cmd_create(int argc, char **argv);
+int cmd_start(int argc, char **argv);
 int cmd_resume(int argc, char **argv);
 int cmd_check(int argc, char **argv);
 int cmd_help(int argc, char **argv);

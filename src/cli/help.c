@@ -13,6 +13,8 @@ void help_main(void)
            "[ARGS]\n\n"
            "Commands:\n"
            "  run      run a command in a new sandbox (-d: detached, managed below)\n"
+           "  create   build a detached sandbox; its workload waits for start\n"
+           "  start    start the workload of a created sandbox\n"
            "  ps       list detached sandboxes\n"
            "  state    show one detached sandbox's state\n"
            "  logs     print a detached sandbox's output\n"
@@ -103,10 +105,11 @@ int cmd_help(int argc, char **argv)
         static const struct {
             const char *name;
             int (*fn)(int, char **);
-        } verbs[] = {{"ps", cmd_ps},         {"state", cmd_state},  {"logs", cmd_logs},
-                     {"exec", cmd_exec},     {"stats", cmd_stats},  {"stop", cmd_stop},
-                     {"kill", cmd_kill},     {"rm", cmd_rm},        {"pause", cmd_pause},
-                     {"resume", cmd_resume}, {"attach", cmd_attach}};
+        } verbs[] = {{"ps", cmd_ps},         {"state", cmd_state},   {"logs", cmd_logs},
+                     {"exec", cmd_exec},     {"stats", cmd_stats},   {"stop", cmd_stop},
+                     {"kill", cmd_kill},     {"rm", cmd_rm},         {"pause", cmd_pause},
+                     {"resume", cmd_resume}, {"attach", cmd_attach}, {"create", cmd_create},
+                     {"start", cmd_start}};
         char *help[] = {"--help", NULL};
         for (size_t i = 0; i < sizeof(verbs) / sizeof(verbs[0]); i++) {
             if (strcmp(argv[0], verbs[i].name) == 0)

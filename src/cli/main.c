@@ -11,10 +11,10 @@ static const struct {
     const char *name;
     int (*fn)(int argc, char **argv);
 } verbs[] = {
-    {"run", cmd_run},       {"check", cmd_check}, {"ps", cmd_ps},       {"state", cmd_state},
-    {"logs", cmd_logs},     {"stop", cmd_stop},   {"kill", cmd_kill},   {"rm", cmd_rm},
-    {"exec", cmd_exec},     {"stats", cmd_stats}, {"pause", cmd_pause}, {"resume", cmd_resume},
-    {"attach", cmd_attach},
+    {"run", cmd_run},       {"check", cmd_check},   {"ps", cmd_ps},       {"state", cmd_state},
+    {"logs", cmd_logs},     {"stop", cmd_stop},     {"kill", cmd_kill},   {"rm", cmd_rm},
+    {"exec", cmd_exec},     {"stats", cmd_stats},   {"pause", cmd_pause}, {"resume", cmd_resume},
+    {"attach", cmd_attach}, {"create", cmd_create}, {"start", cmd_start},
 };
 
 static int global_options(int *argc, char ***argv)

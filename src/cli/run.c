@@ -17,7 +17,20 @@ static int fail(struct amber_spec *spec, const struct amber_error *err)
     return err->status ? err->status : 125;
 }
 
+static int run_main(int argc, char **argv, bool create);
+
 int cmd_run(int argc, char **argv)
+{
+    return run_main(argc, argv, false);
+}
+
+/* amber create: `run -d` whose workload waits for `amber start`. */
+int cmd_create(int argc, char **argv)
+{
+    return run_main(argc, argv, true);
+}
+
+static int run_main(int argc, char **argv, bool create)
 {
     struct amber_spec spec;
     struct run_meta meta;
@@ -47,9 +60,18 @@ int cmd_run(int argc, char **argv)
     if (spec_parse_run_args(&spec, argc, argv, &meta, &err) < 0)
         return fail(&spec, &err);
     if (meta.help) {
-        help_run();
+        if (create)
+            printf("Usage: amber create [--name NAME] [RUN OPTIONS] [--] COMMAND [ARG...]\n\n"
+                   "Build a detached sandbox like `amber run -d` but do not start COMMAND until\n"
+                   "`amber start ID`. Prints the id. The options are those of amber run.\n");
+        else
+            help_run();
         spec_free(&spec);
         return 0;
+    }
+    if (create) {
+        meta.detach = true;
+        spec.hold = true;
     }
     if (cli_log_configure(meta.log_level, meta.log_format, &err) < 0)
         return fail(&spec, &err);

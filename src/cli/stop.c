@@ -1,5 +1,6 @@
 /* amber stop ID [-t SECONDS], amber kill ID [SIGNAL], amber rm ID [-f]. */
 #include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -214,4 +215,56 @@ int cmd_rm(int argc, char **argv)
         return 125;
     }
     return rc;
+}
+
+int cmd_start(int argc, char **argv)
+{
+    const char *root = state_root(cli_root);
+    struct container c;
+    char *fifo;
+    int fd;
+
+    if (cli_wants_help(argc, argv)) {
+        printf("Usage: amber start ID\n\n"
+               "Start the workload of a sandbox made with `amber create`.\n");
+        return 0;
+    }
+    if (argc != 1) {
+        cli_errorf("start: usage: amber start ID");
+        return 125;
+    }
+    if (cli_container_open(argv[0], &c, NULL) < 0)
+        return 125;
+    if (c.status != CONTAINER_CREATED) {
+        cli_errorf("start: container %s is %s (only a created one can be started)", c.id,
+                   container_status_name(c.status));
+        container_free(&c);
+        return 1;
+    }
+    fifo = state_path(root, c.id, "start");
+    fd = open(fifo, O_WRONLY | O_NONBLOCK | O_CLOEXEC);
+    free(fifo);
+    if (fd < 0 || write(fd, "s", 1) != 1) {
+        cli_errorf("start: container %s: its supervisor is not waiting (%s)", c.id,
+                   strerror(errno));
+        if (fd >= 0)
+            close(fd);
+        container_free(&c);
+        return 1;
+    }
+    close(fd);
+    for (int i = 0; i < 500; i++) {
+        struct container now;
+        bool started;
+        if (cli_container_open(c.id, &now, NULL) < 0)
+            break;
+        started = now.status != CONTAINER_CREATED;
+        container_free(&now);
+        if (started)
+            break;
+        sleep_ms(10);
+    }
+    printf("%s\n", c.id);
+    container_free(&c);
+    return 0;
 }

@@ -24,6 +24,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/signalfd.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -144,6 +145,7 @@ struct supervisor_ctx {
     const char *root;
     struct container *c;
     int ready_fd; /* to the waiting `amber run -d`; -1 once told */
+    bool hold;    /* `amber create`: wait for `amber start` */
 };
 
 static void report_ready(struct supervisor_ctx *ctx, const struct amber_error *err)
@@ -161,20 +163,103 @@ static void report_ready(struct supervisor_ctx *ctx, const struct amber_error *e
     ctx->ready_fd = -1;
 }
 
-static void on_started(pid_t pid, char *const *cgroups, int ncgroups, void *data)
+/* Is pid a zombie or gone? */
+static bool proc_dead(pid_t pid)
+{
+    char path[64], buf[512];
+    struct amber_error ignore;
+    char *p;
+
+    snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+    if (fs_read_file(path, buf, sizeof(buf), &ignore) < 0)
+        return true;
+    p = strrchr(buf, ')');
+    return p == NULL || p[2] == 'Z';
+}
+
+/* `amber create`: wait for `amber start` (a byte on <id>/start), or for a
+ * stop (TERM, INT, HUP, QUIT) or the sandbox's death. 0 = start. */
+static int wait_for_start(struct supervisor_ctx *ctx, pid_t pid)
+{
+    cleanup_free char *fifo = state_path(ctx->root, ctx->c->id, "start");
+    sigset_t set;
+    int sfd, ffd, rc = 1;
+
+    sigemptyset(&set);
+    for (int i = 0; i < amber_forward_signals_count; i++)
+        sigaddset(&set, amber_forward_signals[i]);
+    sigaddset(&set, SIGCHLD);
+    sfd = signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
+    /* O_RDWR: the FIFO always has a writer (us), so poll never sees a
+     * hang-up between two `amber start` attempts. */
+    ffd = open(fifo, O_RDWR | O_NONBLOCK | O_CLOEXEC);
+    if (sfd < 0 || ffd < 0)
+        goto out;
+    for (;;) {
+        struct pollfd fds[2] = {{.fd = ffd, .events = POLLIN}, {.fd = sfd, .events = POLLIN}};
+        struct signalfd_siginfo si;
+        char b;
+
+        if (poll(fds, 2, -1) < 0) {
+            if (errno == EINTR)
+                continue;
+            goto out;
+        }
+        if ((fds[0].revents & POLLIN) && read(ffd, &b, 1) == 1) {
+            rc = 0;
+            goto out;
+        }
+        while (read(sfd, &si, sizeof(si)) == (ssize_t)sizeof(si)) {
+            if (si.ssi_signo == SIGTERM || si.ssi_signo == SIGINT || si.ssi_signo == SIGHUP ||
+                si.ssi_signo == SIGQUIT)
+                goto out;
+        }
+        if (proc_dead(pid))
+            goto out;
+    }
+out:
+    if (sfd >= 0)
+        close(sfd);
+    if (ffd >= 0)
+        close(ffd);
+    unlink(fifo);
+    return rc;
+}
+
+static int on_started(pid_t pid, char *const *cgroups, int ncgroups, void *data)
 {
     struct supervisor_ctx *ctx = data;
     struct amber_error err;
     int lock = state_lock(ctx->root, ctx->c->id, true, &err);
 
-    ctx->c->status = CONTAINER_RUNNING;
+    ctx->c->status = ctx->hold ? CONTAINER_CREATED : CONTAINER_RUNNING;
     ctx->c->pid = pid;
-    ctx->c->started = now_real();
+    if (!ctx->hold)
+        ctx->c->started = now_real();
     for (int i = 0; i < ncgroups && i < 4; i++)
         ctx->c->cgroups[ctx->c->ncgroups++] = xstrdup(cgroups[i]);
+    if (ctx->hold) {
+        cleanup_free char *fifo = state_path(ctx->root, ctx->c->id, "start");
+        if (mkfifo(fifo, 0600) < 0) {
+            amber_error_errno(&err, "mkfifo '%s'", fifo);
+            state_unlock(lock);
+            report_ready(ctx, &err);
+            return 1;
+        }
+    }
     state_save(ctx->root, ctx->c, &err);
     state_unlock(lock);
     report_ready(ctx, NULL);
+    if (!ctx->hold)
+        return 0;
+    if (wait_for_start(ctx, pid) != 0)
+        return 1;
+    lock = state_lock(ctx->root, ctx->c->id, true, &err);
+    ctx->c->status = CONTAINER_RUNNING;
+    ctx->c->started = now_real();
+    state_save(ctx->root, ctx->c, &err);
+    state_unlock(lock);
+    return 0;
 }
 
 __attribute__((noreturn)) static void supervisor_main(const char *root,
@@ -182,7 +267,7 @@ __attribute__((noreturn)) static void supervisor_main(const char *root,
                                                       const struct amber_spec *spec,
                                                       struct container *c, int ready_fd)
 {
-    struct supervisor_ctx ctx = {root, c, ready_fd};
+    struct supervisor_ctx ctx = {root, c, ready_fd, spec->hold};
     struct amber_hooks hooks = {on_started, &ctx};
     struct amber_result res;
     struct amber_error err;

@@ -396,6 +396,12 @@ void launch_child(const struct sandbox_plan *plan)
     prctl(PR_SET_PDEATHSIG, SIGKILL);
     if (sync_send(plan->sync_fd, SYNC_READY, 0, NULL) < 0)
         _exit(AMBER_EXIT_INTERNAL);
+    /* `amber create`: the sandbox is built; the workload starts only when
+     * `amber start` releases it (or never: the parent's death ends us). */
+    if (spec->hold) {
+        if (sync_recv(plan->sync_fd, &msg) != 1 || msg.type != SYNC_START)
+            _exit(AMBER_EXIT_INTERNAL);
+    }
     if (!spec->init) {
         /* --no-init: the workload itself becomes PID 1. */
         amber_exec_workload(spec, tty_slave, &err);

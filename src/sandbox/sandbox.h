@@ -23,6 +23,7 @@ enum sync_type {
     SYNC_WARNING,     /* child -> parent: a degradation to report (err.msg) */
     SYNC_SYNCBACK,    /* init -> parent: /workspace follows on the sync-back pipe */
     SYNC_TTY,         /* child -> parent: the pty master (SCM_RIGHTS) for -t */
+    SYNC_START,       /* parent -> child: start the held workload (amber create/start) */
 };
 
 struct sync_msg {

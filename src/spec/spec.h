@@ -166,6 +166,7 @@ struct amber_spec {
     char *result_json;
 
     bool freezable; /* set by `run -d`: the sandbox may be paused (freezer cgroup) */
+    bool hold;      /* set by `create`: build the sandbox, start the workload on release */
 
     /* filled by spec_validate() */
     bool rootless; /* amber is not running as host root */

@@ -252,9 +252,40 @@ class Lifecycle(unittest.TestCase):
         self.assertEqual(p.returncode, 9)
         self.assertIn("bye", out)
 
+    def test_create_then_start(self):
+        r = self.amber("create", "--name", "c", "--", "sh", "-c", "echo started; sleep 100")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        cid = r.stdout.strip()
+        s = self.state("c")
+        self.assertEqual(s["status"], "created")
+        self.assertGreater(s["pid"], 0)
+        time.sleep(0.3)
+        self.assertEqual(self.amber("logs", "c").stdout, "", "the workload ran before start")
+        r = self.amber("start", "c")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertEqual(r.stdout.strip(), cid)
+        self.assertEqual(self.state("c")["status"], "running")
+        deadline = time.time() + 5
+        while "started" not in self.amber("logs", "c").stdout and time.time() < deadline:
+            time.sleep(0.05)
+        self.assertEqual(self.amber("logs", "c").stdout, "started\n")
+        r = self.amber("start", "c")
+        self.assertEqual(r.returncode, 1)
+        self.assertIn("running", r.stderr)
+        # stopped before it was started: recorded, and nothing ran
+        r = self.amber("create", "--name", "d", "--", "sh", "-c", "echo ran")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertEqual(self.amber("stop", "d").returncode, 0)
+        s = self.state("d")
+        self.assertEqual(s["status"], "stopped")
+        self.assertIn("before it was started", s["message"])
+        self.assertEqual(self.amber("logs", "d").stdout, "")
+        r = self.amber("create", "--name", "bad", "--workdir", "/nonexistent", "--", "true")
+        self.assertEqual(r.returncode, 125)
+
     def test_help(self):
         for verb in ("ps", "state", "logs", "stop", "kill", "rm", "exec", "stats", "pause",
-                     "resume", "attach"):
+                     "resume", "attach", "create", "start"):
             r = run([verb, "--help"])
             self.assertEqual(r.returncode, 0, verb)
             self.assertIn("Usage: amber " + verb, r.stdout)
