@@ -25,6 +25,7 @@
 #include <unistd.h>
 
 #include "backend/backend.h"
+#include "backend/tty.h"
 #include "sandbox/cgroup.h"
 #include "sandbox/landlock.h"
 #include "sandbox/payload.h"
@@ -66,10 +67,7 @@ struct amber_instance {
     int syncback_rfd; /* amber's end of the copy-in-out sync-back pipe */
     bool syncback_failed;
     struct amber_error syncback_err;
-    int tty_master;  /* -t: amber's side of the sandbox's pty */
-    bool stdin_open; /* -i with -t: stdin is proxied until EOF */
-    bool raw;        /* amber's terminal is in raw mode (restore!) */
-    struct termios saved;
+    struct tty_relay tty; /* -t: amber's side of the sandbox's pty */
 };
 
 static int native_probe(struct amber_probe *out)
@@ -227,7 +225,7 @@ static int native_prepare(const struct amber_spec *spec, struct amber_instance *
     }
     inst->payload_wfd = -1;
     inst->syncback_rfd = -1;
-    inst->tty_master = -1;
+    inst->tty.master = -1;
     inst->plan.payload_fd = -1;
     inst->plan.syncback_fd = -1;
     if (plan_ids(inst, err) < 0) {
@@ -332,76 +330,6 @@ static int reap_child(struct amber_instance *inst)
         inst->reaped = true;
     }
     return st;
-}
-
-/* -t: amber relays between its own terminal (or whatever its stdio is)
- * and the sandbox's pty. Its terminal goes to raw mode so every key,
- * ^C included, reaches the pty, whose line discipline turns it into the
- * sandbox's own signals. The mode is restored in destroy() and at exit. */
-static struct termios restore_termios;
-static bool restore_needed;
-
-static void tty_restore_atexit(void)
-{
-    if (restore_needed)
-        tcsetattr(STDIN_FILENO, TCSADRAIN, &restore_termios);
-}
-
-static void tty_copy_winsize(struct amber_instance *inst)
-{
-    struct winsize ws;
-
-    if (inst->tty_master >= 0 && ioctl(STDIN_FILENO, TIOCGWINSZ, &ws) == 0)
-        ioctl(inst->tty_master, TIOCSWINSZ, &ws);
-}
-
-static void tty_start(struct amber_instance *inst)
-{
-    static bool registered;
-
-    fcntl(inst->tty_master, F_SETFL, fcntl(inst->tty_master, F_GETFL) | O_NONBLOCK);
-    inst->stdin_open = inst->spec->interactive;
-    tty_copy_winsize(inst);
-    if (isatty(STDIN_FILENO) && tcgetattr(STDIN_FILENO, &inst->saved) == 0) {
-        struct termios raw = inst->saved;
-        cfmakeraw(&raw);
-        restore_termios = inst->saved;
-        restore_needed = true;
-        if (!registered) {
-            atexit(tty_restore_atexit);
-            registered = true;
-        }
-        if (tcsetattr(STDIN_FILENO, TCSADRAIN, &raw) == 0)
-            inst->raw = true;
-    }
-}
-
-static void tty_stop(struct amber_instance *inst)
-{
-    if (inst->raw) {
-        tcsetattr(STDIN_FILENO, TCSADRAIN, &inst->saved);
-        inst->raw = false;
-        restore_needed = false;
-    }
-}
-
-/* Copy what the pty has for us to stdout; false once it is closed. */
-static bool tty_drain(struct amber_instance *inst)
-{
-    char buf[8192];
-
-    for (;;) {
-        ssize_t r = read(inst->tty_master, buf, sizeof(buf));
-        if (r > 0) {
-            if (fs_write_all(STDOUT_FILENO, buf, (size_t)r) < 0)
-                return false;
-            continue;
-        }
-        if (r < 0 && errno == EINTR)
-            continue;
-        /* EAGAIN: nothing now; EIO: every slave is closed (workload gone). */
-        return r < 0 && errno == EAGAIN;
-    }
 }
 
 static int native_start(struct amber_instance *inst, struct amber_error *err)
@@ -509,7 +437,7 @@ static int native_start(struct amber_instance *inst, struct amber_error *err)
         int passed;
         int r = sync_recv_fd(inst->sync_fd, &msg, &passed);
         if (r == 1 && msg.type == SYNC_TTY && passed >= 0) {
-            inst->tty_master = passed;
+            inst->tty.master = passed;
             continue;
         }
         if (passed >= 0)
@@ -519,8 +447,8 @@ static int native_start(struct amber_instance *inst, struct amber_error *err)
             continue;
         }
         if (r == 1 && msg.type == SYNC_READY) {
-            if (inst->tty_master >= 0)
-                tty_start(inst);
+            if (inst->tty.master >= 0)
+                tty_relay_start(&inst->tty, inst->tty.master, spec->interactive);
             return 0;
         }
         if (r == 1 && msg.type == SYNC_ERROR) {
@@ -606,40 +534,18 @@ static int native_poll_fds(struct amber_instance *inst, struct pollfd *fds, int 
         return 0;
     if (!inst->sync_eof)
         fds[n++] = (struct pollfd){.fd = inst->sync_fd, .events = POLLIN};
-    if (inst->tty_master >= 0) {
-        fds[n++] = (struct pollfd){.fd = inst->tty_master, .events = POLLIN};
-        if (inst->stdin_open)
-            fds[n++] = (struct pollfd){.fd = STDIN_FILENO, .events = POLLIN};
-    }
-    return n;
+    return n + tty_relay_poll_fds(&inst->tty, fds + n);
 }
 
 static int native_io(struct amber_instance *inst, const struct pollfd *fds, int n,
                      struct amber_error *err)
 {
     for (int i = 0; i < n; i++) {
-        if (fds[i].revents == 0)
-            continue;
         if (fds[i].fd == inst->sync_fd) {
-            drain_messages(inst);
-        } else if (fds[i].fd == inst->tty_master) {
-            if (!tty_drain(inst)) {
-                close(inst->tty_master);
-                inst->tty_master = -1;
-            }
-        } else if (fds[i].fd == STDIN_FILENO) {
-            char buf[4096];
-            ssize_t r = read(STDIN_FILENO, buf, sizeof(buf));
-            if (r > 0 && inst->tty_master >= 0) {
-                fs_write_all(inst->tty_master, buf, (size_t)r);
-            } else if (r == 0 || (r < 0 && errno != EINTR && errno != EAGAIN)) {
-                /* EOF on a pipe: send the terminal's EOF character. */
-                inst->stdin_open = false;
-                if (inst->tty_master >= 0) {
-                    char eot = 4;
-                    fs_write_all(inst->tty_master, &eot, 1);
-                }
-            }
+            if (fds[i].revents != 0)
+                drain_messages(inst);
+        } else {
+            tty_relay_io(&inst->tty, &fds[i]);
         }
     }
     return 0;
@@ -664,8 +570,7 @@ static int native_wait(struct amber_instance *inst, bool nohang, struct amber_re
     }
     inst->reaped = true;
     drain_messages(inst);
-    if (inst->tty_master >= 0)
-        tty_drain(inst);
+    tty_relay_drain(&inst->tty);
 
     /* Only the memory controller has something to report at the end (OOM
      * kills, peak usage); otherwise rusage covers it. */
@@ -709,8 +614,8 @@ static int native_kill(struct amber_instance *inst, int sig, struct amber_error 
 {
     /* With -t the pty is the workload's terminal: a new window size there
      * makes the kernel send SIGWINCH to its foreground process group. */
-    if (sig == SIGWINCH && inst->tty_master >= 0) {
-        tty_copy_winsize(inst);
+    if (sig == SIGWINCH && inst->tty.master >= 0) {
+        tty_relay_winsize(&inst->tty);
         return 0;
     }
     if (inst->pid > 0 && !inst->reaped && kill(inst->pid, sig) < 0 && errno != ESRCH)
@@ -741,9 +646,7 @@ static void native_destroy(struct amber_instance *inst)
         munmap(inst->watchdog_stack, WATCHDOG_STACK);
     if (inst->have_cg)
         cgroup_destroy(&inst->cg, &ignore);
-    tty_stop(inst);
-    if (inst->tty_master >= 0)
-        close(inst->tty_master);
+    tty_relay_stop(&inst->tty);
     if (inst->payload_wfd >= 0)
         close(inst->payload_wfd);
     if (inst->syncback_rfd >= 0)

@@ -16,13 +16,18 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <poll.h>
+#include <sys/ioctl.h>
 #include <sys/prctl.h>
+#include <sys/signalfd.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 #include <grp.h>
 
 #include "backend/backend.h"
+#include "backend/tty.h"
 #include "sandbox/caps.h"
 #include "sandbox/landlock.h"
 #include "sandbox/sandbox.h"
@@ -66,7 +71,8 @@ char *container_exec_policy(const struct amber_spec *spec)
 static const char *const ns_names[] = {"user", "cgroup", "ipc", "uts", "net", "pid", "mnt"};
 #define NNS (sizeof(ns_names) / sizeof(ns_names[0]))
 
-__attribute__((noreturn)) static void child_main(json_t *pol, char **argv)
+__attribute__((noreturn)) static void child_main(json_t *pol, char **argv, int tty,
+                                                 bool interactive)
 {
     struct amber_error err;
     struct landlock_path rules[SANDBOX_MAX_RULES];
@@ -83,6 +89,22 @@ __attribute__((noreturn)) static void child_main(json_t *pol, char **argv)
     prctl(PR_SET_PDEATHSIG, SIGKILL);
     sigemptyset(&none);
     sigprocmask(SIG_SETMASK, &none, NULL);
+    if (tty >= 0) {
+        /* -t: a new session whose controlling terminal is the pty. */
+        if (setsid() < 0 || ioctl(tty, TIOCSCTTY, 0) < 0 || dup2(tty, STDIN_FILENO) < 0 ||
+            dup2(tty, STDOUT_FILENO) < 0 || dup2(tty, STDERR_FILENO) < 0) {
+            amber_error_errno(&err, "-t: attach the terminal");
+            goto fail;
+        }
+        close(tty);
+    }
+    if (!interactive) {
+        int null = open("/dev/null", O_RDONLY | O_CLOEXEC);
+        if (null >= 0) {
+            dup2(null, STDIN_FILENO);
+            close(null);
+        }
+    }
     json_array_foreach(json_object_get(pol, "groups"), i, v)
     {
         if (ngroups < SANDBOX_MAX_GROUPS)
@@ -165,10 +187,12 @@ static int relay(pid_t child, const sigset_t *set)
  * exec itself never changes namespaces), forks the command into the pid
  * namespace, relays signals to it and exits with its status. */
 __attribute__((noreturn)) static void enter_main(const struct container *c, json_t *pol,
-                                                 char **argv, const sigset_t *set)
+                                                 char **argv, const sigset_t *set, int ttysock,
+                                                 bool interactive)
 {
     struct amber_error err;
     int fds[NNS];
+    int slave = -1;
     pid_t child;
 
     prctl(PR_SET_PDEATHSIG, SIGKILL);
@@ -207,29 +231,91 @@ __attribute__((noreturn)) static void enter_main(const struct container *c, json
         if (fds[i] >= 0)
             close(fds[i]);
     }
+    if (ttysock >= 0) {
+        /* -t: a pty from the sandbox's own devpts (we are in its mount
+         * namespace now); amber exec gets the master. */
+        int unlock = 0;
+        int master = open("/dev/ptmx", O_RDWR | O_NOCTTY | O_CLOEXEC);
+        if (master < 0 || ioctl(master, TIOCSPTLCK, &unlock) < 0 ||
+            (slave = ioctl(master, TIOCGPTPEER, O_RDWR | O_NOCTTY | O_CLOEXEC)) < 0 ||
+            sync_send_fd(ttysock, SYNC_TTY, master) < 0) {
+            amber_error_errno(&err, "-t: open a pty in the sandbox");
+            goto fail;
+        }
+        close(master);
+        close(ttysock);
+    }
     child = fork();
     if (child < 0) {
         amber_error_errno(&err, "fork");
         goto fail;
     }
     if (child == 0)
-        child_main(pol, argv);
+        child_main(pol, argv, slave, interactive || slave >= 0);
+    if (slave >= 0)
+        close(slave);
     _exit(relay(child, set));
 fail:
     fprintf(stderr, "amber: %s\n", err.msg);
     _exit(AMBER_EXIT_INTERNAL);
 }
 
-int container_exec(const struct container *c, char **argv, struct amber_error *err)
+/* -t: relay amber exec's terminal to the pty while the middle process
+ * lives; SIGWINCH becomes the pty's window size, other signals go on. */
+static int relay_tty(pid_t child, const sigset_t *set, int master, bool interactive)
+{
+    struct tty_relay t;
+    int sfd = signalfd(-1, set, SFD_CLOEXEC | SFD_NONBLOCK);
+    int st = 0;
+
+    tty_relay_start(&t, master, interactive);
+    for (;;) {
+        struct pollfd fds[3];
+        struct signalfd_siginfo si;
+        int n = 1;
+        bool done = false;
+
+        fds[0] = (struct pollfd){.fd = sfd, .events = POLLIN};
+        n += tty_relay_poll_fds(&t, fds + 1);
+        if (poll(fds, (nfds_t)n, -1) < 0 && errno != EINTR)
+            break;
+        for (int i = 1; i < n; i++)
+            tty_relay_io(&t, &fds[i]);
+        while (read(sfd, &si, sizeof(si)) == (ssize_t)sizeof(si)) {
+            if (si.ssi_signo == SIGCHLD) {
+                if (waitpid(child, &st, WNOHANG) == child)
+                    done = true;
+            } else if (si.ssi_signo == SIGWINCH) {
+                tty_relay_winsize(&t);
+            } else {
+                kill(child, (int)si.ssi_signo);
+            }
+        }
+        if (done)
+            break;
+    }
+    tty_relay_drain(&t);
+    tty_relay_stop(&t);
+    close(sfd);
+    return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+}
+
+int container_exec(const struct container *c, char **argv, bool tty, bool interactive,
+                   struct amber_error *err)
 {
     json_t *pol;
     pid_t child;
     sigset_t set;
+    int sv[2] = {-1, -1};
 
     if (c->status != CONTAINER_RUNNING || c->pid <= 0)
         return amber_error_set(err, 0, "container %s is not running", c->id);
     if (c->exec_json == NULL || (pol = json_loads(c->exec_json, 0, NULL)) == NULL)
         return amber_error_set(err, 0, "container %s: no exec policy in its state", c->id);
+    if (tty && socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0) {
+        json_decref(pol);
+        return amber_error_errno(err, "socketpair");
+    }
     sigemptyset(&set);
     for (int i = 0; i < amber_forward_signals_count; i++)
         sigaddset(&set, amber_forward_signals[i]);
@@ -240,8 +326,21 @@ int container_exec(const struct container *c, char **argv, struct amber_error *e
         json_decref(pol);
         return amber_error_errno(err, "fork");
     }
-    if (child == 0)
-        enter_main(c, pol, argv, &set);
+    if (child == 0) {
+        if (sv[0] >= 0)
+            close(sv[0]);
+        enter_main(c, pol, argv, &set, sv[1], interactive);
+    }
     json_decref(pol);
+    if (tty) {
+        struct sync_msg msg;
+        int master = -1;
+        close(sv[1]);
+        if (sync_recv_fd(sv[0], &msg, &master) == 1 && master >= 0) {
+            close(sv[0]);
+            return relay_tty(child, &set, master, interactive);
+        }
+        close(sv[0]);
+    }
     return relay(child, &set);
 }

@@ -2,6 +2,8 @@
 #ifndef AMBER_CONTAINER_EXEC_H
 #define AMBER_CONTAINER_EXEC_H
 
+#include <stdbool.h>
+
 #include "container/state.h"
 #include "spec/spec.h"
 
@@ -13,6 +15,7 @@ char *container_exec_policy(const struct amber_spec *spec);
  * then the same capability drop, no_new_privs, Landlock and seccomp as
  * the sandbox's own workload. Returns the process's exit status (128+N
  * for signal N), or -1 with err before it ran. */
-int container_exec(const struct container *c, char **argv, struct amber_error *err);
+int container_exec(const struct container *c, char **argv, bool tty, bool interactive,
+                   struct amber_error *err);
 
 #endif

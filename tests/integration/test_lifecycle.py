@@ -121,6 +121,33 @@ class Lifecycle(unittest.TestCase):
         r = self.amber("exec", "p", "--", "no-such-command")
         self.assertEqual(r.returncode, 127)
 
+    def test_exec_stdin_and_tty(self):
+        import pty
+        self.start("sleep", "1000", name="t")
+        r = self.amber("exec", "t", "--", "cat", input="hello\n")
+        self.assertEqual((r.returncode, r.stdout), (0, ""), "stdin without -i")
+        r = self.amber("exec", "-i", "t", "--", "cat", input="hello\n")
+        self.assertEqual((r.returncode, r.stdout), (0, "hello\n"))
+        pid, fd = pty.fork()
+        if pid == 0:
+            os.execv(AMBER, [AMBER, "--root", self.root, "exec", "-t", "-i", "t", "--", "/bin/sh"])
+        time.sleep(0.5)
+        os.write(fd, b"tty; echo in-$((6*7)); exit 6\n")
+        out = b""
+        while True:
+            try:
+                d = os.read(fd, 1000)
+            except OSError:
+                break
+            if not d:
+                break
+            out += d
+        _, st = os.waitpid(pid, 0)
+        os.close(fd)
+        self.assertEqual(os.waitstatus_to_exitcode(st), 6)
+        self.assertRegex(out.decode(errors="replace"), r"/dev/pts/\d+")
+        self.assertIn("in-42", out.decode(errors="replace"))
+
     def test_workload_exit_is_recorded(self):
         self.start("sh", "-c", "exit 3", name="short")
         s = self.wait_status("short", "stopped")
