@@ -580,17 +580,6 @@ int cgroup_read_key(const char *dir, const char *file, const char *key, uint64_t
     return 0;
 }
 
-int cgroup_enter_all(struct amber_cgroup *cg, pid_t pid, struct amber_error *err)
-{
-    char buf[24];
-
-    snprintf(buf, sizeof(buf), "%d", (int)pid);
-    for (int i = 0; i < cg->npaths; i++)
-        if (cgroup_write(cg->paths[i], "cgroup.procs", buf, err) < 0)
-            return -1;
-    return 0;
-}
-
 int cgroup_open_self_join(struct amber_cgroup *cg, int fds[CGROUP_MAX_PATHS],
                           struct amber_error *err)
 {

@@ -49,8 +49,6 @@ struct cgroup_manager {
     /* Create the cgroup(s) and write the limits. On failure nothing is left. */
     int (*create)(struct amber_cgroup *cg, const char *name, const struct cgroup_limits *lim,
                   struct amber_error *err);
-    /* Move pid into the cgroup(s). */
-    int (*enter)(struct amber_cgroup *cg, pid_t pid, struct amber_error *err);
     /* The file a single-threaded process writes "0" to in order to move
      * itself (see cgroup_open_self_join). */
     const char *self_join_file;
@@ -111,7 +109,5 @@ int cgroup_read_u64(const char *dir, const char *file, uint64_t *out, struct amb
  * Returns 1, 0 when the file or key does not exist, -1 on error. */
 int cgroup_read_key(const char *dir, const char *file, const char *key, uint64_t *out,
                     struct amber_error *err);
-/* The enter() of both managers: pid into cgroup.procs of every dir. */
-int cgroup_enter_all(struct amber_cgroup *cg, pid_t pid, struct amber_error *err);
 
 #endif

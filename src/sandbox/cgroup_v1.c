@@ -169,7 +169,6 @@ static int v1_stats(struct amber_cgroup *cg, struct cgroup_stats *st, struct amb
 const struct cgroup_manager cgroup_manager_v1 = {
     .name = "v1",
     .create = v1_create,
-    .enter = cgroup_enter_all,
     .self_join_file = "tasks",
     .stats = v1_stats,
 };

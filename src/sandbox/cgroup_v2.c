@@ -226,7 +226,6 @@ static int v2_stats(struct amber_cgroup *cg, struct cgroup_stats *st, struct amb
 const struct cgroup_manager cgroup_manager_v2 = {
     .name = "v2",
     .create = v2_create,
-    .enter = cgroup_enter_all,
     .self_join_file = "cgroup.procs",
     .stats = v2_stats,
 };
