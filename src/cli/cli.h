@@ -13,6 +13,8 @@ enum log_format { LOG_FORMAT_TEXT, LOG_FORMAT_JSON };
 /* Install the stderr log sink. */
 void cli_log_init(void);
 int cli_log_configure(const char *level, const char *format, struct amber_error *err);
+/* --log FILE: also append every log and error line to FILE. */
+int cli_log_file(const char *path, struct amber_error *err);
 /* Print "amber: <msg>" (or a JSON error line) to stderr. */
 void cli_error(const struct amber_error *err);
 void cli_errorf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
@@ -37,6 +39,17 @@ int cmd_create(int argc, char **argv);
 int cmd_start(int argc, char **argv);
 int cmd_resume(int argc, char **argv);
 int cmd_check(int argc, char **argv);
+/* The OCI runtime interface (oci.c). */
+int cmd_delete(int argc, char **argv);
+int cmd_features(int argc, char **argv);
+int cmd_spec(int argc, char **argv);
+bool cli_oci_create_args(int argc, char **argv);
+bool cli_ref_is_oci(const char *ref);
+int cmd_oci_create(int argc, char **argv, bool run);
+int cmd_oci_start(int argc, char **argv);
+int cmd_oci_state(int argc, char **argv);
+int cmd_oci_kill(int argc, char **argv);
+int cmd_oci_exec(int argc, char **argv);
 int cmd_help(int argc, char **argv);
 void help_main(void);
 void help_run(void);

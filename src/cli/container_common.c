@@ -6,6 +6,7 @@
 
 #include "cli/cli.h"
 #include "container/supervisor.h"
+#include "oci/runtime.h"
 
 int cli_container_open(const char *ref, struct container *c, int *lockfd)
 {
@@ -21,7 +22,10 @@ int cli_container_open(const char *ref, struct container *c, int *lockfd)
         goto fail;
     if (state_load(root, id, c, &err) < 0)
         goto fail;
-    supervisor_reap_lost(root, c);
+    if (c->oci)
+        oci_refresh(root, c);
+    else
+        supervisor_reap_lost(root, c);
     if (lockfd != NULL)
         *lockfd = lock;
     else

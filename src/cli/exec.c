@@ -16,6 +16,23 @@ int cmd_exec(int argc, char **argv)
     const char *ref;
     int i = 0, rc;
 
+    /* The OCI exec: runc's options, or a container made from a bundle. */
+    for (int k = 0; k < argc; k++) {
+        const char *a = argv[k];
+        if (strcmp(a, "--") == 0)
+            break;
+        if (strcmp(a, "-p") == 0 || strncmp(a, "--process", 9) == 0 ||
+            strncmp(a, "--pid-file", 10) == 0 || strncmp(a, "--console-socket", 16) == 0 ||
+            strcmp(a, "-d") == 0 || strcmp(a, "--detach") == 0 || strncmp(a, "--cwd", 5) == 0 ||
+            strncmp(a, "--env", 5) == 0 || strcmp(a, "-e") == 0 || strncmp(a, "--user", 6) == 0 ||
+            strcmp(a, "-u") == 0)
+            return cmd_oci_exec(argc, argv);
+        if (a[0] != '-') {
+            if (cli_ref_is_oci(a))
+                return cmd_oci_exec(argc, argv);
+            break;
+        }
+    }
     if (argc > 0 && (strcmp(argv[0], "--help") == 0 || strcmp(argv[0], "-h") == 0)) {
         printf("Usage: amber exec [-t] [-i] ID [--] COMMAND [ARG...]\n\n"
                "Run COMMAND inside a running detached sandbox: its namespaces and cgroup,\n"

@@ -11,16 +11,30 @@ static const struct {
     const char *name;
     int (*fn)(int argc, char **argv);
 } verbs[] = {
-    {"run", cmd_run},       {"check", cmd_check},   {"ps", cmd_ps},       {"state", cmd_state},
-    {"logs", cmd_logs},     {"stop", cmd_stop},     {"kill", cmd_kill},   {"rm", cmd_rm},
-    {"exec", cmd_exec},     {"stats", cmd_stats},   {"pause", cmd_pause}, {"resume", cmd_resume},
-    {"attach", cmd_attach}, {"create", cmd_create}, {"start", cmd_start},
+    {"run", cmd_run},
+    {"check", cmd_check},
+    {"ps", cmd_ps},
+    {"state", cmd_state},
+    {"logs", cmd_logs},
+    {"stop", cmd_stop},
+    {"kill", cmd_kill},
+    {"rm", cmd_rm},
+    {"exec", cmd_exec},
+    {"stats", cmd_stats},
+    {"pause", cmd_pause},
+    {"resume", cmd_resume},
+    {"attach", cmd_attach},
+    {"create", cmd_create},
+    {"start", cmd_start},
+    {"delete", cmd_delete},
+    {"features", cmd_features},
+    {"spec", cmd_spec},
 };
 
 static int global_options(int *argc, char ***argv)
 {
     struct amber_error err;
-    const char *level = NULL, *format = NULL;
+    const char *level = NULL, *format = NULL, *logfile = NULL, *manager = NULL, *ignored = NULL;
 
     while (*argc > 0 && (*argv)[0][0] == '-') {
         const char *a = (*argv)[0];
@@ -28,8 +42,25 @@ static int global_options(int *argc, char ***argv)
         const char *val = NULL;
         size_t n;
 
+        /* runc's flags, which engines pass before the verb. */
+        if (strcmp(a, "--debug") == 0) {
+            level = "debug";
+            (*argc)--, (*argv)++;
+            continue;
+        }
+        if (strcmp(a, "--systemd-cgroup") == 0) {
+            cli_errorf("--systemd-cgroup: amber manages cgroups itself (cgroupfs); configure the "
+                       "engine with --cgroup-manager cgroupfs");
+            return -1;
+        }
         if (strncmp(a, "--log-level", 11) == 0)
             dst = &level, n = 11;
+        else if (strncmp(a, "--log", 5) == 0 && (a[5] == '\0' || a[5] == '='))
+            dst = &logfile, n = 5;
+        else if (strncmp(a, "--cgroup-manager", 16) == 0)
+            dst = &manager, n = 16;
+        else if (strncmp(a, "--rootless", 10) == 0 && (a[10] == '\0' || a[10] == '='))
+            dst = &ignored, n = 10;
         else if (strncmp(a, "--root", 6) == 0 && (a[6] == '\0' || a[6] == '='))
             dst = &cli_root, n = 6;
         else if (strncmp(a, "--log-format", 12) == 0)
@@ -48,8 +79,13 @@ static int global_options(int *argc, char ***argv)
         }
         *dst = val;
     }
-    if (cli_log_configure(level, format, &err) < 0) {
+    if (cli_log_configure(level, format, &err) < 0 ||
+        (logfile != NULL && cli_log_file(logfile, &err) < 0)) {
         cli_error(&err);
+        return -1;
+    }
+    if (manager != NULL && strcmp(manager, "cgroupfs") != 0) {
+        cli_errorf("--cgroup-manager '%s': amber supports only cgroupfs", manager);
         return -1;
     }
     return 0;

@@ -9,6 +9,7 @@
 #include "cli/cli.h"
 
 static enum log_format log_fmt = LOG_FORMAT_TEXT;
+static FILE *log_file; /* --log FILE: a copy of every line (engines read it) */
 
 static void emit(const char *level, const char *msg)
 {
@@ -23,14 +24,22 @@ static void emit(const char *level, const char *msg)
         s = o ? json_dumps(o, JSON_COMPACT) : NULL;
         if (s != NULL)
             fprintf(stderr, "%s\n", s);
+        if (s != NULL && log_file != NULL)
+            fprintf(log_file, "%s\n", s);
         free(s);
         json_decref(o);
     } else if (strcmp(level, "error") == 0) {
         fprintf(stderr, "amber: %s\n", msg);
+        if (log_file != NULL)
+            fprintf(log_file, "amber: %s\n", msg);
     } else {
         fprintf(stderr, "amber: %s: %s\n", level, msg);
+        if (log_file != NULL)
+            fprintf(log_file, "amber: %s: %s\n", level, msg);
     }
     fflush(stderr);
+    if (log_file != NULL)
+        fflush(log_file);
 }
 
 static void sink(enum amber_log_level level, const char *msg, void *data)
@@ -61,6 +70,14 @@ int cli_log_configure(const char *level, const char *format, struct amber_error 
         else
             return amber_error_set(err, 0, "--log-format '%s': expected text or json", format);
     }
+    return 0;
+}
+
+int cli_log_file(const char *path, struct amber_error *err)
+{
+    log_file = fopen(path, "ae");
+    if (log_file == NULL)
+        return amber_error_errno(err, "--log '%s'", path);
     return 0;
 }
 

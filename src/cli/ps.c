@@ -111,6 +111,9 @@ int cmd_state(int argc, char **argv)
     const char *ref = NULL;
     char *s;
 
+    /* A container made from a bundle answers with the OCI state document. */
+    if (argc == 1 && cli_ref_is_oci(argv[0]))
+        return cmd_oci_state(argc, argv);
     for (int i = 0; i < argc; i++) {
         if (strcmp(argv[i], "--format") == 0 && i + 1 < argc) {
             if (cli_parse_format(argv[++i], &json) < 0)

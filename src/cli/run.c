@@ -21,12 +21,16 @@ static int run_main(int argc, char **argv, bool create);
 
 int cmd_run(int argc, char **argv)
 {
+    if (cli_oci_create_args(argc, argv))
+        return cmd_oci_create(argc, argv, true);
     return run_main(argc, argv, false);
 }
 
 /* amber create: `run -d` whose workload waits for `amber start`. */
 int cmd_create(int argc, char **argv)
 {
+    if (cli_oci_create_args(argc, argv))
+        return cmd_oci_create(argc, argv, false);
     return run_main(argc, argv, true);
 }
 

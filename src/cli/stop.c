@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "cli/cli.h"
+#include "oci/runtime.h"
 #include "cli/container_common.h"
 #include "util/parse.h"
 
@@ -105,6 +106,9 @@ int cmd_kill(int argc, char **argv)
     struct container c;
     int sig = -1;
 
+    if (argc >= 1 &&
+        (strcmp(argv[0], "--all") == 0 || strcmp(argv[0], "-a") == 0 || cli_ref_is_oci(argv[0])))
+        return cmd_oci_kill(argc, argv);
     if (cli_wants_help(argc, argv)) {
         printf("Usage: amber kill ID [SIGNAL]\n\n"
                "Send SIGNAL (a name like TERM or a number; default KILL) to the sandbox.\n");
@@ -169,6 +173,13 @@ int cmd_rm(int argc, char **argv)
             return 0;
         }
         n++;
+        if (cli_ref_is_oci(argv[i])) {
+            if (oci_delete(root, argv[i], force, &err) < 0) {
+                cli_error(&err);
+                rc = 1;
+            }
+            continue;
+        }
         if (cli_container_open(argv[i], &c, NULL) < 0) {
             rc = 1;
             continue;
@@ -224,6 +235,8 @@ int cmd_start(int argc, char **argv)
     char *fifo;
     int fd;
 
+    if (argc == 1 && cli_ref_is_oci(argv[0]))
+        return cmd_oci_start(argc, argv);
     if (cli_wants_help(argc, argv)) {
         printf("Usage: amber start ID\n\n"
                "Start the workload of a sandbox made with `amber create`.\n");

@@ -127,6 +127,13 @@ int state_save(const char *root, const struct container *c, struct amber_error *
     for (int i = 0; i < c->ncgroups; i++)
         json_array_append_new(cg, json_string(c->cgroups[i]));
     json_object_set_new(o, "cgroups", cg);
+    if (c->oci) {
+        json_t *a = c->annotations != NULL ? json_loads(c->annotations, 0, NULL) : NULL;
+        json_object_set_new(o, "oci", json_true());
+        json_object_set_new(o, "bundle", json_string(c->bundle != NULL ? c->bundle : ""));
+        json_object_set_new(o, "pid_start", json_integer((json_int_t)c->pid_start));
+        json_object_set_new(o, "annotations", a != NULL ? a : json_object());
+    }
     if (c->exec_json != NULL) {
         json_t *e = json_loads(c->exec_json, 0, NULL);
         if (e != NULL)
@@ -181,12 +188,19 @@ int state_load(const char *root, const char *id, struct container *c, struct amb
     }
     json_array_foreach(json_object_get(o, "cgroups"), i, v)
     {
-        if (c->ncgroups < 4 && json_is_string(v))
+        if (c->ncgroups < 8 && json_is_string(v))
             c->cgroups[c->ncgroups++] = xstrdup(json_string_value(v));
     }
     v = json_object_get(o, "exec");
     if (v != NULL)
         c->exec_json = json_dumps(v, JSON_COMPACT);
+    c->oci = json_is_true(json_object_get(o, "oci"));
+    if (c->oci) {
+        c->bundle = xstrdup(jstr(o, "bundle"));
+        c->pid_start = (uint64_t)json_integer_value(json_object_get(o, "pid_start"));
+        v = json_object_get(o, "annotations");
+        c->annotations = json_is_object(v) ? json_dumps(v, JSON_COMPACT) : xstrdup("{}");
+    }
     json_decref(o);
     return 0;
 }
@@ -196,6 +210,8 @@ void container_free(struct container *c)
     strv_free(c->command);
     free(c->spec_json);
     free(c->exec_json);
+    free(c->bundle);
+    free(c->annotations);
     for (int i = 0; i < c->ncgroups; i++)
         free(c->cgroups[i]);
     memset(c, 0, sizeof(*c));
@@ -308,7 +324,8 @@ void state_unlock(int lockfd)
 
 int state_remove(const char *root, const char *id, struct amber_error *err)
 {
-    static const char *const files[] = {"state.json", "log", "log.1", "start", "lock"};
+    static const char *const files[] = {"state.json", "log",         "log.1", "start",
+                                        "exec.fifo",  "config.json", "lock"};
     cleanup_free char *dir = state_path(root, id, NULL);
 
     for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++) {

@@ -36,9 +36,15 @@ struct container {
     char **command;                    /* NULL-terminated */
     char *spec_json; /* the launch-file form of the spec, for exec (may be NULL) */
     char spec_digest[65];
-    char *cgroups[4]; /* the sandbox cgroup dirs, for stats, pause and cleanup */
+    char *cgroups[8]; /* the sandbox cgroup dirs, for stats, pause and cleanup */
     int ncgroups;
     char *exec_json; /* what `exec` needs: ids, workdir, env, Landlock rules (JSON) */
+    /* OCI containers (create --bundle): no supervisor; the container's
+     * first process is `pid`, identified by its start time. */
+    bool oci;
+    char *bundle;
+    uint64_t pid_start;
+    char *annotations; /* JSON object text */
 };
 
 const char *container_status_name(enum container_status s);
@@ -71,7 +77,7 @@ char **state_list(const char *root, struct amber_error *err);
 int state_lock(const char *root, const char *id, bool wait, struct amber_error *err);
 void state_unlock(int lockfd);
 
-/* Remove <root>/<id> (state, log, lock). */
+/* Remove <root>/<id> (state, log, lock, exec.fifo, config.json). */
 int state_remove(const char *root, const char *id, struct amber_error *err);
 
 /* Path helpers (malloc'd). */

@@ -356,6 +356,17 @@ const char *cgroup_v2_mount(void)
     return host.v2.mnt;
 }
 
+const char *cgroup_mount_dir(const char *controller)
+{
+    int idx;
+
+    host_load();
+    if (controller == NULL)
+        return host.v2.mnt;
+    idx = v1_index(controller, strlen(controller));
+    return idx >= 0 ? host.v1[idx].mnt : NULL;
+}
+
 char *cgroup_controllers(void)
 {
     char buf[512];

@@ -95,6 +95,10 @@ const char *cgroup_own_dir(const char *controller);
 /* The cgroup2 mount point visible to amber (the root of what it can
  * reach), or NULL. Cached; do not free. */
 const char *cgroup_v2_mount(void);
+/* Mount point of the v1 hierarchy carrying controller (or of cgroup2 when
+ * controller is NULL), for paths given relative to the hierarchy's root
+ * (an OCI bundle's cgroupsPath). NULL when not mounted. */
+const char *cgroup_mount_dir(const char *controller);
 /* mkdir parent/name and record it in cg (a recorded dir is removed by
  * cgroup_destroy). A dir already recorded (co-mounted v1 controllers) is
  * not made twice. Returns the recorded path or NULL. */

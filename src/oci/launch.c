@@ -1,0 +1,834 @@
+/* The first process of an OCI container: the bundle's config applied in
+ * the order the runtime spec and the kernel need.
+ *
+ *  1. Join the cgroup, mark inherited fds close-on-exec (except
+ *     --preserve-fds), wait for the parent (id maps written).
+ *  2. Join the namespaces given by path, create the rest (the pid and user
+ *     namespaces came with clone), become root of a new user namespace.
+ *  3. createRuntime / prestart hooks (run by the parent, in the runtime's
+ *     namespaces), createContainer hooks (here, before pivot_root).
+ *  4. Root: rslave "/", bind the rootfs on itself, the config's mounts in
+ *     order (targets resolved inside the rootfs: a symlink in the image can
+ *     never point a mount at the host), default devices, pivot_root.
+ *  5. sysctl, masked and read-only paths, read-only root, hostname, console.
+ *  6. rlimits, then the capability sets and ids, cwd, no_new_privs.
+ *  7. Report READY; with --detach stop depending on the parent; wait on
+ *     exec.fifo until `start`; startContainer hooks; seccomp; exec.
+ * Errors before READY go to the parent (SYNC_ERROR); after it, to stderr. */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <linux/capability.h>
+#include <linux/close_range.h>
+#include <linux/openat2.h>
+#include <poll.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mount.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/statvfs.h>
+#include <sys/syscall.h>
+#include <sys/sysmacros.h>
+#include <sys/wait.h>
+#include <termios.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "backend/backend.h"
+#include "oci/oci_internal.h"
+#include "oci/runtime.h"
+#include "sandbox/caps.h"
+#include "sandbox/cgroup.h"
+#include "sandbox/sandbox.h"
+#include "util/cleanup.h"
+#include "util/fs.h"
+
+__attribute__((noreturn)) static void fail(const struct oci_plan *plan,
+                                           const struct amber_error *err)
+{
+    sync_send(plan->sync_fd, SYNC_ERROR, 0, err);
+    _exit(AMBER_EXIT_INTERNAL);
+}
+
+/* openat2 with the rootfs as "/": symlinks inside the image resolve inside
+ * it, ".." stops at its top. */
+int oci_open_in_root(int rootfd, const char *path, int flags)
+{
+    struct open_how how = {
+        .flags = (uint64_t)(flags | O_CLOEXEC),
+        .mode = 0,
+        .resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS,
+    };
+    const char *p = path;
+
+    while (*p == '/')
+        p++;
+    if (*p == '\0')
+        return fcntl(rootfd, F_DUPFD_CLOEXEC, 0);
+    return (int)syscall(SYS_openat2, rootfd, p, &how, sizeof(how));
+}
+
+/* Create path inside the root (mkdir -p; the last component a file when
+ * !dir) and return an O_PATH fd to it. */
+int oci_make_in_root(int rootfd, const char *path, bool dir, struct amber_error *err)
+{
+    char buf[4096];
+    size_t len = strlen(path);
+    int fd;
+
+    if (len >= sizeof(buf))
+        return amber_error_set(err, ENAMETOOLONG, "'%s'", path);
+    fd = oci_open_in_root(rootfd, path, O_PATH);
+    if (fd >= 0 || errno != ENOENT)
+        return fd >= 0 ? fd : amber_error_errno(err, "open '%s' in the rootfs", path);
+    memcpy(buf, path, len + 1);
+    for (size_t i = 1; i <= len; i++) {
+        bool last = i == len;
+        char save;
+        int pfd;
+        char *slash;
+        const char *name;
+
+        if (!last && buf[i] != '/')
+            continue;
+        save = buf[i];
+        buf[i] = '\0';
+        fd = oci_open_in_root(rootfd, buf, O_PATH);
+        if (fd >= 0) {
+            if (!last)
+                close(fd);
+            buf[i] = save;
+            if (last)
+                return fd;
+            continue;
+        }
+        if (errno != ENOENT) {
+            amber_error_errno(err, "open '%s' in the rootfs", buf);
+            buf[i] = save;
+            return -1;
+        }
+        slash = strrchr(buf, '/');
+        name = slash + 1;
+        *slash = '\0';
+        pfd = oci_open_in_root(rootfd, buf[0] == '\0' ? "/" : buf, O_PATH | O_DIRECTORY);
+        *slash = '/';
+        if (pfd < 0) {
+            amber_error_errno(err, "open the parent of '%s' in the rootfs", buf);
+            buf[i] = save;
+            return -1;
+        }
+        if (!last || dir) {
+            if (mkdirat(pfd, name, 0755) < 0 && errno != EEXIST) {
+                amber_error_errno(err, "mkdir '%s' in the rootfs", buf);
+                close(pfd);
+                return -1;
+            }
+        } else {
+            int f = openat(pfd, name, O_CREAT | O_WRONLY | O_NOFOLLOW | O_CLOEXEC, 0644);
+            if (f < 0) {
+                amber_error_errno(err, "create '%s' in the rootfs", buf);
+                close(pfd);
+                return -1;
+            }
+            close(f);
+        }
+        close(pfd);
+        buf[i] = save;
+        if (last) {
+            fd = oci_open_in_root(rootfd, buf, O_PATH);
+            if (fd < 0)
+                return amber_error_errno(err, "open '%s' in the rootfs", buf);
+            return fd;
+        }
+    }
+    return amber_error_set(err, EINVAL, "'%s': empty path", path);
+}
+
+/* Flags a remount must keep: in a user namespace the kernel locks the
+ * ones the mount had when it was made. */
+static unsigned long locked_flags(const char *target)
+{
+    struct statvfs s;
+    unsigned long f = 0;
+
+    if (statvfs(target, &s) < 0)
+        return 0;
+    if (s.f_flag & ST_NOSUID)
+        f |= MS_NOSUID;
+    if (s.f_flag & ST_NODEV)
+        f |= MS_NODEV;
+    if (s.f_flag & ST_NOEXEC)
+        f |= MS_NOEXEC;
+    if (s.f_flag & ST_RDONLY)
+        f |= MS_RDONLY;
+    if (s.f_flag & ST_NOATIME)
+        f |= MS_NOATIME;
+    if (s.f_flag & ST_NODIRATIME)
+        f |= MS_NODIRATIME;
+    if (s.f_flag & ST_RELATIME)
+        f |= MS_RELATIME;
+    return f;
+}
+
+int oci_remount(const char *target, unsigned long flags, struct amber_error *err)
+{
+    unsigned long f = MS_BIND | MS_REMOUNT | (flags & ~(MS_REC | MS_BIND | MS_REMOUNT));
+
+    if (mount(NULL, target, NULL, f, NULL) == 0)
+        return 0;
+    if (errno == EPERM && mount(NULL, target, NULL, f | locked_flags(target), NULL) == 0)
+        return 0;
+    return amber_error_errno(err, "remount '%s'", target);
+}
+
+static bool is_mounted_type(const char *type, const char *want)
+{
+    return type != NULL && strcmp(type, want) == 0;
+}
+
+/* Copy the directory tree at src (the image's own /tmp, say) into dst:
+ * "tmpcopyup" keeps an image's files visible under a tmpfs mounted over
+ * them. Regular files, directories and symlinks; nothing else is copied. */
+static int copy_tree(int src, int dst, struct amber_error *err)
+{
+    cleanup_closedir DIR *d = fdopendir(dup(src));
+    struct dirent *e;
+
+    if (d == NULL)
+        return amber_error_errno(err, "tmpcopyup: read directory");
+    while ((e = readdir(d)) != NULL) {
+        struct stat st;
+
+        if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
+            continue;
+        if (fstatat(src, e->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0)
+            return amber_error_errno(err, "tmpcopyup: stat '%s'", e->d_name);
+        if (S_ISDIR(st.st_mode)) {
+            cleanup_close int s2 = -1;
+            cleanup_close int d2 = -1;
+            if (mkdirat(dst, e->d_name, st.st_mode & 07777) < 0 && errno != EEXIST)
+                return amber_error_errno(err, "tmpcopyup: mkdir '%s'", e->d_name);
+            s2 = openat(src, e->d_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+            d2 = openat(dst, e->d_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+            if (s2 < 0 || d2 < 0 || copy_tree(s2, d2, err) < 0)
+                return err->msg[0] ? -1 : amber_error_errno(err, "tmpcopyup: '%s'", e->d_name);
+        } else if (S_ISLNK(st.st_mode)) {
+            char target[4096];
+            ssize_t n = readlinkat(src, e->d_name, target, sizeof(target) - 1);
+            if (n < 0)
+                return amber_error_errno(err, "tmpcopyup: readlink '%s'", e->d_name);
+            target[n] = '\0';
+            if (symlinkat(target, dst, e->d_name) < 0)
+                return amber_error_errno(err, "tmpcopyup: symlink '%s'", e->d_name);
+        } else if (S_ISREG(st.st_mode)) {
+            cleanup_close int in = openat(src, e->d_name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+            cleanup_close int out =
+                openat(dst, e->d_name, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, st.st_mode & 07777);
+            char buf[65536];
+            ssize_t r;
+            if (in < 0 || out < 0)
+                return amber_error_errno(err, "tmpcopyup: copy '%s'", e->d_name);
+            while ((r = read(in, buf, sizeof(buf))) > 0)
+                if (fs_write_all(out, buf, (size_t)r) < 0)
+                    return amber_error_errno(err, "tmpcopyup: write '%s'", e->d_name);
+        } else {
+            continue;
+        }
+        fchownat(dst, e->d_name, st.st_uid, st.st_gid, AT_SYMLINK_NOFOLLOW);
+    }
+    return 0;
+}
+
+static int do_mount(const struct oci_plan *plan, int rootfd, const struct oci_mount *m,
+                    struct amber_error *err)
+{
+    struct stat st;
+    bool dir = true;
+    cleanup_close int tfd = -1;
+    cleanup_close int below = -1;
+    char target[64];
+    unsigned long flags = m->flags & ~MS_REMOUNT;
+
+    if (m->bind) {
+        if (stat(m->src, &st) < 0)
+            return amber_error_errno(err, "mount '%s': source '%s'", m->dst, m->src);
+        dir = S_ISDIR(st.st_mode);
+    }
+    tfd = oci_make_in_root(rootfd, m->dst, dir, err);
+    if (tfd < 0)
+        return amber_error_prefix(err, "mount '%s'", m->dst);
+    snprintf(target, sizeof(target), "/proc/self/fd/%d", tfd);
+    if (m->copy_up) {
+        /* What the image has there, reachable after the tmpfs covers it. */
+        below = oci_open_in_root(rootfd, m->dst, O_RDONLY | O_DIRECTORY);
+        if (below < 0)
+            return amber_error_errno(err, "mount '%s': tmpcopyup", m->dst);
+    }
+    if (m->bind) {
+        if (mount(m->src, target, NULL, MS_BIND | (m->recursive ? MS_REC : 0), NULL) < 0)
+            return amber_error_errno(err, "bind '%s' on '%s'", m->src, m->dst);
+    } else if (is_mounted_type(m->type, "cgroup") || is_mounted_type(m->type, "cgroup2")) {
+        /* A container sees its own cgroup only through a cgroup namespace
+         * on a unified host; elsewhere it gets an empty read-only tmpfs
+         * rather than the host's hierarchy (docs/oci.md). */
+        bool v2 = cgroup_detect_layout() == CGROUP_LAYOUT_V2 && plan->oci->ns_new[OCI_NS_CGROUP];
+        if (v2) {
+            if (mount("cgroup2", target, "cgroup2", flags, NULL) < 0)
+                return amber_error_errno(err, "mount cgroup2 on '%s'", m->dst);
+        } else if (mount("tmpfs", target, "tmpfs", flags & ~MS_RDONLY, "mode=755,size=4k") < 0) {
+            return amber_error_errno(err, "mount an empty tmpfs on '%s'", m->dst);
+        }
+        flags |= MS_RDONLY;
+    } else {
+        int r = mount(m->src != NULL ? m->src : m->type, target, m->type, flags, m->data);
+        if (r < 0 && errno == EPERM &&
+            (is_mounted_type(m->type, "sysfs") || is_mounted_type(m->type, "mqueue"))) {
+            /* Without its own network (sysfs) or ipc (mqueue) namespace
+             * owned by our user namespace the kernel refuses a new
+             * instance: bind the host's, with the flags asked for. */
+            const char *host = is_mounted_type(m->type, "sysfs") ? "/sys" : "/dev/mqueue";
+            r = mount(host, target, NULL, MS_BIND | MS_REC, NULL); /* remounted below */
+        } else if (r == 0) {
+            flags = 0; /* applied by the mount itself */
+        }
+        if (r < 0)
+            return amber_error_errno(err, "mount %s on '%s'", m->type, m->dst);
+    }
+    /* The fd names what was there before the mount: reopen it to reach the
+     * new mount for the remount, the copy and the propagation change. */
+    close(tfd);
+    tfd = oci_open_in_root(rootfd, m->dst, O_PATH);
+    if (tfd < 0)
+        return amber_error_errno(err, "mount '%s': reopen", m->dst);
+    snprintf(target, sizeof(target), "/proc/self/fd/%d", tfd);
+    if (below >= 0) {
+        cleanup_close int top = open(target, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (top < 0 || copy_tree(below, top, err) < 0)
+            return err->msg[0] ? amber_error_prefix(err, "mount '%s'", m->dst)
+                               : amber_error_errno(err, "mount '%s': tmpcopyup", m->dst);
+    }
+    if ((flags & (MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC | MS_NOATIME | MS_NODIRATIME |
+                  MS_RELATIME | MS_STRICTATIME)) != 0 &&
+        oci_remount(target, flags, err) < 0)
+        return amber_error_prefix(err, "mount '%s'", m->dst);
+    if (m->propagation != 0 && mount(NULL, target, NULL, m->propagation, NULL) < 0)
+        return amber_error_errno(err, "mount '%s': set propagation", m->dst);
+    return 0;
+}
+
+/* /dev/null, zero, full, random, urandom, tty: bound from the host (works
+ * in a user namespace too, where mknod does not), unless the image or the
+ * config already put something there. */
+static int default_devices(const struct oci_plan *plan, int rootfd, struct amber_error *err)
+{
+    static const char *const devs[] = {"null", "zero", "full", "random", "urandom", "tty"};
+    static const char *const links[][2] = {{"fd", "/proc/self/fd"},
+                                           {"stdin", "/proc/self/fd/0"},
+                                           {"stdout", "/proc/self/fd/1"},
+                                           {"stderr", "/proc/self/fd/2"}};
+    const struct amber_oci *oci = plan->oci;
+    cleanup_close int devfd = oci_make_in_root(rootfd, "/dev", true, err);
+
+    if (devfd < 0)
+        return -1;
+    for (size_t i = 0; i < oci->ndevices; i++) {
+        const struct oci_device *d = &oci->devices[i];
+        cleanup_close int tfd = -1;
+        char target[64];
+        mode_t type = d->type == 'b' ? S_IFBLK : d->type == 'p' ? S_IFIFO : S_IFCHR;
+
+        if (plan->host_root && !oci->ns_new[OCI_NS_USER]) {
+            cleanup_close int pfd = -1;
+            char parent[4096];
+            char *slash;
+            snprintf(parent, sizeof(parent), "%s", d->path);
+            slash = strrchr(parent, '/');
+            *slash = '\0';
+            pfd = oci_make_in_root(rootfd, parent[0] ? parent : "/", true, err);
+            if (pfd < 0)
+                return -1;
+            unlinkat(pfd, slash + 1, 0);
+            if (mknodat(pfd, slash + 1, type | (d->mode & 07777),
+                        makedev((unsigned)d->major, (unsigned)d->minor)) < 0)
+                return amber_error_errno(err, "linux.devices: mknod '%s'", d->path);
+            if (fchownat(pfd, slash + 1, d->uid, d->gid, AT_SYMLINK_NOFOLLOW) < 0 ||
+                fchmodat(pfd, slash + 1, d->mode & 07777, 0) < 0)
+                return amber_error_errno(err, "linux.devices: chown/chmod '%s'", d->path);
+            continue;
+        }
+        tfd = oci_make_in_root(rootfd, d->path, false, err);
+        if (tfd < 0)
+            return -1;
+        snprintf(target, sizeof(target), "/proc/self/fd/%d", tfd);
+        if (mount(d->path, target, NULL, MS_BIND, NULL) < 0)
+            return amber_error_errno(err, "linux.devices: bind the host's '%s'", d->path);
+    }
+    for (size_t i = 0; i < sizeof(devs) / sizeof(devs[0]); i++) {
+        cleanup_close int tfd = -1;
+        char target[64], host[32];
+        struct stat st;
+
+        if (fstatat(devfd, devs[i], &st, AT_SYMLINK_NOFOLLOW) == 0)
+            continue;
+        tfd = openat(devfd, devs[i], O_CREAT | O_WRONLY | O_NOFOLLOW | O_CLOEXEC, 0666);
+        if (tfd < 0)
+            return amber_error_errno(err, "create /dev/%s", devs[i]);
+        snprintf(target, sizeof(target), "/proc/self/fd/%d", tfd);
+        snprintf(host, sizeof(host), "/dev/%s", devs[i]);
+        if (mount(host, target, NULL, MS_BIND, NULL) < 0)
+            return amber_error_errno(err, "bind the host's %s", host);
+    }
+    for (size_t i = 0; i < sizeof(links) / sizeof(links[0]); i++) {
+        if (symlinkat(links[i][1], devfd, links[i][0]) < 0 && errno != EEXIST)
+            return amber_error_errno(err, "symlink /dev/%s", links[i][0]);
+    }
+    /* With a devpts of its own, /dev/ptmx must be that instance's. */
+    if (faccessat(devfd, "pts/ptmx", F_OK, AT_SYMLINK_NOFOLLOW) == 0) {
+        struct stat st;
+        if (fstatat(devfd, "ptmx", &st, AT_SYMLINK_NOFOLLOW) == 0 && !S_ISLNK(st.st_mode))
+            unlinkat(devfd, "ptmx", 0);
+        if (symlinkat("pts/ptmx", devfd, "ptmx") < 0 && errno != EEXIST)
+            return amber_error_errno(err, "symlink /dev/ptmx");
+    }
+    return 0;
+}
+
+static int setup_root(const struct oci_plan *plan, const char *state, struct amber_error *err)
+{
+    const struct amber_spec *spec = plan->spec;
+    const struct amber_oci *oci = plan->oci;
+    cleanup_close int rootfd = -1;
+
+    /* Nothing mounted below may reach the host, and the host's later
+     * mounts may still reach in (slave) until the config says otherwise. */
+    if (mount(NULL, "/", NULL, MS_REC | MS_SLAVE, NULL) < 0)
+        return amber_error_errno(err, "make / a slave mount");
+    if (mount(spec->rootfs, spec->rootfs, NULL, MS_BIND | MS_REC, NULL) < 0)
+        return amber_error_errno(err, "root.path '%s'", spec->rootfs);
+    rootfd = open(spec->rootfs, O_PATH | O_DIRECTORY | O_CLOEXEC);
+    if (rootfd < 0)
+        return amber_error_errno(err, "root.path '%s'", spec->rootfs);
+    for (size_t i = 0; i < oci->nmounts; i++)
+        if (do_mount(plan, rootfd, &oci->mounts[i], err) < 0)
+            return -1;
+    if (default_devices(plan, rootfd, err) < 0)
+        return -1;
+    if (oci->nhooks[OCI_HOOK_CREATE_CONTAINER] > 0 &&
+        oci_hooks_run(oci->hooks[OCI_HOOK_CREATE_CONTAINER], oci->nhooks[OCI_HOOK_CREATE_CONTAINER],
+                      "createContainer", state, err) < 0)
+        return -1;
+    if (fchdir(rootfd) < 0)
+        return amber_error_errno(err, "chdir to the rootfs");
+    if (syscall(SYS_pivot_root, ".", ".") < 0)
+        return amber_error_errno(err, "pivot_root");
+    if (umount2(".", MNT_DETACH) < 0)
+        return amber_error_errno(err, "detach the old root");
+    if (chdir("/") < 0)
+        return amber_error_errno(err, "chdir /");
+    if (mount(NULL, "/", NULL, oci->rootfs_propagation, NULL) < 0)
+        return amber_error_errno(err, "linux.rootfsPropagation");
+    return 0;
+}
+
+static int apply_paths(const struct oci_plan *plan, struct amber_error *err)
+{
+    const struct amber_oci *oci = plan->oci;
+
+    for (size_t i = 0; oci->sysctl != NULL && oci->sysctl[i] != NULL; i++) {
+        char path[512];
+        const char *eq = strchr(oci->sysctl[i], '=');
+        size_t klen = (size_t)(eq - oci->sysctl[i]);
+
+        snprintf(path, sizeof(path), "/proc/sys/%.*s", (int)klen, oci->sysctl[i]);
+        for (char *p = path + 10; *p != '\0'; p++)
+            if (*p == '.')
+                *p = '/';
+        if (fs_write_file(path, eq + 1, strlen(eq + 1), 0, 0, err) < 0)
+            return amber_error_prefix(err, "linux.sysctl %.*s", (int)klen, oci->sysctl[i]);
+    }
+    for (size_t i = 0; oci->masked != NULL && oci->masked[i] != NULL; i++) {
+        const char *p = oci->masked[i];
+        struct stat st;
+        int r;
+
+        if (lstat(p, &st) < 0) {
+            if (errno == ENOENT)
+                continue;
+            return amber_error_errno(err, "linux.maskedPaths '%s'", p);
+        }
+        if (S_ISDIR(st.st_mode))
+            r = mount("tmpfs", p, "tmpfs", MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC,
+                      "size=0,mode=000");
+        else
+            r = mount("/dev/null", p, NULL, MS_BIND, NULL);
+        if (r < 0)
+            return amber_error_errno(err, "linux.maskedPaths '%s'", p);
+    }
+    for (size_t i = 0; oci->readonly != NULL && oci->readonly[i] != NULL; i++) {
+        const char *p = oci->readonly[i];
+        if (mount(p, p, NULL, MS_BIND | MS_REC, NULL) < 0) {
+            if (errno == ENOENT)
+                continue;
+            return amber_error_errno(err, "linux.readonlyPaths '%s'", p);
+        }
+        if (oci_remount(p, MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, err) < 0)
+            return amber_error_prefix(err, "linux.readonlyPaths");
+    }
+    if (oci->root_readonly && oci_remount("/", MS_RDONLY, err) < 0)
+        return amber_error_prefix(err, "root.readonly");
+    return 0;
+}
+
+/* --console-socket: a pty from the container's own devpts; the master
+ * goes to the engine, the terminal becomes the process's stdio. */
+static int console_setup(const struct oci_plan *plan, int *slave, struct amber_error *err)
+{
+    cleanup_close int master = -1;
+    int unlock = 0;
+    char name[64] = "/dev/pts/?";
+    int n = -1;
+    struct iovec iov;
+    union {
+        char buf[CMSG_SPACE(sizeof(int))];
+        struct cmsghdr align;
+    } u;
+    struct msghdr mh;
+    struct cmsghdr *c;
+
+    master = open("/dev/ptmx", O_RDWR | O_NOCTTY | O_CLOEXEC);
+    if (master < 0 || ioctl(master, TIOCSPTLCK, &unlock) < 0)
+        return amber_error_errno(err, "process.terminal: open /dev/ptmx in the container");
+    *slave = ioctl(master, TIOCGPTPEER, O_RDWR | O_NOCTTY | O_CLOEXEC);
+    if (*slave < 0)
+        return amber_error_errno(err, "process.terminal: open the pty");
+    if (ioctl(master, TIOCGPTN, &n) == 0)
+        snprintf(name, sizeof(name), "/dev/pts/%d", n);
+    if (plan->oci->console_rows > 0) {
+        struct winsize ws = {.ws_row = plan->oci->console_rows, .ws_col = plan->oci->console_cols};
+        ioctl(*slave, TIOCSWINSZ, &ws);
+    }
+    memset(&mh, 0, sizeof(mh));
+    memset(&u, 0, sizeof(u));
+    iov.iov_base = name;
+    iov.iov_len = strlen(name);
+    mh.msg_iov = &iov;
+    mh.msg_iovlen = 1;
+    mh.msg_control = u.buf;
+    mh.msg_controllen = sizeof(u.buf);
+    c = CMSG_FIRSTHDR(&mh);
+    c->cmsg_level = SOL_SOCKET;
+    c->cmsg_type = SCM_RIGHTS;
+    c->cmsg_len = CMSG_LEN(sizeof(int));
+    memcpy(CMSG_DATA(c), &master, sizeof(int));
+    if (sendmsg(plan->console_fd, &mh, MSG_NOSIGNAL) < 0)
+        return amber_error_errno(err, "--console-socket: send the terminal");
+    close(plan->console_fd);
+    return 0;
+}
+
+static int apply_rlimits(const struct amber_spec *spec, struct amber_error *err)
+{
+    for (size_t i = 0; i < spec->nulimits; i++) {
+        struct rlimit rl = {
+            .rlim_cur =
+                spec->ulimits[i].soft == AMBER_UNLIMITED ? RLIM_INFINITY : spec->ulimits[i].soft,
+            .rlim_max =
+                spec->ulimits[i].hard == AMBER_UNLIMITED ? RLIM_INFINITY : spec->ulimits[i].hard,
+        };
+        if (setrlimit(spec->ulimits[i].resource, &rl) < 0)
+            return amber_error_errno(err, "process.rlimits %s",
+                                     spec_rlimit_name(spec->ulimits[i].resource));
+    }
+    return 0;
+}
+
+int oci_apply_process(const struct amber_spec *spec, const struct amber_oci *oci,
+                      const struct oci_bpf *seccomp, bool setgroups_ok, struct amber_error *err)
+{
+    struct __user_cap_header_struct hdr = {.version = _LINUX_CAPABILITY_VERSION_3, .pid = 0};
+    struct __user_cap_data_struct data[2];
+    int last = caps_last_cap();
+    bool early_seccomp;
+    gid_t groups[64];
+    size_t ngroups = spec->ngroups < 64 ? spec->ngroups : 64;
+
+    if (apply_rlimits(spec, err) < 0)
+        return -1;
+    if (oci->has_umask)
+        umask(oci->umask);
+    /* The process's cwd is created when missing, as runc does. */
+    if (spec->workdir != NULL && access(spec->workdir, F_OK) < 0) {
+        cleanup_close int fd = oci_make_in_root(AT_FDCWD, spec->workdir, true, err);
+        if (fd < 0)
+            return amber_error_prefix(err, "process.cwd");
+    }
+    /* seccomp needs no_new_privs or CAP_SYS_ADMIN: without the first, load
+     * it while the second is still held. */
+    early_seccomp = seccomp != NULL && !oci->no_new_privs;
+    if (early_seccomp && oci_seccomp_load(seccomp, err) < 0)
+        return -1;
+    if (prctl(PR_SET_KEEPCAPS, 1, 0, 0, 0) < 0)
+        return amber_error_errno(err, "keep capabilities");
+    for (int c = 0; c <= last; c++) {
+        if (!(oci->caps[OCI_CAP_BOUNDING] & (1ULL << c)) &&
+            prctl(PR_CAPBSET_DROP, c, 0, 0, 0) < 0 && errno != EINVAL)
+            return amber_error_errno(err, "process.capabilities.bounding: drop %s",
+                                     oci_cap_name(c) ? oci_cap_name(c) : "?");
+    }
+    for (size_t i = 0; i < ngroups; i++)
+        groups[i] = spec->groups[i];
+    if (setgroups_ok && setgroups(ngroups, groups) < 0)
+        return amber_error_errno(err, "process.user.additionalGids");
+    if (setresgid(spec->gid, spec->gid, spec->gid) < 0)
+        return amber_error_errno(err, "process.user.gid %u", spec->gid);
+    if (setresuid(spec->uid, spec->uid, spec->uid) < 0)
+        return amber_error_errno(err, "process.user.uid %u", spec->uid);
+    memset(data, 0, sizeof(data));
+    data[0].effective = (uint32_t)oci->caps[OCI_CAP_EFFECTIVE];
+    data[1].effective = (uint32_t)(oci->caps[OCI_CAP_EFFECTIVE] >> 32);
+    data[0].permitted = (uint32_t)oci->caps[OCI_CAP_PERMITTED];
+    data[1].permitted = (uint32_t)(oci->caps[OCI_CAP_PERMITTED] >> 32);
+    data[0].inheritable = (uint32_t)oci->caps[OCI_CAP_INHERITABLE];
+    data[1].inheritable = (uint32_t)(oci->caps[OCI_CAP_INHERITABLE] >> 32);
+    if (syscall(SYS_capset, &hdr, data) < 0)
+        return amber_error_errno(err, "process.capabilities");
+    if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) < 0 && errno != EINVAL)
+        return amber_error_errno(err, "process.capabilities.ambient");
+    for (int c = 0; c <= last; c++) {
+        if ((oci->caps[OCI_CAP_AMBIENT] & (1ULL << c)) &&
+            prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_RAISE, c, 0, 0) < 0)
+            return amber_error_errno(err, "process.capabilities.ambient: raise %s",
+                                     oci_cap_name(c) ? oci_cap_name(c) : "?");
+    }
+    prctl(PR_SET_KEEPCAPS, 0, 0, 0, 0);
+    if (spec->workdir != NULL && chdir(spec->workdir) < 0)
+        return amber_error_errno(err, "process.cwd '%s'", spec->workdir);
+    if (oci->no_new_privs && prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
+        return amber_error_errno(err, "process.noNewPrivileges");
+    return 0;
+}
+
+/* Block until `start` writes to exec.fifo. */
+static void wait_for_start(int fifo)
+{
+    struct pollfd p = {.fd = fifo, .events = POLLIN};
+    char c;
+
+    for (;;) {
+        int r = poll(&p, 1, -1);
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r < 0)
+            _exit(AMBER_EXIT_INTERNAL);
+        r = (int)read(fifo, &c, 1);
+        if (r == 1)
+            break;
+        if (r < 0 && (errno == EAGAIN || errno == EINTR))
+            continue;
+        _exit(AMBER_EXIT_INTERNAL);
+    }
+    close(fifo);
+}
+
+__attribute__((noreturn)) static void die_after_ready(const struct amber_error *err, int status)
+{
+    dprintf(STDERR_FILENO, "amber: %s\n", err->msg);
+    _exit(status ? status : AMBER_EXIT_INTERNAL);
+}
+
+void oci_child(const struct oci_plan *plan)
+{
+    const struct amber_spec *spec = plan->spec;
+    const struct amber_oci *oci = plan->oci;
+    struct amber_error err;
+    struct sync_msg msg;
+    int unshare_flags = 0;
+    int tty = -1;
+    bool userns = oci->ns_new[OCI_NS_USER];
+    char *state;
+
+    amber_error_clear(&err);
+    /* 1. The flock belongs to `create`; held here it would block every
+     * verb on this container until the process execs. */
+    if (plan->lock_fd >= 0)
+        close(plan->lock_fd);
+    for (int i = 0; i < plan->ncgroup_fds; i++) {
+        if (write(plan->cgroup_fds[i], "0", 1) != 1) {
+            amber_error_errno(&err, "join the container's cgroup");
+            fail(plan, &err);
+        }
+        close(plan->cgroup_fds[i]);
+    }
+    if (syscall(SYS_close_range, 3U + (unsigned)plan->preserve_fds, ~0U, CLOSE_RANGE_CLOEXEC) < 0)
+        for (int fd = 3 + plan->preserve_fds; fd < 1024; fd++)
+            fcntl(fd, F_SETFD, FD_CLOEXEC);
+    for (int fd = 3; fd < 3 + plan->preserve_fds; fd++)
+        fcntl(fd, F_SETFD, 0);
+    prctl(PR_SET_PDEATHSIG, SIGKILL);
+    if (sync_recv(plan->sync_fd, &msg) != 1 || msg.type != SYNC_GO)
+        _exit(AMBER_EXIT_INTERNAL);
+    /* Hooks run from here read the state with our pid on the host. */
+    state = oci_state_doc(oci->id, "creating", (pid_t)msg.status, oci->bundle, oci->annotations, 0);
+    if (oci->has_oom_score_adj) {
+        char v[16];
+        snprintf(v, sizeof(v), "%d", oci->oom_score_adj);
+        if (fs_write_file("/proc/self/oom_score_adj", v, strlen(v), 0, 0, &err) < 0) {
+            amber_error_prefix(&err, "process.oomScoreAdj");
+            fail(plan, &err);
+        }
+    }
+
+    /* 2. */
+    if (userns && (setresgid(0, 0, 0) < 0 || setresuid(0, 0, 0) < 0)) {
+        amber_error_errno(&err, "become root of the user namespace");
+        fail(plan, &err);
+    }
+    for (int t = 0; t < OCI_NS_COUNT; t++) {
+        if (plan->ns_fds[t] < 0 || t == OCI_NS_PID)
+            continue;
+        if (setns(plan->ns_fds[t], 0) < 0) {
+            amber_error_errno(&err, "linux.namespaces: join %s namespace '%s'", oci_ns_name(t),
+                              oci->ns_path[t]);
+            fail(plan, &err);
+        }
+        close(plan->ns_fds[t]);
+    }
+    if (oci->ns_new[OCI_NS_MNT])
+        unshare_flags |= CLONE_NEWNS;
+    if (oci->ns_new[OCI_NS_NET])
+        unshare_flags |= CLONE_NEWNET;
+    if (oci->ns_new[OCI_NS_IPC])
+        unshare_flags |= CLONE_NEWIPC;
+    if (oci->ns_new[OCI_NS_UTS])
+        unshare_flags |= CLONE_NEWUTS;
+    if (oci->ns_new[OCI_NS_CGROUP])
+        unshare_flags |= CLONE_NEWCGROUP;
+    if (unshare_flags != 0 && unshare(unshare_flags) < 0) {
+        amber_error_errno(&err, "linux.namespaces: create the namespaces");
+        fail(plan, &err);
+    }
+    if (oci->ns_new[OCI_NS_NET] && net_loopback_up(&err) < 0)
+        fail(plan, &err);
+
+    /* 3. */
+    if (oci->nhooks[OCI_HOOK_PRESTART] + oci->nhooks[OCI_HOOK_CREATE_RUNTIME] > 0) {
+        if (sync_send(plan->sync_fd, OCI_SYNC_HOOKS, 0, NULL) < 0 ||
+            sync_recv(plan->sync_fd, &msg) != 1 || msg.type != SYNC_GO)
+            _exit(AMBER_EXIT_INTERNAL);
+    }
+
+    /* 4. */
+    if (setup_root(plan, state, &err) < 0)
+        fail(plan, &err);
+
+    /* 5. */
+    if (apply_paths(plan, &err) < 0)
+        fail(plan, &err);
+    if (oci->ns_new[OCI_NS_UTS] && spec->hostname != NULL &&
+        sethostname(spec->hostname, strlen(spec->hostname)) < 0) {
+        amber_error_errno(&err, "hostname '%s'", spec->hostname);
+        fail(plan, &err);
+    }
+    if (oci->ns_new[OCI_NS_UTS] && oci->domainname != NULL &&
+        setdomainname(oci->domainname, strlen(oci->domainname)) < 0) {
+        amber_error_errno(&err, "domainname '%s'", oci->domainname);
+        fail(plan, &err);
+    }
+    if (plan->console_fd >= 0 && console_setup(plan, &tty, &err) < 0)
+        fail(plan, &err);
+
+    /* 6. */
+    if (oci_apply_process(spec, oci, oci->has_seccomp ? &oci->seccomp : NULL,
+                          !userns || plan->host_root, &err) < 0)
+        fail(plan, &err);
+
+    /* 7. */
+    if (sync_send(plan->sync_fd, SYNC_READY, 0, NULL) < 0)
+        _exit(AMBER_EXIT_INTERNAL);
+    if (plan->detach) {
+        /* The parent has saved the state and is about to exit: from now on
+         * the container must survive it. The ack tells it we did. */
+        if (sync_recv(plan->sync_fd, &msg) != 1 || msg.type != OCI_SYNC_DETACH)
+            _exit(AMBER_EXIT_INTERNAL);
+        prctl(PR_SET_PDEATHSIG, 0);
+        if (sync_send(plan->sync_fd, OCI_SYNC_ACK, 0, NULL) < 0)
+            _exit(AMBER_EXIT_INTERNAL);
+    }
+    close(plan->sync_fd);
+    if (plan->fifo_fd >= 0)
+        wait_for_start(plan->fifo_fd);
+    if (oci->nhooks[OCI_HOOK_START_CONTAINER] > 0 &&
+        oci_hooks_run(oci->hooks[OCI_HOOK_START_CONTAINER], oci->nhooks[OCI_HOOK_START_CONTAINER],
+                      "startContainer", state, &err) < 0)
+        die_after_ready(&err, 0);
+    if (oci->has_seccomp && oci->no_new_privs && oci_seccomp_load(&oci->seccomp, &err) < 0)
+        die_after_ready(&err, 0);
+    amber_exec_workload(spec, tty, &err);
+    die_after_ready(&err, err.status);
+}
+
+int oci_hooks_run(const struct oci_hook *hooks, size_t n, const char *kind, const char *state,
+                  struct amber_error *err)
+{
+    for (size_t i = 0; i < n; i++) {
+        const struct oci_hook *h = &hooks[i];
+        int in[2], st = 0;
+        pid_t pid;
+        long waited_ms = 0;
+
+        if (pipe2(in, O_CLOEXEC) < 0)
+            return amber_error_errno(err, "hooks.%s[%zu]: pipe", kind, i);
+        pid = fork();
+        if (pid < 0) {
+            close(in[0]);
+            close(in[1]);
+            return amber_error_errno(err, "hooks.%s[%zu]: fork", kind, i);
+        }
+        if (pid == 0) {
+            char *const dflt_args[] = {h->path, NULL};
+            char *const no_env[] = {NULL};
+            sigset_t none;
+            sigemptyset(&none);
+            sigprocmask(SIG_SETMASK, &none, NULL);
+            dup2(in[0], STDIN_FILENO);
+            execve(h->path, h->args != NULL ? h->args : dflt_args,
+                   h->env != NULL ? h->env : no_env);
+            _exit(127);
+        }
+        close(in[0]);
+        fs_write_all(in[1], state, strlen(state));
+        close(in[1]);
+        for (;;) {
+            pid_t r = waitpid(pid, &st, h->timeout > 0 ? WNOHANG : 0);
+            if (r == pid)
+                break;
+            if (r < 0 && errno != EINTR)
+                return amber_error_errno(err, "hooks.%s[%zu]: wait", kind, i);
+            if (r == 0) {
+                struct timespec ts = {0, 10 * 1000 * 1000};
+                if (waited_ms >= (long)h->timeout * 1000) {
+                    kill(pid, SIGKILL);
+                    waitpid(pid, &st, 0);
+                    return amber_error_set(err, ETIMEDOUT,
+                                           "hooks.%s[%zu] '%s': timed out after %d s", kind, i,
+                                           h->path, h->timeout);
+                }
+                nanosleep(&ts, NULL);
+                waited_ms += 10;
+            }
+        }
+        if (!WIFEXITED(st) || WEXITSTATUS(st) != 0)
+            return amber_error_set(err, 0, "hooks.%s[%zu] '%s' failed (%s %d)", kind, i, h->path,
+                                   WIFEXITED(st) ? "exit status" : "signal",
+                                   WIFEXITED(st) ? WEXITSTATUS(st) : WTERMSIG(st));
+    }
+    return 0;
+}

@@ -1,0 +1,940 @@
+/* The OCI runtime verbs, parent side (see runtime.h). */
+#include "oci/runtime.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <jansson.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "backend/backend.h"
+#include "container/state.h"
+#include "oci/oci_internal.h"
+#include "sandbox/cgroup.h"
+#include "sandbox/sandbox.h"
+#include "util/cleanup.h"
+#include "util/fs.h"
+#include "util/log.h"
+#include "util/xalloc.h"
+
+static double now_real(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* Alive means: the same process (start time) and not a zombie waiting for
+ * its parent (the engine) to collect the exit status. */
+static bool oci_alive(const struct container *c)
+{
+    char path[64], buf[512];
+    struct amber_error ignore;
+    const char *p;
+
+    if (c->pid <= 0 || c->pid_start == 0 || state_proc_starttime(c->pid) != c->pid_start)
+        return false;
+    snprintf(path, sizeof(path), "/proc/%d/stat", (int)c->pid);
+    if (fs_read_file(path, buf, sizeof(buf), &ignore) < 0)
+        return false;
+    p = strrchr(buf, ')');
+    return p != NULL && p[1] == ' ' && p[2] != 'Z' && p[2] != 'X';
+}
+
+/* Bring c->status in line with the kernel: the process may have exited
+ * (stopped) or been started. */
+void oci_refresh(const char *root, struct container *c)
+{
+    enum container_status s = c->status;
+    struct amber_error ignore;
+
+    if (!oci_alive(c)) {
+        s = CONTAINER_STOPPED;
+    } else {
+        cleanup_free char *fifo = state_path(root, c->id, "exec.fifo");
+        if (access(fifo, F_OK) == 0)
+            s = CONTAINER_CREATED;
+        else if (s != CONTAINER_PAUSED)
+            s = CONTAINER_RUNNING;
+    }
+    if (s != c->status) {
+        c->status = s;
+        if (s == CONTAINER_STOPPED && c->finished == 0)
+            c->finished = now_real();
+        state_save(root, c, &ignore);
+    }
+}
+
+char *oci_state_doc(const char *id, const char *status, pid_t pid, const char *bundle,
+                    const char *annotations, double created)
+{
+    json_t *o = json_object();
+    json_t *a = annotations != NULL ? json_loads(annotations, 0, NULL) : NULL;
+    char ts[64] = "";
+    char *text;
+
+    if (created > 0) {
+        time_t t = (time_t)created;
+        struct tm tm;
+        gmtime_r(&t, &tm);
+        size_t n = strftime(ts, sizeof(ts), "%Y-%m-%dT%H:%M:%S", &tm);
+        snprintf(ts + n, sizeof(ts) - n, ".%09ldZ", (long)((created - (double)t) * 1e9));
+    }
+    json_object_set_new(o, "ociVersion", json_string(OCI_VERSION));
+    json_object_set_new(o, "id", json_string(id));
+    json_object_set_new(o, "status", json_string(status));
+    json_object_set_new(o, "pid", json_integer(pid));
+    json_object_set_new(o, "bundle", json_string(bundle != NULL ? bundle : ""));
+    json_object_set_new(o, "annotations", a != NULL ? a : json_object());
+    if (ts[0] != '\0')
+        json_object_set_new(o, "created", json_string(ts));
+    text = json_dumps(o, JSON_COMPACT);
+    json_decref(o);
+    return text;
+}
+
+/* The container's own copy of its config (for exec and the hooks). */
+static int load_saved_config(const char *root, const struct container *c, struct amber_spec *spec,
+                             struct amber_oci *oci, struct amber_error *err)
+{
+    cleanup_free char *path = state_path(root, c->id, "config.json");
+    cleanup_free char *text = NULL;
+    size_t len = 0;
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    struct stat st;
+
+    spec_init(spec);
+    memset(oci, 0, sizeof(*oci));
+    if (fd < 0)
+        return amber_error_errno(err, "container '%s': saved config", c->id);
+    if (fstat(fd, &st) < 0) {
+        close(fd);
+        return amber_error_errno(err, "container '%s': saved config", c->id);
+    }
+    text = xmalloc((size_t)st.st_size + 1);
+    while (len < (size_t)st.st_size) {
+        ssize_t r = read(fd, text + len, (size_t)st.st_size - len);
+        if (r <= 0)
+            break;
+        len += (size_t)r;
+    }
+    close(fd);
+    oci->bundle = xstrdup(c->bundle);
+    oci->id = xstrdup(c->id);
+    return oci_config_parse(text, len, spec, oci, false, err);
+}
+
+static void run_hooks_warn(const char *root, const struct container *c, int kind, const char *name,
+                           const char *status)
+{
+    struct amber_spec spec;
+    struct amber_oci oci;
+    struct amber_error err;
+
+    if (load_saved_config(root, c, &spec, &oci, &err) == 0 && oci.nhooks[kind] > 0) {
+        cleanup_free char *doc =
+            oci_state_doc(c->id, status, c->pid, c->bundle, c->annotations, c->created);
+        if (oci_hooks_run(oci.hooks[kind], oci.nhooks[kind], name, doc, &err) < 0)
+            log_warn("%s", err.msg);
+    }
+    oci_free(&oci);
+    spec_free(&spec);
+}
+
+/* Keep internal fds clear of the ones passed with --preserve-fds. */
+static int raise_fd(int fd, int min)
+{
+    int n;
+
+    if (fd < 0 || fd >= min)
+        return fd;
+    n = fcntl(fd, F_DUPFD_CLOEXEC, min);
+    close(fd);
+    return n;
+}
+
+static int connect_console(const char *path, struct amber_error *err)
+{
+    struct sockaddr_un sa;
+    int fd;
+
+    memset(&sa, 0, sizeof(sa));
+    sa.sun_family = AF_UNIX;
+    if (strlen(path) >= sizeof(sa.sun_path))
+        return amber_error_set(err, ENAMETOOLONG, "--console-socket '%s'", path);
+    memcpy(sa.sun_path, path, strlen(path) + 1);
+    fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd < 0)
+        return amber_error_errno(err, "--console-socket: socket");
+    if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
+        amber_error_errno(err, "--console-socket '%s'", path);
+        close(fd);
+        return -1;
+    }
+    return fd;
+}
+
+static int write_pid_file(const char *path, pid_t pid, struct amber_error *err)
+{
+    char buf[24];
+    int n = snprintf(buf, sizeof(buf), "%d", (int)pid);
+    /* An engine may read it the moment it exists: write it whole. */
+    return fs_write_atomic(path, buf, (size_t)n, 0644, err);
+}
+
+static int copy_file(const char *from, const char *to, struct amber_error *err)
+{
+    cleanup_close int in = open(from, O_RDONLY | O_CLOEXEC);
+    cleanup_close int out = -1;
+    char buf[65536];
+    ssize_t r;
+
+    if (in < 0)
+        return amber_error_errno(err, "open '%s'", from);
+    out = open(to, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    if (out < 0)
+        return amber_error_errno(err, "create '%s'", to);
+    while ((r = read(in, buf, sizeof(buf))) > 0)
+        if (fs_write_all(out, buf, (size_t)r) < 0)
+            return amber_error_errno(err, "write '%s'", to);
+    return r < 0 ? amber_error_errno(err, "read '%s'", from) : 0;
+}
+
+struct create_ctx {
+    struct amber_spec spec;
+    struct amber_oci oci;
+    struct oci_cgroup cg;
+    struct oci_plan plan;
+    struct container c;
+    bool have_state;
+    int lock;
+    int sync_fd;
+    pid_t pid;
+};
+
+static void create_cleanup(struct create_ctx *x, const char *root, bool failed)
+{
+    struct amber_error ignore;
+
+    if (failed && x->pid > 0) {
+        kill(x->pid, SIGKILL);
+        while (waitpid(x->pid, NULL, 0) < 0 && errno == EINTR)
+            ;
+    }
+    if (failed) {
+        oci_cgroup_remove(x->cg.paths, x->cg.n, &ignore);
+        if (x->have_state)
+            state_remove(root, x->c.id, &ignore);
+    }
+    if (x->plan.fifo_fd >= 0)
+        close(x->plan.fifo_fd);
+    if (x->plan.console_fd >= 0)
+        close(x->plan.console_fd);
+    for (int i = 0; i < OCI_NS_COUNT; i++)
+        if (x->plan.ns_fds[i] >= 0)
+            close(x->plan.ns_fds[i]);
+    for (int i = 0; i < x->plan.ncgroup_fds; i++)
+        close(x->plan.cgroup_fds[i]);
+    if (x->sync_fd >= 0)
+        close(x->sync_fd);
+    state_unlock(x->lock);
+    oci_cgroup_free(&x->cg);
+    container_free(&x->c);
+    oci_free(&x->oci);
+    spec_free(&x->spec);
+}
+
+static int create_prepare(struct create_ctx *x, const struct oci_create_opts *o,
+                          struct amber_error *err)
+{
+    struct amber_oci *oci = &x->oci;
+    cleanup_free char *cfg = NULL;
+    cleanup_free char *saved = NULL;
+    int min = 3 + o->preserve_fds;
+
+    if (!state_valid_name(o->id))
+        return amber_error_set(err, EINVAL, "invalid container id '%s'", o->id);
+    if (oci_config_load(o->bundle, o->id, &x->spec, oci, err) < 0)
+        return -1;
+    if (oci->ns_new[OCI_NS_TIME] || oci->ns_path[OCI_NS_TIME] != NULL)
+        return amber_error_set(err, EINVAL,
+                               "config.json: linux.namespaces: 'time' is not supported by amber");
+    if (x->spec.tty && o->console_socket == NULL)
+        return amber_error_set(err, EINVAL, "process.terminal is true: --console-socket is needed");
+    if (!x->spec.tty && o->console_socket != NULL)
+        return amber_error_set(err, EINVAL, "--console-socket given but process.terminal is false");
+    /* OCI processes inherit the engine's stdin. */
+    x->spec.interactive = true;
+    x->spec.init = 0;
+    x->plan.host_root = geteuid() == 0;
+    if (state_root_ensure(o->root, err) < 0)
+        return -1;
+    /* The console socket first: its error should not leave a state dir. */
+    if (o->console_socket != NULL) {
+        x->plan.console_fd = raise_fd(connect_console(o->console_socket, err), min);
+        if (x->plan.console_fd < 0)
+            return -1;
+    }
+    for (int t = 0; t < OCI_NS_COUNT; t++) {
+        if (oci->ns_path[t] == NULL)
+            continue;
+        x->plan.ns_fds[t] = raise_fd(open(oci->ns_path[t], O_RDONLY | O_CLOEXEC), min);
+        if (x->plan.ns_fds[t] < 0)
+            return amber_error_errno(err, "linux.namespaces: %s namespace '%s'", oci_ns_name(t),
+                                     oci->ns_path[t]);
+    }
+
+    snprintf(x->c.id, sizeof(x->c.id), "%s", o->id);
+    x->c.status = CONTAINER_CREATED;
+    x->c.oci = true;
+    x->c.bundle = xstrdup(oci->bundle);
+    x->c.annotations = xstrdup(oci->annotations != NULL ? oci->annotations : "{}");
+    x->c.created = now_real();
+    x->c.command = xcalloc(x->spec.argc + 1, sizeof(char *));
+    for (size_t i = 0; i < x->spec.argc; i++)
+        x->c.command[i] = xstrdup(x->spec.argv[i]);
+    if (state_create(o->root, &x->c, err) < 0) {
+        if (err->code == EEXIST)
+            amber_error_set(err, EEXIST, "container '%s' already exists", o->id);
+        return -1;
+    }
+    x->have_state = true;
+    x->lock = state_lock(o->root, o->id, true, err);
+    if (x->lock < 0)
+        return -1;
+    cfg = xasprintf("%s/config.json", oci->bundle);
+    saved = state_path(o->root, o->id, "config.json");
+    if (copy_file(cfg, saved, err) < 0)
+        return -1;
+    if (oci_cgroup_create(oci, &x->cg, err) < 0)
+        return -1;
+    for (int i = 0; i < x->cg.n; i++)
+        x->c.cgroups[x->c.ncgroups++] = xstrdup(x->cg.paths[i]);
+    x->plan.ncgroup_fds = oci_cgroup_open_join(&x->cg, x->plan.cgroup_fds, err);
+    if (x->plan.ncgroup_fds < 0) {
+        x->plan.ncgroup_fds = 0;
+        return -1;
+    }
+    for (int i = 0; i < x->plan.ncgroup_fds; i++)
+        x->plan.cgroup_fds[i] = raise_fd(x->plan.cgroup_fds[i], min);
+    if (o->hold) {
+        cleanup_free char *fifo = state_path(o->root, o->id, "exec.fifo");
+        if (mkfifo(fifo, 0600) < 0)
+            return amber_error_errno(err, "create '%s'", fifo);
+        /* Read end for the container: opening it non-blocking succeeds
+         * without a writer, and `start` can then open the write end
+         * without blocking (or learn from ENXIO that nobody waits). */
+        x->plan.fifo_fd = raise_fd(open(fifo, O_RDONLY | O_NONBLOCK | O_CLOEXEC), min);
+        if (x->plan.fifo_fd < 0)
+            return amber_error_errno(err, "open '%s'", fifo);
+    }
+    return 0;
+}
+
+static int write_maps(struct create_ctx *x, struct amber_error *err)
+{
+    struct sandbox_plan sp;
+
+    memset(&sp, 0, sizeof(sp));
+    if (x->spec.nuidmap > SANDBOX_MAX_MAPS || x->spec.ngidmap > SANDBOX_MAX_MAPS)
+        return amber_error_set(err, 0, "linux.uidMappings: at most %d lines", SANDBOX_MAX_MAPS);
+    for (size_t i = 0; i < x->spec.nuidmap; i++)
+        sp.uidmap[i] = (struct id_map){x->spec.uidmap[i].inside, x->spec.uidmap[i].outside,
+                                       x->spec.uidmap[i].count};
+    for (size_t i = 0; i < x->spec.ngidmap; i++)
+        sp.gidmap[i] = (struct id_map){x->spec.gidmap[i].inside, x->spec.gidmap[i].outside,
+                                       x->spec.gidmap[i].count};
+    sp.nuidmap = (int)x->spec.nuidmap;
+    sp.ngidmap = (int)x->spec.ngidmap;
+    sp.host_root = x->plan.host_root;
+    sp.newidmap = !sp.host_root;
+    return userns_write_maps(x->pid, &sp, err);
+}
+
+int oci_create(const struct oci_create_opts *o, pid_t *pid_out, struct amber_error *err)
+{
+    struct create_ctx x;
+    unsigned long flags = SIGCHLD;
+    int sv[2];
+    struct sync_msg msg;
+    cleanup_free char *state_text = NULL;
+
+    memset(&x, 0, sizeof(x));
+    spec_init(&x.spec);
+    x.lock = -1;
+    x.sync_fd = -1;
+    x.plan.fifo_fd = -1;
+    x.plan.console_fd = -1;
+    for (int i = 0; i < OCI_NS_COUNT; i++)
+        x.plan.ns_fds[i] = -1;
+    if (create_prepare(&x, o, err) < 0)
+        goto fail;
+
+    if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0) {
+        amber_error_errno(err, "sync socketpair");
+        goto fail;
+    }
+    sv[0] = raise_fd(sv[0], 3 + o->preserve_fds);
+    sv[1] = raise_fd(sv[1], 3 + o->preserve_fds);
+    x.sync_fd = sv[0];
+    if (x.oci.ns_new[OCI_NS_PID])
+        flags |= CLONE_NEWPID;
+    if (x.oci.ns_new[OCI_NS_USER])
+        flags |= CLONE_NEWUSER;
+    /* A pid namespace to join applies to the children of the joiner. */
+    if (x.plan.ns_fds[OCI_NS_PID] >= 0 && setns(x.plan.ns_fds[OCI_NS_PID], CLONE_NEWPID) < 0) {
+        amber_error_errno(err, "linux.namespaces: join pid namespace '%s'",
+                          x.oci.ns_path[OCI_NS_PID]);
+        close(sv[1]);
+        goto fail;
+    }
+    x.plan.spec = &x.spec;
+    x.plan.oci = &x.oci;
+    x.plan.preserve_fds = o->preserve_fds;
+    x.plan.detach = o->detach;
+    x.plan.lock_fd = x.lock;
+    x.pid = (pid_t)syscall(SYS_clone, flags, NULL, NULL, NULL, NULL);
+    if (x.pid < 0) {
+        amber_error_errno(err, "create the container's namespaces (clone)");
+        close(sv[1]);
+        goto fail;
+    }
+    if (x.pid == 0) {
+        x.plan.sync_fd = sv[1];
+        oci_child(&x.plan);
+    }
+    close(sv[1]);
+    if (x.oci.ns_new[OCI_NS_USER] && write_maps(&x, err) < 0)
+        goto fail;
+    x.c.pid = x.pid;
+    x.c.pid_start = state_proc_starttime(x.pid);
+    state_text =
+        oci_state_doc(o->id, "creating", x.pid, x.oci.bundle, x.oci.annotations, x.c.created);
+    if (sync_send(x.sync_fd, SYNC_GO, (int)x.pid, NULL) < 0) {
+        amber_error_errno(err, "release the container");
+        goto fail;
+    }
+    for (;;) {
+        int r = sync_recv(x.sync_fd, &msg);
+        if (r == 1 && msg.type == OCI_SYNC_HOOKS) {
+            if (oci_hooks_run(x.oci.hooks[OCI_HOOK_PRESTART], x.oci.nhooks[OCI_HOOK_PRESTART],
+                              "prestart", state_text, err) < 0 ||
+                oci_hooks_run(x.oci.hooks[OCI_HOOK_CREATE_RUNTIME],
+                              x.oci.nhooks[OCI_HOOK_CREATE_RUNTIME], "createRuntime", state_text,
+                              err) < 0)
+                goto fail;
+            if (sync_send(x.sync_fd, SYNC_GO, 0, NULL) < 0) {
+                amber_error_errno(err, "release the container");
+                goto fail;
+            }
+            continue;
+        }
+        if (r == 1 && msg.type == SYNC_READY)
+            break;
+        if (r == 1 && msg.type == SYNC_ERROR) {
+            *err = msg.err;
+            err->msg[sizeof(err->msg) - 1] = '\0';
+            goto fail;
+        }
+        amber_error_set(err, r < 0 ? errno : 0, "the container died during setup");
+        goto fail;
+    }
+    if (!o->hold)
+        x.c.status = CONTAINER_RUNNING, x.c.started = now_real();
+    if (state_save(o->root, &x.c, err) < 0)
+        goto fail;
+    if (o->pid_file != NULL && write_pid_file(o->pid_file, x.pid, err) < 0)
+        goto fail;
+    if (o->detach) {
+        if (sync_send(x.sync_fd, OCI_SYNC_DETACH, 0, NULL) < 0 || sync_recv(x.sync_fd, &msg) != 1 ||
+            msg.type != OCI_SYNC_ACK) {
+            amber_error_set(err, 0, "the container died during setup");
+            goto fail;
+        }
+    }
+    *pid_out = x.pid;
+    x.pid = -1;
+    create_cleanup(&x, o->root, false);
+    return 0;
+fail:
+    create_cleanup(&x, o->root, true);
+    return -1;
+}
+
+static int open_container(const char *root, const char *id, struct container *c, int *lock,
+                          struct amber_error *err)
+{
+    char rid[65];
+
+    if (state_resolve(root, id, rid, err) < 0)
+        return -1;
+    *lock = state_lock(root, rid, true, err);
+    if (*lock < 0)
+        return -1;
+    if (state_load(root, rid, c, err) < 0) {
+        state_unlock(*lock);
+        return -1;
+    }
+    if (!c->oci) {
+        state_unlock(*lock);
+        container_free(c);
+        return amber_error_set(err, EINVAL,
+                               "container '%s' was not created from a bundle (use amber's own "
+                               "verbs)",
+                               id);
+    }
+    oci_refresh(root, c);
+    return 0;
+}
+
+int oci_start(const char *root, const char *id, struct amber_error *err)
+{
+    struct container c;
+    int lock, fd;
+    cleanup_free char *fifo = NULL;
+
+    if (open_container(root, id, &c, &lock, err) < 0)
+        return -1;
+    if (c.status != CONTAINER_CREATED) {
+        amber_error_set(err, 0, "container '%s' is %s, not created: it can be started once", c.id,
+                        container_status_name(c.status));
+        err->code = EBUSY;
+        goto fail;
+    }
+    fifo = state_path(root, c.id, "exec.fifo");
+    fd = open(fifo, O_WRONLY | O_NONBLOCK | O_CLOEXEC);
+    if (fd < 0) {
+        amber_error_set(err, 0, "container '%s': its process is not waiting to start (%s)", c.id,
+                        strerror(errno));
+        err->code = ESRCH;
+        goto fail;
+    }
+    if (write(fd, "0", 1) != 1) {
+        amber_error_errno(err, "container '%s': start", c.id);
+        close(fd);
+        goto fail;
+    }
+    close(fd);
+    unlink(fifo);
+    c.status = CONTAINER_RUNNING;
+    c.started = now_real();
+    if (state_save(root, &c, err) < 0)
+        goto fail;
+    run_hooks_warn(root, &c, OCI_HOOK_POSTSTART, "poststart", "running");
+    state_unlock(lock);
+    container_free(&c);
+    return 0;
+fail:
+    state_unlock(lock);
+    container_free(&c);
+    return -1;
+}
+
+int oci_state(const char *root, const char *id, char **json, struct amber_error *err)
+{
+    struct container c;
+    int lock;
+
+    if (open_container(root, id, &c, &lock, err) < 0)
+        return -1;
+    *json = oci_state_doc(c.id, container_status_name(c.status),
+                          c.status == CONTAINER_STOPPED ? 0 : c.pid, c.bundle, c.annotations,
+                          c.created);
+    state_unlock(lock);
+    container_free(&c);
+    return 0;
+}
+
+int oci_kill(const char *root, const char *id, int sig, bool all, struct amber_error *err)
+{
+    struct container c;
+    int lock, rc = 0;
+
+    if (open_container(root, id, &c, &lock, err) < 0)
+        return -1;
+    if (c.status == CONTAINER_STOPPED) {
+        rc = amber_error_set(err, 0, "container '%s' is not running", c.id);
+        err->code = ESRCH;
+    } else {
+        if (all)
+            oci_cgroup_signal(c.cgroups, c.ncgroups, sig);
+        if (kill(c.pid, sig) < 0 && errno != ESRCH)
+            rc = amber_error_errno(err, "container '%s': signal %d", c.id, sig);
+    }
+    state_unlock(lock);
+    container_free(&c);
+    return rc;
+}
+
+/* Wait (bounded) until the container's process is gone. */
+static void wait_gone(struct container *c)
+{
+    for (int i = 0; i < 500 && oci_alive(c); i++) {
+        struct timespec ts = {0, 10 * 1000 * 1000};
+        nanosleep(&ts, NULL);
+    }
+}
+
+int oci_delete(const char *root, const char *id, bool force, struct amber_error *err)
+{
+    struct container c;
+    int lock;
+
+    if (open_container(root, id, &c, &lock, err) < 0)
+        return -1;
+    if ((c.status == CONTAINER_RUNNING || c.status == CONTAINER_PAUSED) && !force) {
+        amber_error_set(err, 0, "container '%s' is %s: stop it first, or use --force", c.id,
+                        container_status_name(c.status));
+        err->code = EBUSY;
+        state_unlock(lock);
+        container_free(&c);
+        return -1;
+    }
+    if (c.status != CONTAINER_STOPPED) {
+        struct amber_error ignore;
+        if (c.status == CONTAINER_PAUSED) {
+            /* Frozen tasks only die once thawed. */
+            for (int i = 0; i < c.ncgroups; i++) {
+                cgroup_write(c.cgroups[i], "freezer.state", "THAWED", &ignore);
+                cgroup_write(c.cgroups[i], "cgroup.freeze", "0", &ignore);
+            }
+        }
+        kill(c.pid, SIGKILL);
+        oci_cgroup_signal(c.cgroups, c.ncgroups, SIGKILL);
+        wait_gone(&c);
+    }
+    /* Other processes (exec'd ones, daemons) may remain in the cgroup. */
+    for (int i = 0; i < 100 && !oci_cgroup_empty(c.cgroups, c.ncgroups); i++) {
+        struct timespec ts = {0, 10 * 1000 * 1000};
+        oci_cgroup_signal(c.cgroups, c.ncgroups, SIGKILL);
+        nanosleep(&ts, NULL);
+    }
+    if (oci_cgroup_remove(c.cgroups, c.ncgroups, err) < 0)
+        log_warn("%s", err->msg);
+    run_hooks_warn(root, &c, OCI_HOOK_POSTSTOP, "poststop", "stopped");
+    if (state_remove(root, c.id, err) < 0) {
+        state_unlock(lock);
+        container_free(&c);
+        return -1;
+    }
+    state_unlock(lock);
+    container_free(&c);
+    return 0;
+}
+
+int oci_signal_parse(const char *s)
+{
+    static const struct {
+        const char *name;
+        int sig;
+    } sigs[] = {
+        {"HUP", SIGHUP},       {"INT", SIGINT},   {"QUIT", SIGQUIT},   {"ILL", SIGILL},
+        {"TRAP", SIGTRAP},     {"ABRT", SIGABRT}, {"BUS", SIGBUS},     {"FPE", SIGFPE},
+        {"KILL", SIGKILL},     {"USR1", SIGUSR1}, {"SEGV", SIGSEGV},   {"USR2", SIGUSR2},
+        {"PIPE", SIGPIPE},     {"ALRM", SIGALRM}, {"TERM", SIGTERM},   {"CHLD", SIGCHLD},
+        {"CONT", SIGCONT},     {"STOP", SIGSTOP}, {"TSTP", SIGTSTP},   {"TTIN", SIGTTIN},
+        {"TTOU", SIGTTOU},     {"URG", SIGURG},   {"XCPU", SIGXCPU},   {"XFSZ", SIGXFSZ},
+        {"VTALRM", SIGVTALRM}, {"PROF", SIGPROF}, {"WINCH", SIGWINCH}, {"IO", SIGIO},
+        {"PWR", SIGPWR},       {"SYS", SIGSYS},
+    };
+    char *end;
+    long n;
+
+    if (s == NULL || s[0] == '\0')
+        return -1;
+    n = strtol(s, &end, 10);
+    if (*end == '\0')
+        return n > 0 && n < 65 ? (int)n : -1;
+    if (strncmp(s, "SIG", 3) == 0)
+        s += 3;
+    for (size_t i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++)
+        if (strcasecmp(sigs[i].name, s) == 0)
+            return sigs[i].sig;
+    return -1;
+}
+
+/* ---- exec ---- */
+
+static int parse_user(const char *s, struct amber_spec *spec, struct amber_error *err)
+{
+    unsigned long uid, gid = 0;
+    char *end;
+
+    uid = strtoul(s, &end, 10);
+    if (end == s || (*end != '\0' && *end != ':'))
+        return amber_error_set(err, EINVAL, "--user '%s': expected UID[:GID]", s);
+    if (*end == ':') {
+        const char *g = end + 1;
+        gid = strtoul(g, &end, 10);
+        if (end == g || *end != '\0')
+            return amber_error_set(err, EINVAL, "--user '%s': expected UID[:GID]", s);
+    }
+    spec->uid = (uint32_t)uid;
+    spec->gid = (uint32_t)gid;
+    spec->has_user = true;
+    return 0;
+}
+
+static int exec_process_spec(const struct oci_exec_opts *o, const struct amber_spec *cspec,
+                             const struct amber_oci *coci, struct amber_spec *spec,
+                             struct amber_oci *poci, struct amber_error *err)
+{
+    size_t n = 0;
+
+    if (o->process != NULL) {
+        cleanup_free char *text = NULL;
+        cleanup_fclose FILE *f = fopen(o->process, "re");
+        size_t len = 0, cap = 0;
+
+        if (f == NULL)
+            return amber_error_errno(err, "--process '%s'", o->process);
+        for (;;) {
+            size_t r;
+            if (cap - len < 65536) {
+                cap += 65536;
+                text = xrealloc(text, cap);
+            }
+            r = fread(text + len, 1, cap - len, f);
+            len += r;
+            if (r == 0)
+                break;
+        }
+        if (oci_config_parse(text, len, spec, poci, true, err) < 0)
+            return amber_error_prefix(err, "--process '%s'", o->process);
+        return 0;
+    }
+    if (o->args == NULL || o->args[0] == NULL)
+        return amber_error_set(err, EINVAL, "exec: give a command or --process FILE");
+    strv_free(spec->argv);
+    spec->argv = xcalloc(1, sizeof(char *));
+    spec->argc = 0;
+    for (size_t i = 0; o->args[i] != NULL; i++)
+        strv_push(&spec->argv, &spec->argc, o->args[i]);
+    strv_free(spec->env);
+    spec->env = xcalloc(1, sizeof(char *));
+    spec->nenv = 0;
+    for (size_t i = 0; i < cspec->nenv; i++)
+        strv_push(&spec->env, &spec->nenv, cspec->env[i]);
+    for (size_t i = 0; o->env != NULL && o->env[i] != NULL; i++) {
+        char *eq = strchr(o->env[i], '=');
+        if (eq == NULL)
+            return amber_error_set(err, EINVAL, "--env '%s': expected NAME=VALUE", o->env[i]);
+        *eq = '\0';
+        spec_setenv(spec, o->env[i], eq + 1);
+        *eq = '=';
+    }
+    (void)n;
+    spec->workdir = xstrdup(o->cwd != NULL           ? o->cwd
+                            : cspec->workdir != NULL ? cspec->workdir
+                                                     : "/");
+    spec->uid = cspec->uid;
+    spec->gid = cspec->gid;
+    if (o->user != NULL && parse_user(o->user, spec, err) < 0)
+        return -1;
+    spec->tty = o->tty;
+    memcpy(poci->caps, coci->caps, sizeof(poci->caps));
+    poci->no_new_privs = coci->no_new_privs || o->no_new_privs;
+    return 0;
+}
+
+int oci_exec(const struct oci_exec_opts *o, struct amber_error *err)
+{
+    struct container c;
+    struct amber_spec cspec, spec;
+    struct amber_oci coci, poci;
+    int lock = -1, ep[2] = {-1, -1}, console = -1, rc = -1;
+    int nsfd[OCI_NS_COUNT];
+    int cgfd[OCI_CGROUP_MAX];
+    int ncg = 0;
+    pid_t pid = -1;
+    int min = 3 + o->preserve_fds;
+
+    spec_init(&spec);
+    memset(&poci, 0, sizeof(poci));
+    memset(&coci, 0, sizeof(coci));
+    spec_init(&cspec);
+    for (int i = 0; i < OCI_NS_COUNT; i++)
+        nsfd[i] = -1;
+    if (open_container(o->root, o->id, &c, &lock, err) < 0) {
+        spec_free(&spec);
+        spec_free(&cspec);
+        return -1;
+    }
+    spec_free(&cspec);
+    if (c.status != CONTAINER_RUNNING && c.status != CONTAINER_CREATED) {
+        amber_error_set(err, 0, "container '%s' is %s: nothing to exec into", c.id,
+                        container_status_name(c.status));
+        err->code = EBUSY;
+        goto out;
+    }
+    if (load_saved_config(o->root, &c, &cspec, &coci, err) < 0 ||
+        exec_process_spec(o, &cspec, &coci, &spec, &poci, err) < 0)
+        goto out;
+    spec.interactive = true;
+    if (spec.tty && o->console_socket == NULL) {
+        amber_error_set(err, EINVAL, "exec with a terminal needs --console-socket");
+        goto out;
+    }
+    if (o->console_socket != NULL) {
+        console = raise_fd(connect_console(o->console_socket, err), min);
+        if (console < 0)
+            goto out;
+    }
+    /* Enter every namespace the container's process has and amber does
+     * not already share (joining one's own user namespace is an error). */
+    for (int t = 0; t < OCI_NS_COUNT; t++) {
+        static const char *const files[OCI_NS_COUNT] = {"user", "mnt", "pid",    "net",
+                                                        "ipc",  "uts", "cgroup", "time"};
+        char theirs[64], ours[64];
+        struct stat a, b;
+
+        snprintf(theirs, sizeof(theirs), "/proc/%d/ns/%s", (int)c.pid, files[t]);
+        snprintf(ours, sizeof(ours), "/proc/self/ns/%s", files[t]);
+        if (stat(theirs, &a) < 0 || (stat(ours, &b) == 0 && a.st_ino == b.st_ino))
+            continue;
+        nsfd[t] = raise_fd(open(theirs, O_RDONLY | O_CLOEXEC), min);
+        if (nsfd[t] < 0) {
+            amber_error_errno(err, "container '%s': open %s", c.id, theirs);
+            goto out;
+        }
+    }
+    for (int i = 0; i < c.ncgroups && ncg < OCI_CGROUP_MAX; i++) {
+        cleanup_free char *p = xasprintf("%s/cgroup.procs", c.cgroups[i]);
+        cgfd[ncg] = raise_fd(open(p, O_WRONLY | O_CLOEXEC), min);
+        if (cgfd[ncg] >= 0)
+            ncg++;
+    }
+    if (pipe2(ep, O_CLOEXEC) < 0) {
+        amber_error_errno(err, "exec: pipe");
+        goto out;
+    }
+    ep[0] = raise_fd(ep[0], min);
+    ep[1] = raise_fd(ep[1], min);
+    if (nsfd[OCI_NS_PID] >= 0 && setns(nsfd[OCI_NS_PID], CLONE_NEWPID) < 0) {
+        amber_error_errno(err, "container '%s': join its pid namespace", c.id);
+        goto out;
+    }
+    pid = fork();
+    if (pid < 0) {
+        amber_error_errno(err, "exec: fork");
+        goto out;
+    }
+    if (pid == 0) {
+        struct amber_error e;
+        int tty = -1;
+        amber_error_clear(&e);
+        close(ep[0]);
+        for (int i = 0; i < ncg; i++)
+            if (write(cgfd[i], "0", 1) < 0) {
+                /* v1 cgroup.procs of a hierarchy we may not write: go on */
+            }
+        for (int t = 0; t < OCI_NS_COUNT; t++) {
+            if (nsfd[t] < 0 || t == OCI_NS_PID)
+                continue;
+            if (setns(nsfd[t], 0) < 0) {
+                amber_error_errno(&e, "join the container's %s namespace", oci_ns_name(t));
+                goto child_fail;
+            }
+        }
+        if (console >= 0) {
+            int master = open("/dev/ptmx", O_RDWR | O_NOCTTY | O_CLOEXEC), unlock = 0;
+            struct iovec iov = {.iov_base = (char *)"pty", .iov_len = 3};
+            union {
+                char buf[CMSG_SPACE(sizeof(int))];
+                struct cmsghdr align;
+            } u;
+            struct msghdr mh = {.msg_iov = &iov,
+                                .msg_iovlen = 1,
+                                .msg_control = u.buf,
+                                .msg_controllen = sizeof(u.buf)};
+            struct cmsghdr *cm;
+            if (master < 0 || ioctl(master, TIOCSPTLCK, &unlock) < 0 ||
+                (tty = ioctl(master, TIOCGPTPEER, O_RDWR | O_NOCTTY | O_CLOEXEC)) < 0) {
+                amber_error_errno(&e, "exec: open a pty in the container");
+                goto child_fail;
+            }
+            memset(&u, 0, sizeof(u));
+            cm = CMSG_FIRSTHDR(&mh);
+            cm->cmsg_level = SOL_SOCKET;
+            cm->cmsg_type = SCM_RIGHTS;
+            cm->cmsg_len = CMSG_LEN(sizeof(int));
+            memcpy(CMSG_DATA(cm), &master, sizeof(int));
+            if (sendmsg(console, &mh, MSG_NOSIGNAL) < 0) {
+                amber_error_errno(&e, "--console-socket: send the terminal");
+                goto child_fail;
+            }
+            close(master);
+            close(console);
+        }
+        if (oci_apply_process(&spec, &poci, coci.has_seccomp ? &coci.seccomp : NULL,
+                              !coci.ns_new[OCI_NS_USER] || geteuid() == 0, &e) < 0)
+            goto child_fail;
+        if (coci.has_seccomp && poci.no_new_privs && oci_seccomp_load(&coci.seccomp, &e) < 0)
+            goto child_fail;
+        for (int fd = 3; fd < min; fd++)
+            fcntl(fd, F_SETFD, 0);
+        amber_exec_workload(&spec, tty, &e);
+    child_fail:
+        fs_write_all(ep[1], &e, sizeof(e));
+        _exit(e.status ? e.status : AMBER_EXIT_INTERNAL);
+    }
+    close(ep[1]);
+    ep[1] = -1;
+    {
+        struct amber_error e;
+        ssize_t r;
+        do
+            r = read(ep[0], &e, sizeof(e));
+        while (r < 0 && errno == EINTR);
+        if (r == (ssize_t)sizeof(e)) {
+            *err = e;
+            err->msg[sizeof(err->msg) - 1] = '\0';
+            while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
+                ;
+            goto out;
+        }
+    }
+    if (o->pid_file != NULL && write_pid_file(o->pid_file, pid, err) < 0)
+        goto out;
+    state_unlock(lock);
+    lock = -1;
+    if (o->detach) {
+        rc = 0;
+    } else {
+        int st;
+        while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
+            ;
+        rc = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+    }
+out:
+    for (int i = 0; i < OCI_NS_COUNT; i++)
+        if (nsfd[i] >= 0)
+            close(nsfd[i]);
+    for (int i = 0; i < ncg; i++)
+        close(cgfd[i]);
+    if (ep[0] >= 0)
+        close(ep[0]);
+    if (ep[1] >= 0)
+        close(ep[1]);
+    if (console >= 0)
+        close(console);
+    state_unlock(lock);
+    container_free(&c);
+    oci_free(&coci);
+    oci_free(&poci);
+    spec_free(&cspec);
+    spec_free(&spec);
+    return rc;
+}

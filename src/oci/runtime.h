@@ -1,0 +1,90 @@
+/* The OCI runtime verbs (create, start, state, kill, delete, run, exec) over
+ * amber's state directory. The container's first process is the
+ * container: no amber process stays behind it (an engine such as conmon
+ * reaps it as a subreaper and reads its exit status itself), so `create`
+ * leaves it blocked on <state>/exec.fifo until `start`, and `delete`
+ * removes what `create` made. */
+#ifndef AMBER_OCI_RUNTIME_H
+#define AMBER_OCI_RUNTIME_H
+
+#include <stdbool.h>
+#include <sys/types.h>
+
+#include "oci/cgroup.h"
+#include "oci/oci.h"
+
+struct oci_create_opts {
+    const char *root; /* state root */
+    const char *id;
+    const char *bundle;
+    const char *pid_file;       /* NULL = none */
+    const char *console_socket; /* NULL = none */
+    int preserve_fds;           /* fds 3..3+N-1 are passed to the process */
+    bool hold;                  /* create: wait for `start` (else run at once) */
+    bool detach;                /* leave the process behind when amber exits */
+};
+
+/* Child <-> create messages beyond sandbox.h's sync types. */
+enum {
+    OCI_SYNC_HOOKS = 100, /* child -> parent: run createRuntime/prestart now */
+    OCI_SYNC_DETACH,      /* parent -> child: state saved; stop depending on the parent */
+    OCI_SYNC_ACK,         /* child -> parent: detached */
+};
+
+/* What the container's first process needs, prepared by create. */
+struct oci_plan {
+    const struct amber_spec *spec;
+    const struct amber_oci *oci;
+    int sync_fd;
+    int fifo_fd;    /* exec.fifo opened O_RDONLY|O_NONBLOCK, -1 without hold */
+    int console_fd; /* connected console socket, -1 */
+    int ns_fds[OCI_NS_COUNT];
+    int cgroup_fds[OCI_CGROUP_MAX];
+    int ncgroup_fds;
+    int preserve_fds;
+    bool detach;
+    bool host_root; /* amber runs as host root */
+    int lock_fd;    /* create's lock on the state dir: the child closes its copy */
+};
+
+/* The container's first process; never returns. */
+__attribute__((noreturn)) void oci_child(const struct oci_plan *plan);
+
+/* Run hooks of one kind with the state JSON on stdin. Returns -1 at the
+ * first failure (err names the hook). */
+int oci_hooks_run(const struct oci_hook *hooks, size_t n, const char *kind, const char *state,
+                  struct amber_error *err);
+
+int oci_create(const struct oci_create_opts *o, pid_t *pid, struct amber_error *err);
+int oci_start(const char *root, const char *id, struct amber_error *err);
+/* The OCI state JSON of a container (malloc'd). */
+int oci_state(const char *root, const char *id, char **json, struct amber_error *err);
+int oci_kill(const char *root, const char *id, int sig, bool all, struct amber_error *err);
+int oci_delete(const char *root, const char *id, bool force, struct amber_error *err);
+
+struct oci_exec_opts {
+    const char *root;
+    const char *id;
+    const char *process; /* process.json, or NULL to build one from the fields below */
+    char **args;         /* with process == NULL */
+    char **env;
+    const char *cwd;
+    const char *user; /* "UID[:GID]" */
+    bool tty;
+    const char *pid_file;
+    const char *console_socket;
+    int preserve_fds;
+    bool detach;
+    bool no_new_privs;
+};
+/* Returns the exit status of the process (foreground) or 0 (detached). */
+int oci_exec(const struct oci_exec_opts *o, struct amber_error *err);
+
+/* Bring a container's recorded status in line with its process. */
+struct container;
+void oci_refresh(const char *root, struct container *c);
+
+/* Parse a signal: "TERM", "SIGTERM" or "15". */
+int oci_signal_parse(const char *s);
+
+#endif
