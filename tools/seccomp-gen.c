@@ -6,8 +6,9 @@
  * The policy lives in src/sandbox/seccomp_policy.c and is written against
  * libseccomp; this tool runs it once, exports the resulting BPF program and
  * writes it out as a C array that libamber embeds. libamber then loads the
- * program with a plain seccomp(2) call and never links libseccomp (see
- * src/sandbox/seccomp.h).
+ * program with a plain seccomp(2) call, with no compile at start-up (see
+ * src/sandbox/seccomp.h; libseccomp is linked only for OCI bundles' own
+ * profiles, src/oci/seccomp.c).
  *
  * The program is for the architecture this tool runs on (the build
  * machine), which is also the target as long as the build is not a cross

@@ -27,6 +27,7 @@
 #include "container/state.h"
 #include "oci/oci.h"
 #include "oci/runtime.h"
+#include "util/cleanup.h"
 #include "util/fs.h"
 #include "util/parse.h"
 #include "util/xalloc.h"
@@ -120,16 +121,15 @@ bool cli_ref_is_oci(const char *ref)
 {
     const char *root = state_root(cli_root);
     struct amber_error ignore;
-    struct container c;
+    cleanup_free char *saved = NULL;
     char id[65];
-    bool oci;
 
-    if (ref == NULL || state_resolve(root, ref, id, &ignore) < 0 ||
-        state_load(root, id, &c, &ignore) < 0)
+    /* Only containers made from a bundle keep a config.json: one access()
+     * instead of parsing state.json twice per verb. */
+    if (ref == NULL || state_resolve(root, ref, id, &ignore) < 0)
         return false;
-    oci = c.oci;
-    container_free(&c);
-    return oci;
+    saved = state_path(root, id, "config.json");
+    return access(saved, F_OK) == 0;
 }
 
 /* Exit status for a failed verb: the container's state refused it (1) or
@@ -152,6 +152,7 @@ static int one_id(const char *verb, int argc, char **argv, int i)
 }
 
 static volatile pid_t run_child;
+static const int fwd_sigs[6] = {SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2};
 
 static void forward(int sig)
 {
@@ -179,6 +180,7 @@ int cmd_oci_create(int argc, char **argv, bool run)
     };
     struct oci_create_opts o;
     struct amber_error err;
+    sigset_t saved_mask;
     pid_t pid;
     int i;
 
@@ -214,18 +216,23 @@ int cmd_oci_create(int argc, char **argv, bool run)
         struct sigaction sa;
         memset(&sa, 0, sizeof(sa));
         sa.sa_handler = forward;
-        sigaction(SIGINT, &sa, NULL);
-        sigaction(SIGTERM, &sa, NULL);
-        sigaction(SIGHUP, &sa, NULL);
-        sigaction(SIGQUIT, &sa, NULL);
-        sigaction(SIGUSR1, &sa, NULL);
-        sigaction(SIGUSR2, &sa, NULL);
+        for (int k = 0; k < 6; k++)
+            sigaction(fwd_sigs[k], &sa, NULL);
+    }
+    if (run && !detach) {
+        /* Held until the pid is known (the container unblocks its own). */
+        sigset_t fwd;
+        sigemptyset(&fwd);
+        for (int k = 0; k < 6; k++)
+            sigaddset(&fwd, fwd_sigs[k]);
+        sigprocmask(SIG_BLOCK, &fwd, &saved_mask);
     }
     if (oci_create(&o, &pid, &err) < 0)
         return fail_status(&err);
     if (run && !detach) {
         int st = 0, code;
         run_child = pid;
+        sigprocmask(SIG_SETMASK, &saved_mask, NULL);
         while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
             ;
         code = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
@@ -305,8 +312,21 @@ int cmd_delete(int argc, char **argv)
     i = one_id("delete", argc, argv, parse_opts("delete", argc, argv, opts));
     if (i < 0)
         return 125;
+    {
+        char id[65];
+        if (state_resolve(state_root(cli_root), argv[i], id, &err) < 0) {
+            cli_error(&err);
+            return 125;
+        }
+    }
     if (!cli_ref_is_oci(argv[i])) {
+        char id[65];
         char *rm_argv[3] = {force ? (char *)"-f" : argv[i], argv[i], NULL};
+        /* A racing delete may have removed it since: say so, as for any id. */
+        if (state_resolve(state_root(cli_root), argv[i], id, &err) < 0) {
+            cli_error(&err);
+            return 125;
+        }
         return cmd_rm(force ? 2 : 1, rm_argv);
     }
     if (oci_delete(state_root(cli_root), argv[i], force, &err) < 0)

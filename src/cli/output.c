@@ -18,9 +18,17 @@ static void emit(const char *level, const char *msg)
         json_t *o;
         char *s;
 
+        char when[64];
+        struct tm tm;
+        size_t n;
+
+        /* RFC 3339, as runc writes it: engines (podman) parse it as a string. */
         clock_gettime(CLOCK_REALTIME, &ts);
-        o = json_pack("{s:f,s:s,s:s,s:i}", "time", (double)ts.tv_sec + ts.tv_nsec / 1e9, "level",
-                      level, "msg", msg, "pid", (int)getpid());
+        gmtime_r(&ts.tv_sec, &tm);
+        n = strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%S", &tm);
+        snprintf(when + n, sizeof(when) - n, ".%09ldZ", ts.tv_nsec);
+        o = json_pack("{s:s,s:s,s:s,s:i}", "time", when, "level", level, "msg", msg, "pid",
+                      (int)getpid());
         s = o ? json_dumps(o, JSON_COMPACT) : NULL;
         if (s != NULL)
             fprintf(stderr, "%s\n", s);

@@ -143,7 +143,7 @@ int state_save(const char *root, const struct container *c, struct amber_error *
     json_decref(o);
     if (text == NULL)
         return amber_error_set(err, 0, "state: cannot encode");
-    rc = fs_write_atomic(path, text, strlen(text), 0600, err);
+    rc = fs_replace(path, text, strlen(text), 0600, false, err);
     free(text);
     return rc;
 }
@@ -212,6 +212,7 @@ void container_free(struct container *c)
     free(c->exec_json);
     free(c->bundle);
     free(c->annotations);
+    free(c->config_json);
     for (int i = 0; i < c->ncgroups; i++)
         free(c->cgroups[i]);
     memset(c, 0, sizeof(*c));
@@ -274,7 +275,9 @@ int state_resolve(const char *root, const char *ref, char id[65], struct amber_e
         return 0;
     if (found > 1)
         return amber_error_set(err, 0, "container '%s': ambiguous id prefix", ref);
-    return amber_error_set(err, ENOENT, "no such container: '%s'", ref);
+    amber_error_set(err, 0, "no such container: '%s'", ref);
+    err->code = ENOENT;
+    return -1;
 }
 
 int state_create(const char *root, struct container *c, struct amber_error *err)
@@ -303,11 +306,17 @@ int state_create(const char *root, struct container *c, struct amber_error *err)
 
 int state_lock(const char *root, const char *id, bool wait, struct amber_error *err)
 {
-    cleanup_free char *path = state_path(root, id, "lock");
-    int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+    /* The lock is on the container's directory itself: no lock file to
+     * create (a file creation is the costliest step of a create on some
+     * filesystems), and it goes away with the directory. */
+    cleanup_free char *path = state_path(root, id, NULL);
+    int fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
 
-    if (fd < 0)
+    if (fd < 0) {
+        if (errno == ENOENT)
+            return amber_error_set(err, ENOENT, "no such container: '%s'", id);
         return amber_error_errno(err, "lock container '%s'", id);
+    }
     if (flock(fd, LOCK_EX | (wait ? 0 : LOCK_NB)) < 0) {
         int e = errno;
         close(fd);

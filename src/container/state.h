@@ -1,6 +1,6 @@
 /* The state directory: one directory per container (detached sandbox),
- * holding state.json (written atomically: temp file + rename), a lock file
- * that serialises verbs on one container (flock), and the log.
+ * holding state.json (written atomically: temp file + rename) and the log;
+ * verbs on one container are serialised by flock on its directory.
  *
  *   <root>/<id>/state.json   <root>/<id>/lock   <root>/<id>/log
  *
@@ -45,6 +45,7 @@ struct container {
     char *bundle;
     uint64_t pid_start;
     char *annotations; /* JSON object text */
+    char *config_json; /* only in create: the bundle's config.json, saved as <id>/config.json */
 };
 
 const char *container_status_name(enum container_status s);

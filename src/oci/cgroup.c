@@ -281,6 +281,17 @@ static char *relative_path(const struct amber_oci *oci, const char *own, const c
     return xstrdup(p);
 }
 
+/* Rootless without a delegated cgroup: a bundle that asks for no limits
+ * runs without a cgroup of its own (as crun and runc do). */
+static bool unwritable(const struct amber_oci *oci, struct amber_error *err)
+{
+    if (oci->res.any || (err->code != EACCES && err->code != EPERM && err->code != EROFS))
+        return false;
+    log_debug("no cgroup for the container: %s", err->msg);
+    amber_error_clear(err);
+    return true;
+}
+
 int oci_cgroup_create(const struct amber_oci *oci, struct oci_cgroup *cg, struct amber_error *err)
 {
     enum cgroup_layout layout = cgroup_detect_layout();
@@ -295,8 +306,11 @@ int oci_cgroup_create(const struct amber_oci *oci, struct oci_cgroup *cg, struct
     if (layout == CGROUP_LAYOUT_V2) {
         const char *mnt = cgroup_mount_dir(NULL);
         cleanup_free char *rel = relative_path(oci, cgroup_own_dir(NULL), mnt);
-        if (mkdir_path(mnt, rel, path, sizeof(path), err) < 0)
+        if (mkdir_path(mnt, rel, path, sizeof(path), err) < 0) {
+            if (unwritable(oci, err))
+                return 0;
             goto fail;
+        }
         cg->v2 = true;
         add_path(cg, path);
         v2_enable_path(mnt, path);
@@ -312,8 +326,11 @@ int oci_cgroup_create(const struct amber_oci *oci, struct oci_cgroup *cg, struct
         if (mnt == NULL || (strcmp(ctrl, "cpuset") == 0 && !wants_cpuset(oci)))
             continue;
         rel = relative_path(oci, cgroup_own_dir(ctrl), mnt);
-        if (mkdir_path(mnt, rel, path, sizeof(path), err) < 0)
+        if (mkdir_path(mnt, rel, path, sizeof(path), err) < 0) {
+            if (unwritable(oci, err))
+                return 0;
             goto fail;
+        }
         if (add_path(cg, path) < 0) {
             amber_error_set(err, 0, "too many cgroup hierarchies");
             goto fail;
@@ -353,10 +370,14 @@ int oci_cgroup_remove(char *const *paths, int n, struct amber_error *err)
     int ret = 0;
 
     for (int i = n - 1; i >= 0; i--) {
-        int tries = 0;
-        while (rmdir(paths[i]) < 0 && errno == EBUSY && tries++ < 200) {
-            struct timespec ts = {0, 10 * 1000 * 1000};
+        long delay_us = 100, slept_us = 0;
+        /* The last task may still be leaving: back off from 0.1 ms, 2 s at most. */
+        while (rmdir(paths[i]) < 0 && errno == EBUSY && slept_us < 2000000) {
+            struct timespec ts = {0, delay_us * 1000};
             nanosleep(&ts, NULL);
+            slept_us += delay_us;
+            if (delay_us < 50000)
+                delay_us *= 2;
         }
         if (access(paths[i], F_OK) == 0 && ret == 0) {
             ret = amber_error_errno(err, "rmdir '%s'", paths[i]);

@@ -127,6 +127,8 @@ char *oci_default_config(bool rootless)
                        "maskedPaths", strs(masked, sizeof(masked) / sizeof(masked[0])),
                        "readonlyPaths", strs(ro, sizeof(ro) / sizeof(ro[0])), "seccomp", seccomp);
     if (rootless) {
+        /* Without root there is usually no cgroup to put a limit in. */
+        json_object_del(json_object_get(linux_, "resources"), "pids");
         json_array_append_new(namespaces, json_pack("{s:s}", "type", "user"));
         json_object_set_new(
             linux_, "uidMappings",

@@ -295,7 +295,8 @@ static int do_mount(const struct oci_plan *plan, int rootfd, const struct oci_mo
              * owned by our user namespace the kernel refuses a new
              * instance: bind the host's, with the flags asked for. */
             const char *host = is_mounted_type(m->type, "sysfs") ? "/sys" : "/dev/mqueue";
-            r = mount(host, target, NULL, MS_BIND | MS_REC, NULL); /* remounted below */
+            /* Not recursive: the host's cgroup hierarchies below /sys stay out. */
+            r = mount(host, target, NULL, MS_BIND, NULL); /* remounted below */
         } else if (r == 0) {
             flags = 0; /* applied by the mount itself */
         }
@@ -407,10 +408,12 @@ static int setup_root(const struct oci_plan *plan, const char *state, struct amb
     const struct amber_oci *oci = plan->oci;
     cleanup_close int rootfd = -1;
 
-    /* Nothing mounted below may reach the host, and the host's later
-     * mounts may still reach in (slave) until the config says otherwise. */
-    if (mount(NULL, "/", NULL, MS_REC | MS_SLAVE, NULL) < 0)
-        return amber_error_errno(err, "make / a slave mount");
+    /* linux.rootfsPropagation (default rslave, as runc: the host's later
+     * mounts still reach in, nothing mounted here reaches out) applies to
+     * the whole tree before the container's own mounts, so a mount's own
+     * propagation option is the last word for it. */
+    if (mount(NULL, "/", NULL, oci->rootfs_propagation, NULL) < 0)
+        return amber_error_errno(err, "linux.rootfsPropagation");
     if (mount(spec->rootfs, spec->rootfs, NULL, MS_BIND | MS_REC, NULL) < 0)
         return amber_error_errno(err, "root.path '%s'", spec->rootfs);
     rootfd = open(spec->rootfs, O_PATH | O_DIRECTORY | O_CLOEXEC);
@@ -421,6 +424,14 @@ static int setup_root(const struct oci_plan *plan, const char *state, struct amb
             return -1;
     if (default_devices(plan, rootfd, err) < 0)
         return -1;
+    /* The process's cwd is created when missing, as runc does: here,
+     * before the root may turn read-only. */
+    if (spec->workdir != NULL) {
+        int fd = oci_make_in_root(rootfd, spec->workdir, true, err);
+        if (fd < 0)
+            return amber_error_prefix(err, "process.cwd");
+        close(fd);
+    }
     if (oci->nhooks[OCI_HOOK_CREATE_CONTAINER] > 0 &&
         oci_hooks_run(oci->hooks[OCI_HOOK_CREATE_CONTAINER], oci->nhooks[OCI_HOOK_CREATE_CONTAINER],
                       "createContainer", state, err) < 0)
@@ -433,8 +444,6 @@ static int setup_root(const struct oci_plan *plan, const char *state, struct amb
         return amber_error_errno(err, "detach the old root");
     if (chdir("/") < 0)
         return amber_error_errno(err, "chdir /");
-    if (mount(NULL, "/", NULL, oci->rootfs_propagation, NULL) < 0)
-        return amber_error_errno(err, "linux.rootfsPropagation");
     return 0;
 }
 
@@ -531,6 +540,13 @@ static int console_setup(const struct oci_plan *plan, int *slave, struct amber_e
     if (sendmsg(plan->console_fd, &mh, MSG_NOSIGNAL) < 0)
         return amber_error_errno(err, "--console-socket: send the terminal");
     close(plan->console_fd);
+    /* The spec's /dev/console is the container's terminal. */
+    {
+        cleanup_close int fd =
+            open("/dev/console", O_CREAT | O_WRONLY | O_NOFOLLOW | O_CLOEXEC, 0600);
+        if (fd < 0 || mount(name, "/dev/console", NULL, MS_BIND, NULL) < 0)
+            return amber_error_errno(err, "process.terminal: bind the pty to /dev/console");
+    }
     return 0;
 }
 
@@ -564,12 +580,6 @@ int oci_apply_process(const struct amber_spec *spec, const struct amber_oci *oci
         return -1;
     if (oci->has_umask)
         umask(oci->umask);
-    /* The process's cwd is created when missing, as runc does. */
-    if (spec->workdir != NULL && access(spec->workdir, F_OK) < 0) {
-        cleanup_close int fd = oci_make_in_root(AT_FDCWD, spec->workdir, true, err);
-        if (fd < 0)
-            return amber_error_prefix(err, "process.cwd");
-    }
     /* seccomp needs no_new_privs or CAP_SYS_ADMIN: without the first, load
      * it while the second is still held. */
     early_seccomp = seccomp != NULL && !oci->no_new_privs;
@@ -602,8 +612,11 @@ int oci_apply_process(const struct amber_spec *spec, const struct amber_oci *oci
         return amber_error_errno(err, "process.capabilities");
     if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) < 0 && errno != EINVAL)
         return amber_error_errno(err, "process.capabilities.ambient");
+    /* The kernel keeps ambient within permitted and inheritable; a cap
+     * asked for outside both is not raised (runc skips it the same way). */
     for (int c = 0; c <= last; c++) {
-        if ((oci->caps[OCI_CAP_AMBIENT] & (1ULL << c)) &&
+        if ((oci->caps[OCI_CAP_AMBIENT] & oci->caps[OCI_CAP_PERMITTED] &
+             oci->caps[OCI_CAP_INHERITABLE] & (1ULL << c)) &&
             prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_RAISE, c, 0, 0) < 0)
             return amber_error_errno(err, "process.capabilities.ambient: raise %s",
                                      oci_cap_name(c) ? oci_cap_name(c) : "?");
@@ -614,6 +627,40 @@ int oci_apply_process(const struct amber_spec *spec, const struct amber_oci *oci
     if (oci->no_new_privs && prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
         return amber_error_errno(err, "process.noNewPrivileges");
     return 0;
+}
+
+/* What execvp would run: args[0] if it has a '/', else the first match
+ * on the process's PATH (its env, else the default). */
+int oci_find_executable(const struct amber_spec *spec, struct amber_error *err)
+{
+    const char *name = spec->argv[0];
+    const char *path = AMBER_DEFAULT_PATH;
+
+    if (strchr(name, '/') != NULL) {
+        if (access(name, X_OK) == 0)
+            return 0;
+        amber_error_set(err, 0, "process.args[0] '%s': %s", name,
+                        errno == ENOENT ? "not found in the container" : strerror(errno));
+        err->code = errno;
+        return -1;
+    }
+    for (size_t i = 0; i < spec->nenv; i++)
+        if (strncmp(spec->env[i], "PATH=", 5) == 0)
+            path = spec->env[i] + 5;
+    for (const char *p = path;;) {
+        size_t n = strcspn(p, ":");
+        char full[4096];
+        if (snprintf(full, sizeof(full), "%.*s/%s", (int)n, n ? p : ".", name) <
+                (int)sizeof(full) &&
+            access(full, X_OK) == 0)
+            return 0;
+        if (p[n] == '\0')
+            break;
+        p += n + 1;
+    }
+    amber_error_set(err, 0, "process.args[0] '%s': not found in the container's PATH", name);
+    err->code = ENOENT;
+    return -1;
 }
 
 /* Block until `start` writes to exec.fifo. */
@@ -748,6 +795,11 @@ void oci_child(const struct oci_plan *plan)
     /* 6. */
     if (oci_apply_process(spec, oci, oci->has_seccomp ? &oci->seccomp : NULL,
                           !userns || plan->host_root, &err) < 0)
+        fail(plan, &err);
+
+    /* An engine learns at create, not after start, that the command is
+     * missing. */
+    if (oci_find_executable(spec, &err) < 0)
         fail(plan, &err);
 
     /* 7. */

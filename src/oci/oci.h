@@ -132,11 +132,12 @@ enum {
     OCI_CAP_AMBIENT
 };
 
-/* Parse <bundle>/config.json into spec (initialised by the caller) and oci.
+/* Parse <bundle>/config.json into spec (initialised by the caller) and oci;
+ * *text (if text != NULL) gets the file's text.
  * Errors name the field ("config.json: process.args: must be a non-empty
  * array"). */
 int oci_config_load(const char *bundle, const char *id, struct amber_spec *spec,
-                    struct amber_oci *oci, struct amber_error *err);
+                    struct amber_oci *oci, char **text, struct amber_error *err);
 /* Parse a config.json text (also used for `exec --process`: with
  * process_only the text is a process object). */
 int oci_config_parse(const char *text, size_t len, struct amber_spec *spec, struct amber_oci *oci,

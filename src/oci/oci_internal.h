@@ -18,6 +18,8 @@ int oci_remount(const char *target, unsigned long flags, struct amber_error *err
 int oci_apply_process(const struct amber_spec *spec, const struct amber_oci *oci,
                       const struct oci_bpf *seccomp, bool setgroups_ok, struct amber_error *err);
 
+/* Is the process's command there to run (as execvp would find it)? */
+int oci_find_executable(const struct amber_spec *spec, struct amber_error *err);
 /* The OCI state document (what `state` prints and hooks read on stdin). */
 char *oci_state_doc(const char *id, const char *status, pid_t pid, const char *bundle,
                     const char *annotations, double created);

@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <jansson.h>
+#include <poll.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdio.h>
@@ -105,23 +106,20 @@ char *oci_state_doc(const char *id, const char *status, pid_t pid, const char *b
     return text;
 }
 
-/* The container's own copy of its config (for exec and the hooks). */
-static int load_saved_config(const char *root, const struct container *c, struct amber_spec *spec,
-                             struct amber_oci *oci, struct amber_error *err)
+/* The container's own copy of its config (for exec and the hooks): kept
+ * apart from state.json, which every verb reads, because a profile can
+ * make it tens of kilobytes. */
+static char *read_saved_config(const char *root, const struct container *c, struct amber_error *err)
 {
     cleanup_free char *path = state_path(root, c->id, "config.json");
-    cleanup_free char *text = NULL;
-    size_t len = 0;
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    cleanup_close int fd = open(path, O_RDONLY | O_CLOEXEC);
     struct stat st;
+    char *text;
+    size_t len = 0;
 
-    spec_init(spec);
-    memset(oci, 0, sizeof(*oci));
-    if (fd < 0)
-        return amber_error_errno(err, "container '%s': saved config", c->id);
-    if (fstat(fd, &st) < 0) {
-        close(fd);
-        return amber_error_errno(err, "container '%s': saved config", c->id);
+    if (fd < 0 || fstat(fd, &st) < 0) {
+        amber_error_errno(err, "container '%s': saved config", c->id);
+        return NULL;
     }
     text = xmalloc((size_t)st.st_size + 1);
     while (len < (size_t)st.st_size) {
@@ -130,10 +128,23 @@ static int load_saved_config(const char *root, const struct container *c, struct
             break;
         len += (size_t)r;
     }
-    close(fd);
+    text[len] = '\0';
+    return text;
+}
+
+static int load_saved_config(const char *root, const struct container *c, struct amber_spec *spec,
+                             struct amber_oci *oci, struct amber_error *err)
+{
+    cleanup_free char *text = NULL;
+
+    spec_init(spec);
+    memset(oci, 0, sizeof(*oci));
+    text = read_saved_config(root, c, err);
+    if (text == NULL)
+        return -1;
     oci->bundle = xstrdup(c->bundle);
     oci->id = xstrdup(c->id);
-    return oci_config_parse(text, len, spec, oci, false, err);
+    return oci_config_parse(text, strlen(text), spec, oci, false, err);
 }
 
 static void run_hooks_warn(const char *root, const struct container *c, int kind, const char *name,
@@ -143,11 +154,19 @@ static void run_hooks_warn(const char *root, const struct container *c, int kind
     struct amber_oci oci;
     struct amber_error err;
 
+    cleanup_free char *text = read_saved_config(root, c, &err);
+
+    /* Most bundles have no hooks: skip parsing the config for them. */
+    if (text == NULL || strstr(text, "\"hooks\"") == NULL)
+        return;
     if (load_saved_config(root, c, &spec, &oci, &err) == 0 && oci.nhooks[kind] > 0) {
         cleanup_free char *doc =
             oci_state_doc(c->id, status, c->pid, c->bundle, c->annotations, c->created);
-        if (oci_hooks_run(oci.hooks[kind], oci.nhooks[kind], name, doc, &err) < 0)
-            log_warn("%s", err.msg);
+        /* A failing poststart/poststop hook is a warning; the others
+         * still run (runtime spec). */
+        for (size_t i = 0; i < oci.nhooks[kind]; i++)
+            if (oci_hooks_run(&oci.hooks[kind][i], 1, name, doc, &err) < 0)
+                log_warn("%s", err.msg);
     }
     oci_free(&oci);
     spec_free(&spec);
@@ -191,28 +210,11 @@ static int write_pid_file(const char *path, pid_t pid, struct amber_error *err)
     char buf[24];
     int n = snprintf(buf, sizeof(buf), "%d", (int)pid);
     /* An engine may read it the moment it exists: write it whole. */
-    return fs_write_atomic(path, buf, (size_t)n, 0644, err);
-}
-
-static int copy_file(const char *from, const char *to, struct amber_error *err)
-{
-    cleanup_close int in = open(from, O_RDONLY | O_CLOEXEC);
-    cleanup_close int out = -1;
-    char buf[65536];
-    ssize_t r;
-
-    if (in < 0)
-        return amber_error_errno(err, "open '%s'", from);
-    out = open(to, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-    if (out < 0)
-        return amber_error_errno(err, "create '%s'", to);
-    while ((r = read(in, buf, sizeof(buf))) > 0)
-        if (fs_write_all(out, buf, (size_t)r) < 0)
-            return amber_error_errno(err, "write '%s'", to);
-    return r < 0 ? amber_error_errno(err, "read '%s'", from) : 0;
+    return fs_replace(path, buf, (size_t)n, 0644, false, err);
 }
 
 struct create_ctx {
+    char *config_text;
     struct amber_spec spec;
     struct amber_oci oci;
     struct oci_cgroup cg;
@@ -250,6 +252,7 @@ static void create_cleanup(struct create_ctx *x, const char *root, bool failed)
     if (x->sync_fd >= 0)
         close(x->sync_fd);
     state_unlock(x->lock);
+    free(x->config_text);
     oci_cgroup_free(&x->cg);
     container_free(&x->c);
     oci_free(&x->oci);
@@ -260,13 +263,14 @@ static int create_prepare(struct create_ctx *x, const struct oci_create_opts *o,
                           struct amber_error *err)
 {
     struct amber_oci *oci = &x->oci;
-    cleanup_free char *cfg = NULL;
-    cleanup_free char *saved = NULL;
     int min = 3 + o->preserve_fds;
 
-    if (!state_valid_name(o->id))
-        return amber_error_set(err, EINVAL, "invalid container id '%s'", o->id);
-    if (oci_config_load(o->bundle, o->id, &x->spec, oci, err) < 0)
+    if (!state_valid_name(o->id) || strlen(o->id) > 64)
+        return amber_error_set(err, 0,
+                               "invalid container id '%s' (1-64 characters of A-Z a-z 0-9 _ . -, "
+                               "not starting with . _ or -)",
+                               o->id);
+    if (oci_config_load(o->bundle, o->id, &x->spec, oci, &x->config_text, err) < 0)
         return -1;
     if (oci->ns_new[OCI_NS_TIME] || oci->ns_path[OCI_NS_TIME] != NULL)
         return amber_error_set(err, EINVAL,
@@ -314,14 +318,20 @@ static int create_prepare(struct create_ctx *x, const struct oci_create_opts *o,
     x->lock = state_lock(o->root, o->id, true, err);
     if (x->lock < 0)
         return -1;
-    cfg = xasprintf("%s/config.json", oci->bundle);
-    saved = state_path(o->root, o->id, "config.json");
-    if (copy_file(cfg, saved, err) < 0)
-        return -1;
+    {
+        cleanup_free char *saved = state_path(o->root, o->id, "config.json");
+        if (fs_write_file(saved, x->config_text, strlen(x->config_text), O_CREAT | O_EXCL, 0600,
+                          err) < 0)
+            return -1;
+    }
     if (oci_cgroup_create(oci, &x->cg, err) < 0)
         return -1;
     for (int i = 0; i < x->cg.n; i++)
         x->c.cgroups[x->c.ncgroups++] = xstrdup(x->cg.paths[i]);
+    /* On disk before any process joins them: if create is killed from here
+     * on, delete still finds and removes them. */
+    if (x->cg.n > 0 && state_save(o->root, &x->c, err) < 0)
+        return -1;
     x->plan.ncgroup_fds = oci_cgroup_open_join(&x->cg, x->plan.cgroup_fds, err);
     if (x->plan.ncgroup_fds < 0) {
         x->plan.ncgroup_fds = 0;
@@ -484,7 +494,10 @@ static int open_container(const char *root, const char *id, struct container *c,
     if (*lock < 0)
         return -1;
     if (state_load(root, rid, c, err) < 0) {
+        /* Another verb (a racing delete) removed it while we waited. */
         state_unlock(*lock);
+        amber_error_set(err, 0, "no such container: '%s'", id);
+        err->code = ENOENT;
         return -1;
     }
     if (!c->oci) {
@@ -578,11 +591,24 @@ int oci_kill(const char *root, const char *id, int sig, bool all, struct amber_e
     return rc;
 }
 
-/* Wait (bounded) until the container's process is gone. */
+/* Wait (bounded, 5 s) until the container's process is gone. A pidfd
+ * becomes readable the moment the process exits, also for a process that
+ * is not our child; polling /proc would cost a sleep per check. */
 static void wait_gone(struct container *c)
 {
-    for (int i = 0; i < 500 && oci_alive(c); i++) {
-        struct timespec ts = {0, 10 * 1000 * 1000};
+    int fd = (int)syscall(SYS_pidfd_open, c->pid, 0);
+
+    if (fd >= 0) {
+        struct pollfd p = {.fd = fd, .events = POLLIN};
+        /* The pid may have been reused between the check and the open. */
+        if (oci_alive(c))
+            while (poll(&p, 1, 5000) < 0 && errno == EINTR)
+                ;
+        close(fd);
+        return;
+    }
+    for (int i = 0; i < 5000 && oci_alive(c); i++) {
+        struct timespec ts = {0, 1000 * 1000};
         nanosleep(&ts, NULL);
     }
 }
@@ -616,8 +642,8 @@ int oci_delete(const char *root, const char *id, bool force, struct amber_error 
         wait_gone(&c);
     }
     /* Other processes (exec'd ones, daemons) may remain in the cgroup. */
-    for (int i = 0; i < 100 && !oci_cgroup_empty(c.cgroups, c.ncgroups); i++) {
-        struct timespec ts = {0, 10 * 1000 * 1000};
+    for (int i = 0; i < 1000 && !oci_cgroup_empty(c.cgroups, c.ncgroups); i++) {
+        struct timespec ts = {0, 1000 * 1000};
         oci_cgroup_signal(c.cgroups, c.ncgroups, SIGKILL);
         nanosleep(&ts, NULL);
     }
@@ -741,6 +767,17 @@ static int exec_process_spec(const struct oci_exec_opts *o, const struct amber_s
                                                      : "/");
     spec->uid = cspec->uid;
     spec->gid = cspec->gid;
+    /* Everything else as the container's own process has it. */
+    if (cspec->ngroups > 0) {
+        spec->groups = xcalloc(cspec->ngroups, sizeof(uint32_t));
+        memcpy(spec->groups, cspec->groups, cspec->ngroups * sizeof(uint32_t));
+        spec->ngroups = cspec->ngroups;
+    }
+    for (size_t i = 0; i < cspec->nulimits; i++)
+        spec_set_ulimit(spec, cspec->ulimits[i].resource, cspec->ulimits[i].soft,
+                        cspec->ulimits[i].hard);
+    poci->has_umask = coci->has_umask;
+    poci->umask = coci->umask;
     if (o->user != NULL && parse_user(o->user, spec, err) < 0)
         return -1;
     spec->tty = o->tty;
@@ -822,6 +859,16 @@ int oci_exec(const struct oci_exec_opts *o, struct amber_error *err)
     }
     ep[0] = raise_fd(ep[0], min);
     ep[1] = raise_fd(ep[1], min);
+    /* The user namespace first: it is what grants the rights to join the
+     * others (rootless containers). */
+    if (nsfd[OCI_NS_USER] >= 0) {
+        if (setns(nsfd[OCI_NS_USER], CLONE_NEWUSER) < 0) {
+            amber_error_errno(err, "container '%s': join its user namespace", c.id);
+            goto out;
+        }
+        close(nsfd[OCI_NS_USER]);
+        nsfd[OCI_NS_USER] = -1;
+    }
     if (nsfd[OCI_NS_PID] >= 0 && setns(nsfd[OCI_NS_PID], CLONE_NEWPID) < 0) {
         amber_error_errno(err, "container '%s': join its pid namespace", c.id);
         goto out;

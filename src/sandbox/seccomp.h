@@ -4,7 +4,8 @@
  * seccomp_policy.c, against libseccomp. It is compiled to a BPF program at
  * *build* time by tools/seccomp-gen (which links libseccomp) and embedded in
  * libamber, so a sandbox start only copies a ready program into the kernel:
- * "compile once, reuse" with zero per-start compile cost. */
+ * "compile once, reuse" with zero per-start compile cost. (OCI bundles bring
+ * their own profiles: src/oci/seccomp.c compiles those at create time.) */
 #ifndef AMBER_SECCOMP_H
 #define AMBER_SECCOMP_H
 

@@ -69,12 +69,18 @@ ssize_t fs_read_file(const char *path, char *buf, size_t cap, struct amber_error
 int fs_write_atomic(const char *path, const char *data, size_t len, mode_t mode,
                     struct amber_error *err)
 {
+    return fs_replace(path, data, len, mode, true, err);
+}
+
+int fs_replace(const char *path, const char *data, size_t len, mode_t mode, bool durable,
+               struct amber_error *err)
+{
     cleanup_free char *tmp = xasprintf("%s.tmp.%d", path, (int)getpid());
     int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, mode);
 
     if (fd < 0)
         return amber_error_errno(err, "create '%s'", tmp);
-    if (fs_write_all(fd, data, len) < 0 || fsync(fd) < 0) {
+    if (fs_write_all(fd, data, len) < 0 || (durable && fsync(fd) < 0)) {
         amber_error_errno(err, "write '%s'", tmp);
         close(fd);
         unlink(tmp);

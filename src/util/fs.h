@@ -3,6 +3,7 @@
 #define AMBER_FS_H
 
 #include <stddef.h>
+#include <stdbool.h>
 #include <sys/types.h>
 
 #include "util/error.h"
@@ -20,5 +21,10 @@ int fs_write_all(int fd, const void *buf, size_t len);
 /* Write data to path atomically: a temp file beside it, fsync, rename. */
 int fs_write_atomic(const char *path, const char *data, size_t len, mode_t mode,
                     struct amber_error *err);
+/* The same; durable = false skips the fsync: for files that describe live
+ * processes (container state, pid files), which a crash makes moot anyway,
+ * and whose readers only need the rename's atomicity. */
+int fs_replace(const char *path, const char *data, size_t len, mode_t mode, bool durable,
+               struct amber_error *err);
 
 #endif
