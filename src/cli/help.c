@@ -9,8 +9,8 @@
 void help_main(void)
 {
     printf("amber %s: run code in sealed sandboxes\n\n"
-           "Usage: amber [--root DIR] [--log-level LEVEL] [--log-format text|json] COMMAND "
-           "[ARGS]\n\n"
+           "Usage: amber [--root DIR] [--log-level LEVEL] [--log-format text|json] [--log FILE]\n"
+           "             COMMAND [ARGS]\n\n"
            "Commands:\n"
            "  run      run a command in a new sandbox (-d: detached, managed below)\n"
            "  create   build a detached sandbox; its workload waits for start\n"
@@ -26,6 +26,9 @@ void help_main(void)
            "  rm       remove stopped detached sandboxes\n"
            "  pause    freeze every process of a detached sandbox\n"
            "  resume   thaw a paused detached sandbox\n"
+           "  delete   delete a container (OCI; for amber's own sandboxes: rm)\n"
+           "  features print the OCI runtime features amber implements (JSON)\n"
+           "  spec     write a hardened OCI config.json into a bundle directory\n"
            "  check    show what this host supports\n"
            "  help     show help for a command\n"
            "  version  print the version (also --version)\n\n"
@@ -33,7 +36,12 @@ void help_main(void)
            "  --root DIR           state directory of detached sandboxes (default /run/amber,\n"
            "                       or $XDG_RUNTIME_DIR/amber without root)\n"
            "  --log-level LEVEL    error, warn (default), info or debug\n"
-           "  --log-format FORMAT  text (default) or json (one object per line on stderr)\n\n"
+           "  --log-format FORMAT  text (default) or json (one object per line on stderr)\n"
+           "  --log FILE           also append every log and error line to FILE\n"
+           "  --debug              the same as --log-level debug\n\n"
+           "OCI runtime: with --bundle DIR, create and run take an OCI bundle (config.json\n"
+           "and its rootfs), as runc does; start, state, kill, delete and exec then follow\n"
+           "the OCI runtime CLI (docs/oci.md). Engines: podman --runtime $(command -v amber).\n\n"
            "Run 'amber COMMAND --help' for a command's options.\n",
            AMBER_VERSION);
 }

@@ -156,11 +156,11 @@ char *oci_features(void)
     static const char *const hooks[] = {"prestart",       "createRuntime", "createContainer",
                                         "startContainer", "poststart",     "poststop"};
     static const char *const mount_opts[] = {
-        "async",      "atime",         "bind",    "defaults", "dev",         "diratime", "dirsync",
-        "exec",       "mand",          "noatime", "nodev",    "nodiratime",  "noexec",   "nomand",
-        "norelatime", "nostrictatime", "nosuid",  "private",  "rbind",       "relatime", "remount",
-        "ro",         "rprivate",      "rshared", "rslave",   "runbindable", "rw",       "shared",
-        "slave",      "strictatime",   "suid",    "sync",     "unbindable"};
+        "async",      "atime",         "bind",    "defaults", "dev",         "diratime",  "dirsync",
+        "exec",       "mand",          "noatime", "nodev",    "nodiratime",  "noexec",    "nomand",
+        "norelatime", "nostrictatime", "nosuid",  "private",  "rbind",       "relatime",  "remount",
+        "ro",         "rprivate",      "rshared", "rslave",   "runbindable", "rw",        "shared",
+        "slave",      "strictatime",   "suid",    "sync",     "tmpcopyup",   "unbindable"};
     static const char *const ns[] = {"cgroup", "ipc", "mount", "network", "pid", "user", "uts"};
     static const char *const actions[] = {
         "SCMP_ACT_ALLOW",       "SCMP_ACT_ERRNO", "SCMP_ACT_KILL",  "SCMP_ACT_KILL_PROCESS",

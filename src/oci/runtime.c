@@ -792,6 +792,7 @@ int oci_exec(const struct oci_exec_opts *o, struct amber_error *err)
     struct amber_spec cspec, spec;
     struct amber_oci coci, poci;
     int lock = -1, ep[2] = {-1, -1}, console = -1, rc = -1;
+    bool setgroups_ok = true;
     int nsfd[OCI_NS_COUNT];
     int cgfd[OCI_CGROUP_MAX];
     int ncg = 0;
@@ -852,6 +853,14 @@ int oci_exec(const struct oci_exec_opts *o, struct amber_error *err)
         cgfd[ncg] = raise_fd(open(p, O_WRONLY | O_CLOEXEC), min);
         if (cgfd[ncg] >= 0)
             ncg++;
+    }
+    {
+        /* A rootless container's user namespace denies setgroups(2). */
+        char path[64], buf[16] = "";
+        struct amber_error ignore;
+        snprintf(path, sizeof(path), "/proc/%d/setgroups", (int)c.pid);
+        setgroups_ok =
+            fs_read_file(path, buf, sizeof(buf), &ignore) < 0 || strncmp(buf, "deny", 4) != 0;
     }
     if (pipe2(ep, O_CLOEXEC) < 0) {
         amber_error_errno(err, "exec: pipe");
@@ -925,8 +934,8 @@ int oci_exec(const struct oci_exec_opts *o, struct amber_error *err)
             close(master);
             close(console);
         }
-        if (oci_apply_process(&spec, &poci, coci.has_seccomp ? &coci.seccomp : NULL,
-                              !coci.ns_new[OCI_NS_USER] || geteuid() == 0, &e) < 0)
+        if (oci_apply_process(&spec, &poci, coci.has_seccomp ? &coci.seccomp : NULL, setgroups_ok,
+                              &e) < 0)
             goto child_fail;
         if (coci.has_seccomp && poci.no_new_privs && oci_seccomp_load(&coci.seccomp, &e) < 0)
             goto child_fail;
