@@ -34,7 +34,8 @@ static json_t *container_json(const struct container *c)
 
 static void print_status(const struct container *c, char *buf, size_t cap)
 {
-    if (c->status == CONTAINER_STOPPED)
+    /* An OCI container's status is collected by its engine, not amber. */
+    if (c->status == CONTAINER_STOPPED && !c->oci)
         snprintf(buf, cap, "exited (%d)", c->exit_code);
     else
         snprintf(buf, cap, "%s", container_status_name(c->status));

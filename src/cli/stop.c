@@ -45,6 +45,14 @@ static int signal_container(const struct container *c, int sig)
 
     if (c->status == CONTAINER_STOPPED)
         return 0;
+    if (c->oci) {
+        /* No supervisor: the container's process itself (its identity was
+         * checked by cli_container_open: status is not stopped). */
+        struct amber_error err;
+        if (oci_kill(state_root(cli_root), c->id, sig, sig == SIGKILL, &err) < 0)
+            return -1;
+        return 0;
+    }
     if (!state_supervisor_alive(c))
         return 0;
     if (sig == SIGKILL && c->pid > 0)

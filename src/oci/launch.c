@@ -21,6 +21,7 @@
 #include <grp.h>
 #include <linux/capability.h>
 #include <linux/close_range.h>
+#include <linux/mount.h>
 #include <linux/openat2.h>
 #include <poll.h>
 #include <sched.h>
@@ -189,6 +190,29 @@ int oci_remount(const char *target, unsigned long flags, struct amber_error *err
     return amber_error_errno(err, "remount '%s'", target);
 }
 
+/* The bind flags of a mount on it and all its submounts (mount_setattr,
+ * Linux 5.12): a recursive bind of the host's /sys must not bring the
+ * host's cgroup hierarchies in writable. */
+static int recursive_attr(const char *target, unsigned long flags, struct amber_error *err)
+{
+    struct mount_attr attr;
+
+    memset(&attr, 0, sizeof(attr));
+    if (flags & MS_RDONLY)
+        attr.attr_set |= MOUNT_ATTR_RDONLY;
+    if (flags & MS_NOSUID)
+        attr.attr_set |= MOUNT_ATTR_NOSUID;
+    if (flags & MS_NODEV)
+        attr.attr_set |= MOUNT_ATTR_NODEV;
+    if (flags & MS_NOEXEC)
+        attr.attr_set |= MOUNT_ATTR_NOEXEC;
+    if (attr.attr_set == 0)
+        return 0;
+    if (syscall(SYS_mount_setattr, AT_FDCWD, target, AT_RECURSIVE, &attr, sizeof(attr)) < 0)
+        return amber_error_errno(err, "set the flags of '%s' and its submounts", target);
+    return 0;
+}
+
 static bool is_mounted_type(const char *type, const char *want)
 {
     return type != NULL && strcmp(type, want) == 0;
@@ -295,8 +319,11 @@ static int do_mount(const struct oci_plan *plan, int rootfd, const struct oci_mo
              * owned by our user namespace the kernel refuses a new
              * instance: bind the host's, with the flags asked for. */
             const char *host = is_mounted_type(m->type, "sysfs") ? "/sys" : "/dev/mqueue";
-            /* Not recursive: the host's cgroup hierarchies below /sys stay out. */
-            r = mount(host, target, NULL, MS_BIND, NULL); /* remounted below */
+            /* Recursive (a user namespace may not split /sys from its
+             * submounts); the flags then go on every submount too. */
+            r = mount(host, target, NULL, MS_BIND | MS_REC, NULL);
+            if (r == 0 && recursive_attr(target, flags, err) < 0)
+                return amber_error_prefix(err, "mount '%s'", m->dst);
         } else if (r == 0) {
             flags = 0; /* applied by the mount itself */
         }
@@ -402,6 +429,34 @@ static int default_devices(const struct oci_plan *plan, int rootfd, struct amber
     return 0;
 }
 
+/* pivot_root refuses a new root whose parent mount is shared: with a
+ * shared rootfsPropagation, make (only) that mount private, as runc does. */
+static int parent_mount_private(const char *rootfs, struct amber_error *err)
+{
+    cleanup_fclose FILE *f = fopen("/proc/self/mountinfo", "re");
+    char parent[4096], best[4096] = "/";
+    char line[8192];
+
+    /* Called before rootfs is bound on itself: the mount holding it now is
+     * the parent of that bind. */
+    snprintf(parent, sizeof(parent), "%s", rootfs);
+    while (f != NULL && fgets(line, sizeof(line), f) != NULL) {
+        char mp[4096];
+        size_t n;
+        /* ID PARENT MAJ:MIN ROOT MOUNTPOINT ... (mount points are octal-escaped;
+         * a path with spaces simply does not match) */
+        if (sscanf(line, "%*s %*s %*s %*s %4095s", mp) != 1)
+            continue;
+        n = strlen(mp);
+        if (strncmp(parent, mp, n) == 0 && (parent[n] == '/' || parent[n] == '\0' || n == 1) &&
+            n >= strlen(best))
+            snprintf(best, sizeof(best), "%s", mp);
+    }
+    if (mount(NULL, best, NULL, MS_PRIVATE, NULL) < 0)
+        return amber_error_errno(err, "linux.rootfsPropagation: make '%s' private", best);
+    return 0;
+}
+
 static int setup_root(const struct oci_plan *plan, const char *state, struct amber_error *err)
 {
     const struct amber_spec *spec = plan->spec;
@@ -414,6 +469,8 @@ static int setup_root(const struct oci_plan *plan, const char *state, struct amb
      * propagation option is the last word for it. */
     if (mount(NULL, "/", NULL, oci->rootfs_propagation, NULL) < 0)
         return amber_error_errno(err, "linux.rootfsPropagation");
+    if ((oci->rootfs_propagation & MS_SHARED) && parent_mount_private(spec->rootfs, err) < 0)
+        return -1;
     if (mount(spec->rootfs, spec->rootfs, NULL, MS_BIND | MS_REC, NULL) < 0)
         return amber_error_errno(err, "root.path '%s'", spec->rootfs);
     rootfd = open(spec->rootfs, O_PATH | O_DIRECTORY | O_CLOEXEC);
@@ -424,6 +481,14 @@ static int setup_root(const struct oci_plan *plan, const char *state, struct amb
             return -1;
     if (default_devices(plan, rootfd, err) < 0)
         return -1;
+    if (spec->tty) {
+        /* The pty is bound here later (console_setup); the file must exist
+         * before the root may turn read-only. */
+        int fd = oci_make_in_root(rootfd, "/dev/console", false, err);
+        if (fd < 0)
+            return amber_error_prefix(err, "process.terminal");
+        close(fd);
+    }
     /* The process's cwd is created when missing, as runc does: here,
      * before the root may turn read-only. */
     if (spec->workdir != NULL) {
@@ -634,7 +699,7 @@ int oci_apply_process(const struct amber_spec *spec, const struct amber_oci *oci
 int oci_find_executable(const struct amber_spec *spec, struct amber_error *err)
 {
     const char *name = spec->argv[0];
-    const char *path = AMBER_DEFAULT_PATH;
+    const char *path = "/bin:/usr/bin"; /* execvp's own default without PATH */
 
     if (strchr(name, '/') != NULL) {
         if (access(name, X_OK) == 0)

@@ -12,6 +12,7 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/ioctl.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -273,12 +274,12 @@ static int create_prepare(struct create_ctx *x, const struct oci_create_opts *o,
     if (oci_config_load(o->bundle, o->id, &x->spec, oci, &x->config_text, err) < 0)
         return -1;
     if (oci->ns_new[OCI_NS_TIME] || oci->ns_path[OCI_NS_TIME] != NULL)
-        return amber_error_set(err, EINVAL,
+        return amber_error_set(err, 0,
                                "config.json: linux.namespaces: 'time' is not supported by amber");
     if (x->spec.tty && o->console_socket == NULL)
-        return amber_error_set(err, EINVAL, "process.terminal is true: --console-socket is needed");
+        return amber_error_set(err, 0, "process.terminal is true: --console-socket is needed");
     if (!x->spec.tty && o->console_socket != NULL)
-        return amber_error_set(err, EINVAL, "--console-socket given but process.terminal is false");
+        return amber_error_set(err, 0, "--console-socket given but process.terminal is false");
     /* OCI processes inherit the engine's stdin. */
     x->spec.interactive = true;
     x->spec.init = 0;
@@ -300,6 +301,30 @@ static int create_prepare(struct create_ctx *x, const struct oci_create_opts *o,
                                      oci->ns_path[t]);
     }
 
+    /* A sysctl goes into the namespace the container joins: refuse when that
+     * is amber's own (the host's), as for no namespace at all. */
+    for (size_t i = 0; oci->sysctl != NULL && oci->sysctl[i] != NULL; i++) {
+        const char *k = oci->sysctl[i];
+        int t =
+            strncmp(k, "net.", 4) == 0 ? OCI_NS_NET
+            : strncmp(k, "kernel.hostname=", 16) == 0 || strncmp(k, "kernel.domainname=", 18) == 0
+                ? OCI_NS_UTS
+                : OCI_NS_IPC;
+        static const char *const files[OCI_NS_COUNT] = {"user", "mnt", "pid",    "net",
+                                                        "ipc",  "uts", "cgroup", "time"};
+        char own[64];
+        struct stat a, b;
+        if (x->plan.ns_fds[t] < 0)
+            continue;
+        snprintf(own, sizeof(own), "/proc/self/ns/%s", files[t]);
+        if (fstat(x->plan.ns_fds[t], &a) == 0 && stat(own, &b) == 0 && a.st_ino == b.st_ino &&
+            a.st_dev == b.st_dev)
+            return amber_error_set(
+                err, 0,
+                "config.json: linux.sysctl %.*s: the %s namespace joined at '%s' "
+                "is the host's",
+                (int)strcspn(k, "="), k, oci_ns_name(t), oci->ns_path[t]);
+    }
     snprintf(x->c.id, sizeof(x->c.id), "%s", o->id);
     x->c.status = CONTAINER_CREATED;
     x->c.oci = true;
@@ -311,7 +336,7 @@ static int create_prepare(struct create_ctx *x, const struct oci_create_opts *o,
         x->c.command[i] = xstrdup(x->spec.argv[i]);
     if (state_create(o->root, &x->c, err) < 0) {
         if (err->code == EEXIST)
-            amber_error_set(err, EEXIST, "container '%s' already exists", o->id);
+            amber_error_set(err, 0, "container '%s' already exists", o->id);
         return -1;
     }
     x->have_state = true;
@@ -474,6 +499,8 @@ int oci_create(const struct oci_create_opts *o, pid_t *pid_out, struct amber_err
             goto fail;
         }
     }
+    if (!o->hold)
+        run_hooks_warn(o->root, &x.c, OCI_HOOK_POSTSTART, "poststart", "running");
     *pid_out = x.pid;
     x.pid = -1;
     create_cleanup(&x, o->root, false);
@@ -503,7 +530,7 @@ static int open_container(const char *root, const char *id, struct container *c,
     if (!c->oci) {
         state_unlock(*lock);
         container_free(c);
-        return amber_error_set(err, EINVAL,
+        return amber_error_set(err, 0,
                                "container '%s' was not created from a bundle (use amber's own "
                                "verbs)",
                                id);
@@ -700,12 +727,12 @@ static int parse_user(const char *s, struct amber_spec *spec, struct amber_error
 
     uid = strtoul(s, &end, 10);
     if (end == s || (*end != '\0' && *end != ':'))
-        return amber_error_set(err, EINVAL, "--user '%s': expected UID[:GID]", s);
+        return amber_error_set(err, 0, "--user '%s': expected UID[:GID]", s);
     if (*end == ':') {
         const char *g = end + 1;
         gid = strtoul(g, &end, 10);
         if (end == g || *end != '\0')
-            return amber_error_set(err, EINVAL, "--user '%s': expected UID[:GID]", s);
+            return amber_error_set(err, 0, "--user '%s': expected UID[:GID]", s);
     }
     spec->uid = (uint32_t)uid;
     spec->gid = (uint32_t)gid;
@@ -742,7 +769,7 @@ static int exec_process_spec(const struct oci_exec_opts *o, const struct amber_s
         return 0;
     }
     if (o->args == NULL || o->args[0] == NULL)
-        return amber_error_set(err, EINVAL, "exec: give a command or --process FILE");
+        return amber_error_set(err, 0, "exec: give a command or --process FILE");
     strv_free(spec->argv);
     spec->argv = xcalloc(1, sizeof(char *));
     spec->argc = 0;
@@ -756,7 +783,7 @@ static int exec_process_spec(const struct oci_exec_opts *o, const struct amber_s
     for (size_t i = 0; o->env != NULL && o->env[i] != NULL; i++) {
         char *eq = strchr(o->env[i], '=');
         if (eq == NULL)
-            return amber_error_set(err, EINVAL, "--env '%s': expected NAME=VALUE", o->env[i]);
+            return amber_error_set(err, 0, "--env '%s': expected NAME=VALUE", o->env[i]);
         *eq = '\0';
         spec_setenv(spec, o->env[i], eq + 1);
         *eq = '=';
@@ -786,6 +813,81 @@ static int exec_process_spec(const struct oci_exec_opts *o, const struct amber_s
     return 0;
 }
 
+/* exec: one message on the report pipe. */
+struct exec_msg {
+    pid_t pid; /* from the middle process: the process's pid (host view) */
+    bool failed;
+    struct amber_error err;
+};
+
+/* exec: the process itself, already in the user and pid namespaces. */
+__attribute__((noreturn)) static void exec_child(const struct container *c, struct amber_spec *spec,
+                                                 struct amber_oci *poci, struct amber_oci *coci,
+                                                 const int *nsfd, const int *cgfd, int ncg,
+                                                 int console, int min, bool setgroups_ok,
+                                                 int report)
+{
+    struct exec_msg m;
+    int tty = -1;
+
+    memset(&m, 0, sizeof(m));
+    for (int i = 0; i < ncg; i++)
+        if (write(cgfd[i], "0", 1) < 0) {
+            /* a v1 hierarchy we may not write (rootless): go on */
+        }
+    for (int t = 0; t < OCI_NS_COUNT; t++) {
+        if (nsfd[t] < 0 || t == OCI_NS_PID || t == OCI_NS_USER)
+            continue;
+        if (setns(nsfd[t], 0) < 0) {
+            amber_error_errno(&m.err, "join the container's %s namespace", oci_ns_name(t));
+            goto fail;
+        }
+    }
+    if (console >= 0) {
+        int master = open("/dev/ptmx", O_RDWR | O_NOCTTY | O_CLOEXEC), unlock = 0;
+        struct iovec iov = {.iov_base = (char *)"pty", .iov_len = 3};
+        union {
+            char buf[CMSG_SPACE(sizeof(int))];
+            struct cmsghdr align;
+        } u;
+        struct msghdr mh = {.msg_iov = &iov,
+                            .msg_iovlen = 1,
+                            .msg_control = u.buf,
+                            .msg_controllen = sizeof(u.buf)};
+        struct cmsghdr *cm;
+        if (master < 0 || ioctl(master, TIOCSPTLCK, &unlock) < 0 ||
+            (tty = ioctl(master, TIOCGPTPEER, O_RDWR | O_NOCTTY | O_CLOEXEC)) < 0) {
+            amber_error_errno(&m.err, "exec: open a pty in the container");
+            goto fail;
+        }
+        memset(&u, 0, sizeof(u));
+        cm = CMSG_FIRSTHDR(&mh);
+        cm->cmsg_level = SOL_SOCKET;
+        cm->cmsg_type = SCM_RIGHTS;
+        cm->cmsg_len = CMSG_LEN(sizeof(int));
+        memcpy(CMSG_DATA(cm), &master, sizeof(int));
+        if (sendmsg(console, &mh, MSG_NOSIGNAL) < 0) {
+            amber_error_errno(&m.err, "--console-socket: send the terminal");
+            goto fail;
+        }
+        close(master);
+        close(console);
+    }
+    if (oci_apply_process(spec, poci, coci->has_seccomp ? &coci->seccomp : NULL, setgroups_ok,
+                          &m.err) < 0)
+        goto fail;
+    if (coci->has_seccomp && poci->no_new_privs && oci_seccomp_load(&coci->seccomp, &m.err) < 0)
+        goto fail;
+    for (int fd = 3; fd < min; fd++)
+        fcntl(fd, F_SETFD, 0);
+    (void)c;
+    amber_exec_workload(spec, tty, &m.err);
+fail:
+    m.failed = true;
+    fs_write_all(report, &m, sizeof(m));
+    _exit(m.err.status ? m.err.status : AMBER_EXIT_INTERNAL);
+}
+
 int oci_exec(const struct oci_exec_opts *o, struct amber_error *err)
 {
     struct container c;
@@ -796,7 +898,7 @@ int oci_exec(const struct oci_exec_opts *o, struct amber_error *err)
     int nsfd[OCI_NS_COUNT];
     int cgfd[OCI_CGROUP_MAX];
     int ncg = 0;
-    pid_t pid = -1;
+    pid_t pid = -1, mid;
     int min = 3 + o->preserve_fds;
 
     spec_init(&spec);
@@ -822,7 +924,7 @@ int oci_exec(const struct oci_exec_opts *o, struct amber_error *err)
         goto out;
     spec.interactive = true;
     if (spec.tty && o->console_socket == NULL) {
-        amber_error_set(err, EINVAL, "exec with a terminal needs --console-socket");
+        amber_error_set(err, 0, "exec with a terminal needs --console-socket");
         goto out;
     }
     if (o->console_socket != NULL) {
@@ -868,99 +970,78 @@ int oci_exec(const struct oci_exec_opts *o, struct amber_error *err)
     }
     ep[0] = raise_fd(ep[0], min);
     ep[1] = raise_fd(ep[1], min);
-    /* The user namespace first: it is what grants the rights to join the
-     * others (rootless containers). */
-    if (nsfd[OCI_NS_USER] >= 0) {
-        if (setns(nsfd[OCI_NS_USER], CLONE_NEWUSER) < 0) {
-            amber_error_errno(err, "container '%s': join its user namespace", c.id);
-            goto out;
-        }
-        close(nsfd[OCI_NS_USER]);
-        nsfd[OCI_NS_USER] = -1;
-    }
-    if (nsfd[OCI_NS_PID] >= 0 && setns(nsfd[OCI_NS_PID], CLONE_NEWPID) < 0) {
-        amber_error_errno(err, "container '%s': join its pid namespace", c.id);
+    /* amber itself never enters the container: a middle process joins
+     * the user namespace (which grants the rights for the others) and the
+     * pid namespace (which only applies to children), forks the process
+     * that joins the rest and execs, reports its pid and exits. amber, a
+     * subreaper while it waits, then inherits it. */
+    if (!o->detach && prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) < 0) {
+        amber_error_errno(err, "exec: become a subreaper");
         goto out;
     }
-    pid = fork();
-    if (pid < 0) {
+    mid = fork();
+    if (mid < 0) {
         amber_error_errno(err, "exec: fork");
         goto out;
     }
-    if (pid == 0) {
-        struct amber_error e;
-        int tty = -1;
-        amber_error_clear(&e);
+    if (mid == 0) {
+        struct exec_msg m;
+        pid_t gc;
+
+        memset(&m, 0, sizeof(m));
         close(ep[0]);
-        for (int i = 0; i < ncg; i++)
-            if (write(cgfd[i], "0", 1) < 0) {
-                /* v1 cgroup.procs of a hierarchy we may not write: go on */
-            }
-        for (int t = 0; t < OCI_NS_COUNT; t++) {
-            if (nsfd[t] < 0 || t == OCI_NS_PID)
-                continue;
-            if (setns(nsfd[t], 0) < 0) {
-                amber_error_errno(&e, "join the container's %s namespace", oci_ns_name(t));
-                goto child_fail;
-            }
+        if (nsfd[OCI_NS_USER] >= 0 && setns(nsfd[OCI_NS_USER], CLONE_NEWUSER) < 0) {
+            amber_error_errno(&m.err, "container '%s': join its user namespace", c.id);
+            goto mid_fail;
         }
-        if (console >= 0) {
-            int master = open("/dev/ptmx", O_RDWR | O_NOCTTY | O_CLOEXEC), unlock = 0;
-            struct iovec iov = {.iov_base = (char *)"pty", .iov_len = 3};
-            union {
-                char buf[CMSG_SPACE(sizeof(int))];
-                struct cmsghdr align;
-            } u;
-            struct msghdr mh = {.msg_iov = &iov,
-                                .msg_iovlen = 1,
-                                .msg_control = u.buf,
-                                .msg_controllen = sizeof(u.buf)};
-            struct cmsghdr *cm;
-            if (master < 0 || ioctl(master, TIOCSPTLCK, &unlock) < 0 ||
-                (tty = ioctl(master, TIOCGPTPEER, O_RDWR | O_NOCTTY | O_CLOEXEC)) < 0) {
-                amber_error_errno(&e, "exec: open a pty in the container");
-                goto child_fail;
-            }
-            memset(&u, 0, sizeof(u));
-            cm = CMSG_FIRSTHDR(&mh);
-            cm->cmsg_level = SOL_SOCKET;
-            cm->cmsg_type = SCM_RIGHTS;
-            cm->cmsg_len = CMSG_LEN(sizeof(int));
-            memcpy(CMSG_DATA(cm), &master, sizeof(int));
-            if (sendmsg(console, &mh, MSG_NOSIGNAL) < 0) {
-                amber_error_errno(&e, "--console-socket: send the terminal");
-                goto child_fail;
-            }
-            close(master);
-            close(console);
+        if (nsfd[OCI_NS_PID] >= 0 && setns(nsfd[OCI_NS_PID], CLONE_NEWPID) < 0) {
+            amber_error_errno(&m.err, "container '%s': join its pid namespace", c.id);
+            goto mid_fail;
         }
-        if (oci_apply_process(&spec, &poci, coci.has_seccomp ? &coci.seccomp : NULL, setgroups_ok,
-                              &e) < 0)
-            goto child_fail;
-        if (coci.has_seccomp && poci.no_new_privs && oci_seccomp_load(&coci.seccomp, &e) < 0)
-            goto child_fail;
-        for (int fd = 3; fd < min; fd++)
-            fcntl(fd, F_SETFD, 0);
-        amber_exec_workload(&spec, tty, &e);
-    child_fail:
-        fs_write_all(ep[1], &e, sizeof(e));
-        _exit(e.status ? e.status : AMBER_EXIT_INTERNAL);
+        gc = fork();
+        if (gc < 0) {
+            amber_error_errno(&m.err, "exec: fork");
+            goto mid_fail;
+        }
+        if (gc == 0) {
+            exec_child(&c, &spec, &poci, &coci, nsfd, cgfd, ncg, console, min, setgroups_ok, ep[1]);
+        }
+        m.pid = gc;
+        fs_write_all(ep[1], &m, sizeof(m));
+        _exit(0);
+    mid_fail:
+        m.failed = true;
+        fs_write_all(ep[1], &m, sizeof(m));
+        _exit(AMBER_EXIT_INTERNAL);
     }
     close(ep[1]);
     ep[1] = -1;
-    {
-        struct amber_error e;
+    while (waitpid(mid, NULL, 0) < 0 && errno == EINTR)
+        ;
+    /* First the middle process's word (the pid, or its failure), then the
+     * process's own if it fails before exec; EOF = it exec'd. */
+    for (;;) {
+        struct exec_msg m;
         ssize_t r;
         do
-            r = read(ep[0], &e, sizeof(e));
+            r = read(ep[0], &m, sizeof(m));
         while (r < 0 && errno == EINTR);
-        if (r == (ssize_t)sizeof(e)) {
-            *err = e;
+        if (r != (ssize_t)sizeof(m))
+            break;
+        if (m.pid > 0)
+            pid = m.pid;
+        if (m.failed) {
+            *err = m.err;
             err->msg[sizeof(err->msg) - 1] = '\0';
-            while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
-                ;
+            if (pid > 0 && !o->detach)
+                while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
+                    ;
             goto out;
         }
+    }
+    if (pid <= 0) {
+        amber_error_set(err, 0, "exec: the process could not be started");
+        goto out;
     }
     if (o->pid_file != NULL && write_pid_file(o->pid_file, pid, err) < 0)
         goto out;
