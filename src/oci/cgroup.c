@@ -110,9 +110,13 @@ static int v1_limits(const struct amber_oci *oci, const char *ctrl, const char *
         }
         if (r->memory_swap != 0) {
             snprintf(v, sizeof(v), "%" PRId64, r->memory_swap);
-            if (cgroup_write(dir, "memory.memsw.limit_in_bytes", v, &e) < 0 && e.code != ENOENT) {
-                *err = e;
-                return -1;
+            if (cgroup_write(dir, "memory.memsw.limit_in_bytes", v, &e) < 0) {
+                if (e.code != ENOENT) {
+                    *err = e;
+                    return -1;
+                }
+                log_warn("linux.resources.memory.swap: not applied (this kernel has no swap "
+                         "accounting: no memory.memsw.limit_in_bytes)");
             }
         }
         if (r->memory_reservation > 0) {

@@ -762,6 +762,9 @@ static int parse_resources(json_t *r, struct amber_oci *oci, struct amber_error 
             return bad(err, "linux.resources.memory.disableOOMKiller",
                        "not supported by amber (a sandbox that cannot be OOM-killed could hang "
                        "the host)");
+        if (!hier)
+            return bad(err, "linux.resources.memory.useHierarchy",
+                       "false is not supported (memory cgroups are hierarchical)");
         if (res->memory < -1 || res->memory_swap < -1)
             return bad(err, "linux.resources.memory", "limits must be positive or -1");
         if (res->memory == -1)

@@ -895,7 +895,13 @@ void oci_child(const struct oci_plan *plan)
 int oci_hooks_run(const struct oci_hook *hooks, size_t n, const char *kind, const char *state,
                   struct amber_error *err)
 {
-    for (size_t i = 0; i < n; i++) {
+    return oci_hooks_run_from(hooks, 0, n, kind, state, err);
+}
+
+int oci_hooks_run_from(const struct oci_hook *hooks, size_t first, size_t n, const char *kind,
+                       const char *state, struct amber_error *err)
+{
+    for (size_t i = first; i < n; i++) {
         const struct oci_hook *h = &hooks[i];
         int in[2], st = 0;
         pid_t pid;

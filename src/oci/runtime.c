@@ -166,7 +166,7 @@ static void run_hooks_warn(const char *root, const struct container *c, int kind
         /* A failing poststart/poststop hook is a warning; the others
          * still run (runtime spec). */
         for (size_t i = 0; i < oci.nhooks[kind]; i++)
-            if (oci_hooks_run(&oci.hooks[kind][i], 1, name, doc, &err) < 0)
+            if (oci_hooks_run_from(oci.hooks[kind], i, i + 1, name, doc, &err) < 0)
                 log_warn("%s", err.msg);
     }
     oci_free(&oci);

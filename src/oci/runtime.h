@@ -54,6 +54,9 @@ __attribute__((noreturn)) void oci_child(const struct oci_plan *plan);
  * first failure (err names the hook). */
 int oci_hooks_run(const struct oci_hook *hooks, size_t n, const char *kind, const char *state,
                   struct amber_error *err);
+/* The same for hooks[first..n-1] (messages keep the hook's own index). */
+int oci_hooks_run_from(const struct oci_hook *hooks, size_t first, size_t n, const char *kind,
+                       const char *state, struct amber_error *err);
 
 int oci_create(const struct oci_create_opts *o, pid_t *pid, struct amber_error *err);
 int oci_start(const char *root, const char *id, struct amber_error *err);

@@ -599,6 +599,22 @@ class OciLifecycle(OciCase):
         self.assertEqual(self.amber("delete", "--force", cid).returncode, 0)
         self.assertGone(cid, pid)
 
+    def test_amber_ps_and_stop(self):
+        # amber's own verbs work on a container made from a bundle.
+        cid = self.new_id("stop")
+        _, pid = self.create(self.bundle(["sleep", "1000"]), cid)
+        self.assertEqual(self.amber("start", cid).returncode, 0)
+        r = self.amber("ps")
+        self.assertIn(cid[:16], r.stdout, r)  # ps shows ids cut to 16 characters
+        self.assertIn("running", r.stdout, r)
+        r = self.amber("stop", "-t", "1", cid)
+        self.assertEqual(r.returncode, 0, r)
+        self.assertEqual(self.state(cid)["status"], "stopped")
+        self.assertNotIn(cid[:16], self.amber("ps").stdout)
+        r = self.amber("rm", cid)
+        self.assertEqual(r.returncode, 0, r)
+        self.assertGone(cid, pid)
+
     def test_annotations_in_state(self):
         cid = self.new_id("ann")
         ann = {"org.example.key": "value", "x": "y z"}
@@ -749,6 +765,48 @@ class OciConfig(OciCase):
             "sysctl", {"kernel.panic": "1"}))
         r = self.run_bundle(b)
         self.assertAmberError(r, 125, "linux.sysctl.kernel.panic")
+
+    def test_sysctl_needs_the_containers_own_namespace(self):
+        # A uts or ipc sysctl without that namespace would change the host.
+        for key, ns in (("kernel.hostname", "uts"), ("kernel.shmmax", "ipc")):
+            def edit(c, key=key, ns=ns):
+                c["linux"]["namespaces"] = [n for n in c["linux"]["namespaces"]
+                                            if n["type"] != ns]
+                c["linux"]["sysctl"] = {key: "12345"}
+                c.pop("hostname", None)
+            r = self.run_bundle(self.bundle(["true"], edit=edit))
+            self.assertAmberError(r, 125, "linux.sysctl." + key, "needs a %s namespace" % ns)
+        # ... nor may it join the host's own namespace by path.
+        def joined(c):
+            c["linux"]["namespaces"] = [n for n in c["linux"]["namespaces"] if n["type"] != "ipc"]
+            c["linux"]["namespaces"].append({"type": "ipc",
+                                             "path": "/proc/%d/ns/ipc" % os.getpid()})
+            c["linux"]["sysctl"] = {"kernel.shmmax": "12345"}
+        r = self.run_bundle(self.bundle(["true"], edit=joined))
+        self.assertAmberError(r, 125, "kernel.shmmax", "is the host's")
+
+    def test_bind_mount_filesystem_options_refused(self):
+        # A bind mount cannot apply data options: refuse, never ignore.
+        src = os.path.join(self.dir, "bindsrc")
+        os.makedirs(src, exist_ok=True)
+
+        def edit(c):
+            c["mounts"].append({"destination": "/mnt", "type": "bind", "source": src,
+                                "options": ["rbind", "rro"]})
+        r = self.run_bundle(self.bundle(["true"], edit=edit))
+        self.assertAmberError(r, 125, "mounts[", "rro", "bind mount")
+
+    def test_missing_command_reported_by_create(self):
+        cid = self.new_id("nocmd")
+        b = self.bundle(["/bin/no-such-program"])
+        r = self.amber("create", "--bundle", b, cid)
+        self.assertAmberError(r, 125, "no-such-program", "not found")
+        self.assertGone(cid)
+
+    def test_rshared_root_propagation(self):
+        r = self.run_sh("echo ok", edit=lambda c: c["linux"].__setitem__(
+            "rootfsPropagation", "rshared"))
+        self.assertEqual((r.returncode, r.stdout), (0, "ok\n"), r)
 
     def test_memory_limit(self):
         alloc = 'x=$(head -c %d /dev/zero | tr "\\0" a); echo ${#x}'
