@@ -26,10 +26,12 @@
 #include "util/log.h"
 #include "util/xalloc.h"
 
-/* v1 hierarchies a container joins. cpuset only when asked for: a fresh
- * v1 cpuset cgroup is empty and must be filled before anyone can join. */
-static const char *const v1_join[] = {"memory",  "pids",  "cpu",   "devices",
-                                      "freezer", "blkio", "cpuset"};
+/* v1 hierarchies a container joins: those amber writes limits to or reads
+ * (stats, pause) and engines read. cpuset only when asked for: a fresh v1
+ * cpuset cgroup is empty and must be filled before anyone can join. blkio
+ * is not joined: amber sets no I/O limits (linux.resources.blockIO is
+ * refused). */
+static const char *const v1_join[] = {"memory", "pids", "cpu", "devices", "freezer", "cpuset"};
 
 static bool wants_cpuset(const struct amber_oci *oci)
 {

@@ -60,7 +60,6 @@ static bool oci_alive(const struct container *c)
 void oci_refresh(const char *root, struct container *c)
 {
     enum container_status s = c->status;
-    struct amber_error ignore;
 
     if (!oci_alive(c)) {
         s = CONTAINER_STOPPED;
@@ -71,11 +70,13 @@ void oci_refresh(const char *root, struct container *c)
         else if (s != CONTAINER_PAUSED)
             s = CONTAINER_RUNNING;
     }
+    /* Derived on every read, so nothing is written: the read-only verbs
+     * (state, ps) stay read-only and delete does not write what it is
+     * about to remove. */
     if (s != c->status) {
         c->status = s;
         if (s == CONTAINER_STOPPED && c->finished == 0)
             c->finished = now_real();
-        state_save(root, c, &ignore);
     }
 }
 
