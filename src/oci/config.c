@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "util/cleanup.h"
+#include "util/fs.h"
 #include "util/xalloc.h"
 
 #define CAP_COUNT 41
@@ -1042,40 +1043,26 @@ out:
 int oci_config_load(const char *bundle, const char *id, struct amber_spec *spec,
                     struct amber_oci *oci, char **text_out, struct amber_error *err)
 {
-    int rc;
-
     cleanup_free char *path = NULL;
     cleanup_free char *text = NULL;
     char abs[PATH_MAX];
-    size_t len = 0, cap = 0;
-    FILE *f;
+    size_t len = 0;
 
     if (realpath(bundle, abs) == NULL)
         return amber_error_errno(err, "--bundle '%s'", bundle);
     oci->bundle = xstrdup(abs);
     oci->id = xstrdup(id);
     path = xasprintf("%s/config.json", abs);
-    f = fopen(path, "re");
-    if (f == NULL)
-        return amber_error_errno(err, "--bundle '%s': config.json", bundle);
-    for (;;) {
-        size_t r;
-        if (cap - len < 65536) {
-            cap += 65536;
-            text = xrealloc(text, cap);
-        }
-        r = fread(text + len, 1, cap - len, f);
-        len += r;
-        if (r == 0)
-            break;
+    text = fs_read_alloc(path, &len, err);
+    if (text == NULL) {
+        amber_error_set(err, err->code, "--bundle '%s': config.json", bundle);
+        return -1;
     }
-    fclose(f);
-    rc = oci_config_parse(text, len, spec, oci, false, err);
-    if (rc == 0 && text_out != NULL) {
-        text[len < cap ? len : cap - 1] = '\0';
+    if (oci_config_parse(text, len, spec, oci, false, err) < 0)
+        return -1;
+    if (text_out != NULL)
         *text_out = steal_pointer(&text);
-    }
-    return rc;
+    return 0;
 }
 
 static void hooks_free(struct oci_hook *h, size_t n)

@@ -563,12 +563,11 @@ static int apply_paths(const struct oci_plan *plan, struct amber_error *err)
 
 /* --console-socket: a pty from the container's own devpts; the master
  * goes to the engine, the terminal becomes the process's stdio. */
-static int console_setup(const struct oci_plan *plan, int *slave, struct amber_error *err)
+int oci_console_send(int sock, unsigned short rows, unsigned short cols, char *name, size_t namecap,
+                     struct amber_error *err)
 {
     cleanup_close int master = -1;
-    int unlock = 0;
-    char name[64] = "/dev/pts/?";
-    int n = -1;
+    int unlock = 0, n = -1, slave;
     struct iovec iov;
     union {
         char buf[CMSG_SPACE(sizeof(int))];
@@ -577,17 +576,18 @@ static int console_setup(const struct oci_plan *plan, int *slave, struct amber_e
     struct msghdr mh;
     struct cmsghdr *c;
 
+    snprintf(name, namecap, "/dev/pts/?");
     master = open("/dev/ptmx", O_RDWR | O_NOCTTY | O_CLOEXEC);
     if (master < 0 || ioctl(master, TIOCSPTLCK, &unlock) < 0)
         return amber_error_errno(err, "process.terminal: open /dev/ptmx in the container");
-    *slave = ioctl(master, TIOCGPTPEER, O_RDWR | O_NOCTTY | O_CLOEXEC);
-    if (*slave < 0)
+    slave = ioctl(master, TIOCGPTPEER, O_RDWR | O_NOCTTY | O_CLOEXEC);
+    if (slave < 0)
         return amber_error_errno(err, "process.terminal: open the pty");
     if (ioctl(master, TIOCGPTN, &n) == 0)
-        snprintf(name, sizeof(name), "/dev/pts/%d", n);
-    if (plan->oci->console_rows > 0) {
-        struct winsize ws = {.ws_row = plan->oci->console_rows, .ws_col = plan->oci->console_cols};
-        ioctl(*slave, TIOCSWINSZ, &ws);
+        snprintf(name, namecap, "/dev/pts/%d", n);
+    if (rows > 0) {
+        struct winsize ws = {.ws_row = rows, .ws_col = cols};
+        ioctl(slave, TIOCSWINSZ, &ws);
     }
     memset(&mh, 0, sizeof(mh));
     memset(&u, 0, sizeof(u));
@@ -602,16 +602,27 @@ static int console_setup(const struct oci_plan *plan, int *slave, struct amber_e
     c->cmsg_type = SCM_RIGHTS;
     c->cmsg_len = CMSG_LEN(sizeof(int));
     memcpy(CMSG_DATA(c), &master, sizeof(int));
-    if (sendmsg(plan->console_fd, &mh, MSG_NOSIGNAL) < 0)
+    if (sendmsg(sock, &mh, MSG_NOSIGNAL) < 0) {
+        close(slave);
         return amber_error_errno(err, "--console-socket: send the terminal");
-    close(plan->console_fd);
-    /* The spec's /dev/console is the container's terminal. */
-    {
-        cleanup_close int fd =
-            open("/dev/console", O_CREAT | O_WRONLY | O_NOFOLLOW | O_CLOEXEC, 0600);
-        if (fd < 0 || mount(name, "/dev/console", NULL, MS_BIND, NULL) < 0)
-            return amber_error_errno(err, "process.terminal: bind the pty to /dev/console");
     }
+    return slave;
+}
+
+/* --console-socket: the pty goes to the engine; its terminal becomes the
+ * process's stdio and the spec's /dev/console (created in setup_root,
+ * before the root may turn read-only). */
+static int console_setup(const struct oci_plan *plan, int *slave, struct amber_error *err)
+{
+    char name[64];
+
+    *slave = oci_console_send(plan->console_fd, plan->oci->console_rows, plan->oci->console_cols,
+                              name, sizeof(name), err);
+    if (*slave < 0)
+        return -1;
+    close(plan->console_fd);
+    if (mount(name, "/dev/console", NULL, MS_BIND, NULL) < 0)
+        return amber_error_errno(err, "process.terminal: bind the pty to /dev/console");
     return 0;
 }
 

@@ -18,6 +18,11 @@ int oci_remount(const char *target, unsigned long flags, struct amber_error *err
 int oci_apply_process(const struct amber_spec *spec, const struct amber_oci *oci,
                       const struct oci_bpf *seccomp, bool setgroups_ok, struct amber_error *err);
 
+/* A pty from /dev/ptmx (the container's own devpts): its master goes to
+ * the engine over sock (SCM_RIGHTS, with the pty's name, which is also
+ * left in name); returns the terminal's fd or -1. */
+int oci_console_send(int sock, unsigned short rows, unsigned short cols, char *name, size_t namecap,
+                     struct amber_error *err);
 /* Is the process's command there to run (as execvp would find it)? */
 int oci_find_executable(const struct amber_spec *spec, struct amber_error *err);
 /* The OCI state document (what `state` prints and hooks read on stdin). */

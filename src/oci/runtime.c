@@ -114,23 +114,10 @@ char *oci_state_doc(const char *id, const char *status, pid_t pid, const char *b
 static char *read_saved_config(const char *root, const struct container *c, struct amber_error *err)
 {
     cleanup_free char *path = state_path(root, c->id, "config.json");
-    cleanup_close int fd = open(path, O_RDONLY | O_CLOEXEC);
-    struct stat st;
-    char *text;
-    size_t len = 0;
+    char *text = fs_read_alloc(path, NULL, err);
 
-    if (fd < 0 || fstat(fd, &st) < 0) {
-        amber_error_errno(err, "container '%s': saved config", c->id);
-        return NULL;
-    }
-    text = xmalloc((size_t)st.st_size + 1);
-    while (len < (size_t)st.st_size) {
-        ssize_t r = read(fd, text + len, (size_t)st.st_size - len);
-        if (r <= 0)
-            break;
-        len += (size_t)r;
-    }
-    text[len] = '\0';
+    if (text == NULL)
+        amber_error_prefix(err, "container '%s': saved config", c->id);
     return text;
 }
 
@@ -748,23 +735,11 @@ static int exec_process_spec(const struct oci_exec_opts *o, const struct amber_s
     size_t n = 0;
 
     if (o->process != NULL) {
-        cleanup_free char *text = NULL;
-        cleanup_fclose FILE *f = fopen(o->process, "re");
-        size_t len = 0, cap = 0;
+        size_t len = 0;
+        cleanup_free char *text = fs_read_alloc(o->process, &len, err);
 
-        if (f == NULL)
-            return amber_error_errno(err, "--process '%s'", o->process);
-        for (;;) {
-            size_t r;
-            if (cap - len < 65536) {
-                cap += 65536;
-                text = xrealloc(text, cap);
-            }
-            r = fread(text + len, 1, cap - len, f);
-            len += r;
-            if (r == 0)
-                break;
-        }
+        if (text == NULL)
+            return amber_error_set(err, err->code, "--process '%s': cannot read it", o->process);
         if (oci_config_parse(text, len, spec, poci, true, err) < 0)
             return amber_error_prefix(err, "--process '%s'", o->process);
         return 0;
@@ -845,33 +820,10 @@ __attribute__((noreturn)) static void exec_child(const struct container *c, stru
         }
     }
     if (console >= 0) {
-        int master = open("/dev/ptmx", O_RDWR | O_NOCTTY | O_CLOEXEC), unlock = 0;
-        struct iovec iov = {.iov_base = (char *)"pty", .iov_len = 3};
-        union {
-            char buf[CMSG_SPACE(sizeof(int))];
-            struct cmsghdr align;
-        } u;
-        struct msghdr mh = {.msg_iov = &iov,
-                            .msg_iovlen = 1,
-                            .msg_control = u.buf,
-                            .msg_controllen = sizeof(u.buf)};
-        struct cmsghdr *cm;
-        if (master < 0 || ioctl(master, TIOCSPTLCK, &unlock) < 0 ||
-            (tty = ioctl(master, TIOCGPTPEER, O_RDWR | O_NOCTTY | O_CLOEXEC)) < 0) {
-            amber_error_errno(&m.err, "exec: open a pty in the container");
+        char name[64];
+        tty = oci_console_send(console, 0, 0, name, sizeof(name), &m.err);
+        if (tty < 0)
             goto fail;
-        }
-        memset(&u, 0, sizeof(u));
-        cm = CMSG_FIRSTHDR(&mh);
-        cm->cmsg_level = SOL_SOCKET;
-        cm->cmsg_type = SCM_RIGHTS;
-        cm->cmsg_len = CMSG_LEN(sizeof(int));
-        memcpy(CMSG_DATA(cm), &master, sizeof(int));
-        if (sendmsg(console, &mh, MSG_NOSIGNAL) < 0) {
-            amber_error_errno(&m.err, "--console-socket: send the terminal");
-            goto fail;
-        }
-        close(master);
         close(console);
     }
     if (oci_apply_process(spec, poci, coci->has_seccomp ? &coci->seccomp : NULL, setgroups_ok,

@@ -44,6 +44,40 @@ int fs_write_file(const char *path, const char *data, size_t len, int flags, mod
     return fs_write_fileat(AT_FDCWD, path, data, len, flags, mode, err);
 }
 
+char *fs_read_alloc(const char *path, size_t *len, struct amber_error *err)
+{
+    cleanup_close int fd = open(path, O_RDONLY | O_CLOEXEC);
+    size_t n = 0, cap = 0;
+    char *buf = NULL;
+
+    if (fd < 0) {
+        amber_error_errno(err, "open '%s'", path);
+        return NULL;
+    }
+    for (;;) {
+        ssize_t r;
+        if (cap - n < 4096) {
+            cap = cap ? cap * 2 : 16384;
+            buf = xrealloc(buf, cap);
+        }
+        r = read(fd, buf + n, cap - n - 1);
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r < 0) {
+            amber_error_errno(err, "read '%s'", path);
+            free(buf);
+            return NULL;
+        }
+        if (r == 0)
+            break;
+        n += (size_t)r;
+    }
+    buf[n] = '\0';
+    if (len != NULL)
+        *len = n;
+    return buf;
+}
+
 ssize_t fs_read_file(const char *path, char *buf, size_t cap, struct amber_error *err)
 {
     cleanup_close int fd = open(path, O_RDONLY | O_CLOEXEC);

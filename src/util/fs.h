@@ -16,6 +16,9 @@ int fs_write_fileat(int dirfd, const char *path, const char *data, size_t len, i
                     mode_t mode, struct amber_error *err);
 /* Read up to cap-1 bytes of path into buf (NUL-terminated); returns length or -1. */
 ssize_t fs_read_file(const char *path, char *buf, size_t cap, struct amber_error *err);
+/* Read the whole file at path into a new NUL-terminated buffer; *len (if
+ * not NULL) gets its length. NULL with err (naming path) on failure. */
+char *fs_read_alloc(const char *path, size_t *len, struct amber_error *err);
 /* Write all of buf to fd. */
 int fs_write_all(int fd, const void *buf, size_t len);
 /* Write data to path atomically: a temp file beside it, fsync, rename. */

@@ -1157,6 +1157,25 @@ class OciConsole(OciCase):
         self.assertEqual(self.amber("delete", cid).returncode, 0)
         self.assertGone(cid, pid)
 
+    def test_console_is_dev_console_under_a_read_only_root(self):
+        # No /dev mount and no /dev/console in the image: amber creates the
+        # file before the root turns read-only and binds the pty there.
+        def edit(c):
+            c["process"]["terminal"] = True
+            c["root"]["readonly"] = True
+            c["mounts"] = [m for m in c["mounts"] if m["destination"] != "/dev"]
+        listener, path = self.listen()
+        cid = self.new_id("ttyro")
+        b = self.bundle(["sh", "-c", "echo via-console > /dev/console"], edit=edit)
+        _, pid = self.create(b, cid, "--console-socket", path)
+        master = self.receive_master(listener)
+        self.addCleanup(os.close, master)
+        self.assertEqual(self.amber("start", cid).returncode, 0)
+        self.assertIn(b"via-console", self.read_all(master))
+        self.wait_status(cid, "stopped")
+        self.assertEqual(self.amber("delete", cid).returncode, 0)
+        self.assertGone(cid, pid)
+
     def test_exec_with_console_socket(self):
         cid = self.new_id("exectty")
         self.create(self.bundle(["sleep", "1000"]), cid)
