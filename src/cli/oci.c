@@ -105,9 +105,12 @@ static int parse_count(const char *verb, const char *what, const char *s, int *o
 
 bool cli_oci_create_args(int argc, char **argv)
 {
+    /* Up to the first argument that is not an option: after it comes
+     * amber's own command (`amber run -- sh -c 'echo --bundle'`). An OCI
+     * caller names one of these before the id. */
     for (int i = 0; i < argc; i++) {
         const char *a = argv[i];
-        if (strcmp(a, "--") == 0)
+        if (strcmp(a, "--") == 0 || a[0] != '-')
             return false;
         if (strcmp(a, "-b") == 0 || strncmp(a, "--bundle", 8) == 0 ||
             strncmp(a, "-bundle", 7) == 0 || strncmp(a, "--pid-file", 10) == 0 ||

@@ -212,7 +212,6 @@ void container_free(struct container *c)
     free(c->exec_json);
     free(c->bundle);
     free(c->annotations);
-    free(c->config_json);
     for (int i = 0; i < c->ncgroups; i++)
         free(c->cgroups[i]);
     memset(c, 0, sizeof(*c));
@@ -275,14 +274,14 @@ int state_resolve(const char *root, const char *ref, char id[65], struct amber_e
         return 0;
     if (found > 1)
         return amber_error_set(err, 0, "container '%s': ambiguous id prefix", ref);
-    amber_error_set(err, 0, "no such container: '%s'", ref);
-    err->code = ENOENT;
+    amber_error_coded(err, ENOENT, "no such container: '%s'", ref);
     return -1;
 }
 
-int state_create(const char *root, struct container *c, struct amber_error *err)
+int state_create(const char *root, struct container *c, int *lockfd, struct amber_error *err)
 {
     cleanup_free char *dir = state_path(root, c->id, NULL);
+    int lock;
 
     if (c->name[0] != '\0') {
         char other[65];
@@ -293,14 +292,22 @@ int state_create(const char *root, struct container *c, struct amber_error *err)
     }
     if (mkdir(dir, 0700) < 0) {
         if (errno == EEXIST)
-            return amber_error_set(err, EEXIST, "container id '%s' already exists", c->id);
+            return amber_error_coded(err, EEXIST, "container '%s' already exists", c->id);
         return amber_error_errno(err, "create '%s'", dir);
     }
-    if (state_save(root, c, err) < 0) {
+    /* Locked before its first state exists: no other verb sees it half
+     * made. */
+    lock = state_lock(root, c->id, true, err);
+    if (lock < 0 || state_save(root, c, err) < 0) {
         struct amber_error ignore;
         state_remove(root, c->id, &ignore);
+        state_unlock(lock);
         return -1;
     }
+    if (lockfd != NULL)
+        *lockfd = lock;
+    else
+        state_unlock(lock);
     return 0;
 }
 
@@ -321,6 +328,16 @@ int state_lock(const char *root, const char *id, bool wait, struct amber_error *
         int e = errno;
         close(fd);
         return amber_error_set(err, e, "container '%s' is busy (another command holds it)", id);
+    }
+    {
+        /* While we waited, the holder may have removed the directory (rm,
+         * delete) and another create made a new one under the same id. */
+        struct stat held, now;
+        if (fstat(fd, &held) < 0 || stat(path, &now) < 0 || held.st_ino != now.st_ino ||
+            held.st_dev != now.st_dev) {
+            close(fd);
+            return amber_error_coded(err, ENOENT, "no such container: '%s'", id);
+        }
     }
     return fd;
 }

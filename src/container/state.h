@@ -2,7 +2,8 @@
  * holding state.json (written atomically: temp file + rename) and the log;
  * verbs on one container are serialised by flock on its directory.
  *
- *   <root>/<id>/state.json   <root>/<id>/lock   <root>/<id>/log
+ *   <root>/<id>/state.json   log, log.1   start (create's FIFO)
+ *   OCI containers also: exec.fifo (until start), config.json (the bundle's)
  *
  * <root> is --root, else /run/amber as root, else $XDG_RUNTIME_DIR/amber,
  * else /tmp/amber-<uid>. */
@@ -45,7 +46,6 @@ struct container {
     char *bundle;
     uint64_t pid_start;
     char *annotations; /* JSON object text */
-    char *config_json; /* only in create: the bundle's config.json, saved as <id>/config.json */
 };
 
 const char *container_status_name(enum container_status s);
@@ -60,9 +60,10 @@ void state_new_id(char out[65]);
 /* Is name acceptable ([A-Za-z0-9][A-Za-z0-9_.-]*, < 128)? */
 bool state_valid_name(const char *name);
 
-/* Create <root>/<id> exclusively and write the first state. Fails with
- * EEXIST when the id or (non-empty) name is taken. */
-int state_create(const char *root, struct container *c, struct amber_error *err);
+/* Create <root>/<id> exclusively and write the first state under its lock,
+ * which is returned in *lockfd (or released when lockfd is NULL). Fails
+ * with EEXIST when the id or (non-empty) name is taken. */
+int state_create(const char *root, struct container *c, int *lockfd, struct amber_error *err);
 /* Write c's state atomically (temp + rename). */
 int state_save(const char *root, const struct container *c, struct amber_error *err);
 /* Load <root>/<id>/state.json. */

@@ -363,7 +363,7 @@ int supervisor_start(const char *root, const struct amber_backend *backend,
         free(c.exec_json);
         return -1;
     }
-    if (state_create(root, &c, err) < 0) {
+    if (state_create(root, &c, NULL, err) < 0) {
         free(c.exec_json);
         return -1;
     }

@@ -38,12 +38,17 @@ static bool wants_cpuset(const struct amber_oci *oci)
     return oci->res.cpuset_cpus != NULL || oci->res.cpuset_mems != NULL;
 }
 
-/* mkdir -p base/rel; only the last component counts as ours. */
+/* mkdir -p base/rel. The last component must be new: it is the
+ * container's, which delete kills and removes, so an existing cgroup (a
+ * leftover, another container's, a path naming a parent) is never taken
+ * over. */
 static int mkdir_path(const char *base, const char *rel, char *out, size_t cap,
                       struct amber_error *err)
 {
     char *p;
 
+    if (rel[0] == '\0')
+        return amber_error_coded(err, EINVAL, "must name a cgroup below the hierarchy's root");
     if ((size_t)snprintf(out, cap, "%s/%s", base, rel) >= cap)
         return amber_error_set(err, ENAMETOOLONG, "cgroup path '%s/%s'", base, rel);
     for (p = out + strlen(base) + 1; (p = strchr(p, '/')) != NULL; p++) {
@@ -55,16 +60,26 @@ static int mkdir_path(const char *base, const char *rel, char *out, size_t cap,
         }
         *p = '/';
     }
-    if (mkdir(out, 0755) < 0 && errno != EEXIST)
+    if (mkdir(out, 0755) < 0) {
+        if (errno == EEXIST)
+            return amber_error_coded(err, EEXIST, "cgroup '%s' already exists", out);
         return amber_error_errno(err, "mkdir '%s'", out);
+    }
     return 0;
+}
+
+static bool has_path(const struct oci_cgroup *cg, const char *path)
+{
+    for (int i = 0; i < cg->n; i++)
+        if (strcmp(cg->paths[i], path) == 0)
+            return true;
+    return false;
 }
 
 static int add_path(struct oci_cgroup *cg, const char *path)
 {
-    for (int i = 0; i < cg->n; i++)
-        if (strcmp(cg->paths[i], path) == 0)
-            return 0; /* co-mounted controllers (cpu,cpuacct) share a dir */
+    if (has_path(cg, path))
+        return 0; /* co-mounted controllers share a dir */
     if (cg->n >= OCI_CGROUP_MAX)
         return -1;
     cg->paths[cg->n++] = xstrdup(path);
@@ -246,23 +261,25 @@ static int v2_limits(const struct amber_oci *oci, const char *dir, struct amber_
     return 0;
 }
 
-/* v2: every ancestor below the mount must pass the controllers down. */
+/* v2: every ancestor below the mount must pass the controllers down. One
+ * write per controller: the kernel rejects a whole list when one of them is
+ * not available. A limit written later for a controller that could not be
+ * enabled fails and names the file. */
 static void v2_enable_path(const char *mnt, const char *leaf)
 {
+    static const char *const ctrls[] = {"+memory", "+pids", "+cpu", "+cpuset"};
     char path[PATH_MAX];
-    size_t base = strlen(mnt);
 
     snprintf(path, sizeof(path), "%s", leaf);
-    for (char *p = path + base; p != NULL; p = strchr(p + 1, '/')) {
-        char save = *p;
-        struct amber_error ignore;
-        if (p == path + strlen(path))
-            break;
+    /* The hierarchy's root first, then each ancestor of the leaf. */
+    for (char *p = path + strlen(mnt); p != NULL; p = strchr(p + 1, '/')) {
         *p = '\0';
-        if (strlen(path) >= base)
-            cgroup_write(strlen(path) == 0 ? "/" : path, "cgroup.subtree_control",
-                         "+memory +pids +cpu +cpuset", &ignore);
-        *p = save;
+        for (size_t i = 0; i < sizeof(ctrls) / sizeof(ctrls[0]); i++) {
+            struct amber_error e;
+            if (cgroup_write(path, "cgroup.subtree_control", ctrls[i], &e) < 0)
+                log_debug("cgroup v2: %s", e.msg);
+        }
+        *p = '/';
     }
 }
 
@@ -332,7 +349,9 @@ int oci_cgroup_create(const struct amber_oci *oci, struct oci_cgroup *cg, struct
         if (mnt == NULL || (strcmp(ctrl, "cpuset") == 0 && !wants_cpuset(oci)))
             continue;
         rel = relative_path(oci, cgroup_own_dir(ctrl), mnt);
-        if (mkdir_path(mnt, rel, path, sizeof(path), err) < 0) {
+        snprintf(path, sizeof(path), "%s/%s", mnt, rel);
+        /* Co-mounted controllers share one dir, made once. */
+        if (!has_path(cg, path) && mkdir_path(mnt, rel, path, sizeof(path), err) < 0) {
             if (unwritable(oci, err))
                 return 0;
             goto fail;
@@ -356,50 +375,28 @@ fail : {
 
 int oci_cgroup_open_join(const struct oci_cgroup *cg, int *fds, struct amber_error *err)
 {
-    for (int i = 0; i < cg->n; i++) {
-        /* A thread moving itself through v1 "tasks" avoids the slow
-         * cgroup.procs path (sandbox/cgroup.h); v2 has only cgroup.procs. */
-        cleanup_free char *p = xasprintf("%s/%s", cg->paths[i], cg->v2 ? "cgroup.procs" : "tasks");
-        fds[i] = open(p, O_WRONLY | O_CLOEXEC);
-        if (fds[i] < 0) {
-            amber_error_errno(err, "open '%s'", p);
-            for (int j = 0; j < i; j++)
-                close(fds[j]);
-            return -1;
-        }
-    }
-    return cg->n;
+    /* A thread moving itself through v1 "tasks" avoids the slow
+     * cgroup.procs path (sandbox/cgroup.h); v2 has only cgroup.procs. */
+    return cgroup_open_join_files(cg->paths, cg->n, cg->v2 ? "cgroup.procs" : "tasks", fds, err);
 }
 
 int oci_cgroup_remove(char *const *paths, int n, struct amber_error *err)
 {
-    int ret = 0;
-
-    for (int i = n - 1; i >= 0; i--) {
-        long delay_us = 100, slept_us = 0;
-        /* The last task may still be leaving: back off from 0.1 ms, 2 s at most. */
-        while (rmdir(paths[i]) < 0 && errno == EBUSY && slept_us < 2000000) {
-            struct timespec ts = {0, delay_us * 1000};
-            nanosleep(&ts, NULL);
-            slept_us += delay_us;
-            if (delay_us < 50000)
-                delay_us *= 2;
-        }
-        if (access(paths[i], F_OK) == 0 && ret == 0) {
-            ret = amber_error_errno(err, "rmdir '%s'", paths[i]);
-        } else {
-            /* amber's default parent (/amber/<id>): remove it once empty. */
-            char parent[PATH_MAX];
-            char *slash;
-            snprintf(parent, sizeof(parent), "%s", paths[i]);
-            slash = strrchr(parent, '/');
-            if (slash != NULL && slash - parent >= 6 && strncmp(slash - 6, "/amber", 6) == 0) {
-                *slash = '\0';
-                rmdir(parent); /* fails harmlessly while other containers use it */
-            }
+    if (cgroup_remove_dirs(paths, n, err) < 0)
+        return -1;
+    /* amber's default parent (/amber/<id>): removed once empty; rmdir
+     * fails harmlessly while other containers use it. */
+    for (int i = 0; i < n; i++) {
+        char parent[PATH_MAX];
+        char *slash;
+        snprintf(parent, sizeof(parent), "%s", paths[i]);
+        slash = strrchr(parent, '/');
+        if (slash != NULL && slash - parent >= 6 && strncmp(slash - 6, "/amber", 6) == 0) {
+            *slash = '\0';
+            rmdir(parent);
         }
     }
-    return ret;
+    return 0;
 }
 
 int oci_cgroup_signal(char *const *paths, int n, int sig)

@@ -8,7 +8,6 @@
 #include <inttypes.h>
 #include <jansson.h>
 #include <limits.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -87,26 +86,30 @@ const char *oci_ns_name(enum oci_ns ns)
     return ns_names[ns];
 }
 
-/* ---- checking helpers: each names the field it rejects ---- */
-
-/* A bad field: the message names it; code EINVAL without strerror text. */
-__attribute__((format(printf, 2, 3))) static int oci_err(struct amber_error *err, const char *fmt,
-                                                         ...)
+const char *oci_ns_proc_name(enum oci_ns ns)
 {
-    char msg[AMBER_ERROR_MSG_MAX];
-    va_list ap;
-
-    va_start(ap, fmt);
-    vsnprintf(msg, sizeof(msg), fmt, ap);
-    va_end(ap);
-    amber_error_set(err, 0, "%s", msg);
-    err->code = EINVAL;
-    return -1;
+    static const char *const files[OCI_NS_COUNT] = {"user", "mnt", "pid",    "net",
+                                                    "ipc",  "uts", "cgroup", "time"};
+    return files[ns];
 }
+
+enum oci_ns oci_sysctl_ns(const char *key)
+{
+    size_t n = strcspn(key, "=");
+
+    if (strncmp(key, "net.", 4) == 0)
+        return OCI_NS_NET;
+    if ((n == 15 && strncmp(key, "kernel.hostname", 15) == 0) ||
+        (n == 17 && strncmp(key, "kernel.domainname", 17) == 0))
+        return OCI_NS_UTS;
+    return OCI_NS_IPC; /* kernel.msg*, sem*, shm*, fs.mqueue.* */
+}
+
+/* ---- checking helpers: each names the field it rejects ---- */
 
 static int bad(struct amber_error *err, const char *field, const char *why)
 {
-    return oci_err(err, "config.json: %s: %s", field, why);
+    return amber_error_coded(err, EINVAL, "config.json: %s: %s", field, why);
 }
 
 /* Every key of obj must be in allowed (NULL-terminated). */
@@ -125,8 +128,9 @@ static int only_keys(json_t *obj, const char *field, const char *const *allowed,
             if (strcmp(allowed[i], key) == 0)
                 ok = true;
         if (!ok)
-            return oci_err(err, "config.json: %s%s%s: not supported by amber (see docs/oci.md)",
-                           field, field[0] != '\0' ? "." : "", key);
+            return amber_error_coded(
+                err, EINVAL, "config.json: %s%s%s: not supported by amber (see docs/oci.md)", field,
+                field[0] != '\0' ? "." : "", key);
     }
     return 0;
 }
@@ -139,7 +143,7 @@ static int get_str(json_t *obj, const char *key, const char *field, char **out,
     if (v == NULL)
         return 0;
     if (!json_is_string(v))
-        return oci_err(err, "config.json: %s.%s: must be a string", field, key);
+        return amber_error_coded(err, EINVAL, "config.json: %s.%s: must be a string", field, key);
     free(*out);
     *out = xstrdup(json_string_value(v));
     return 1;
@@ -153,7 +157,7 @@ static int get_int(json_t *obj, const char *key, const char *field, int64_t *out
     if (v == NULL || json_is_null(v))
         return 0;
     if (!json_is_integer(v))
-        return oci_err(err, "config.json: %s.%s: must be an integer", field, key);
+        return amber_error_coded(err, EINVAL, "config.json: %s.%s: must be an integer", field, key);
     *out = json_integer_value(v);
     return 1;
 }
@@ -166,7 +170,8 @@ static int get_bool(json_t *obj, const char *key, const char *field, bool *out,
     if (v == NULL)
         return 0;
     if (!json_is_boolean(v))
-        return oci_err(err, "config.json: %s.%s: must be true or false", field, key);
+        return amber_error_coded(err, EINVAL, "config.json: %s.%s: must be true or false", field,
+                                 key);
     *out = json_is_true(v);
     return 1;
 }
@@ -181,13 +186,15 @@ static int get_strv(json_t *obj, const char *key, const char *field, char ***out
     if (v == NULL || json_is_null(v))
         return 0;
     if (!json_is_array(v))
-        return oci_err(err, "config.json: %s.%s: must be an array of strings", field, key);
+        return amber_error_coded(err, EINVAL, "config.json: %s.%s: must be an array of strings",
+                                 field, key);
     strv_free(*out);
     *out = xcalloc(json_array_size(v) + 1, sizeof(char *));
     for (size_t i = 0; i < json_array_size(v); i++) {
         json_t *s = json_array_get(v, i);
         if (!json_is_string(s))
-            return oci_err(err, "config.json: %s.%s[%zu]: must be a string", field, key, i);
+            return amber_error_coded(err, EINVAL, "config.json: %s.%s[%zu]: must be a string",
+                                     field, key, i);
         strv_push(out, &n, json_string_value(s));
     }
     if (count != NULL)
@@ -222,18 +229,19 @@ static int parse_caps(json_t *c, struct amber_oci *oci, struct amber_error *err)
         if (a == NULL || json_is_null(a))
             continue;
         if (!json_is_array(a))
-            return oci_err(err,
-                           "config.json: process.capabilities.%s: must be "
-                           "an array",
-                           sets[s]);
+            return amber_error_coded(err, EINVAL,
+                                     "config.json: process.capabilities.%s: must be "
+                                     "an array",
+                                     sets[s]);
         for (size_t i = 0; i < json_array_size(a); i++) {
             json_t *v = json_array_get(a, i);
             int n = json_is_string(v) ? oci_cap_number(json_string_value(v)) : -1;
             if (n < 0)
-                return oci_err(err,
-                               "config.json: process.capabilities.%s[%zu]: unknown "
-                               "capability '%s'",
-                               sets[s], i, json_is_string(v) ? json_string_value(v) : "?");
+                return amber_error_coded(err, EINVAL,
+                                         "config.json: process.capabilities.%s[%zu]: unknown "
+                                         "capability '%s'",
+                                         sets[s], i,
+                                         json_is_string(v) ? json_string_value(v) : "?");
             oci->caps[s] |= 1ULL << n;
         }
     }
@@ -282,8 +290,8 @@ static int parse_rlimits(json_t *a, struct amber_spec *spec, struct amber_error 
             if (strcmp(rlimits[k].name, type) == 0)
                 res = rlimits[k].resource;
         if (res < 0)
-            return oci_err(err, "config.json: %s.type: unknown rlimit '%s'", field,
-                           type != NULL ? type : "?");
+            return amber_error_coded(err, EINVAL, "config.json: %s.type: unknown rlimit '%s'",
+                                     field, type != NULL ? type : "?");
         if (!json_is_integer(json_object_get(r, "soft")) ||
             !json_is_integer(json_object_get(r, "hard")))
             return bad(err, field, "soft and hard must be integers");
@@ -342,10 +350,10 @@ static int parse_process(json_t *p, struct amber_spec *spec, struct amber_oci *o
         spec->env = xcalloc(1, sizeof(char *));
     for (size_t i = 0; i < spec->nenv; i++)
         if (strchr(spec->env[i], '=') == NULL)
-            return oci_err(err,
-                           "config.json: process.env[%zu]: '%s' is not "
-                           "NAME=VALUE",
-                           i, spec->env[i]);
+            return amber_error_coded(err, EINVAL,
+                                     "config.json: process.env[%zu]: '%s' is not "
+                                     "NAME=VALUE",
+                                     i, spec->env[i]);
     if (get_str(p, "cwd", "process", &cwd, err) < 0)
         return -1;
     if (cwd == NULL || cwd[0] != '/') {
@@ -467,14 +475,15 @@ static int parse_mount_options(json_t *opts, struct oci_mount *m, const char *fi
     if (opts == NULL || json_is_null(opts))
         return 0;
     if (!json_is_array(opts))
-        return oci_err(err, "config.json: %s.options: must be an array", field);
+        return amber_error_coded(err, EINVAL, "config.json: %s.options: must be an array", field);
     for (size_t i = 0; i < json_array_size(opts); i++) {
         const char *o = json_string_value(json_array_get(opts, i));
         bool known = false;
         unsigned long prop;
 
         if (o == NULL)
-            return oci_err(err, "config.json: %s.options[%zu]: must be a string", field, i);
+            return amber_error_coded(err, EINVAL, "config.json: %s.options[%zu]: must be a string",
+                                     field, i);
         if (strcmp(o, "bind") == 0 || strcmp(o, "rbind") == 0) {
             m->bind = true;
             m->recursive = o[0] == 'r';
@@ -534,38 +543,40 @@ static int parse_mounts(json_t *a, struct amber_oci *oci, struct amber_error *er
             parse_mount_options(json_object_get(j, "options"), m, field, err) < 0)
             return -1;
         if (m->dst == NULL || m->dst[0] != '/')
-            return oci_err(err,
-                           "config.json: %s.destination: must be an "
-                           "absolute path",
-                           field);
+            return amber_error_coded(err, EINVAL,
+                                     "config.json: %s.destination: must be an "
+                                     "absolute path",
+                                     field);
         if (strstr(m->dst, "/../") != NULL ||
             strcmp(m->dst + strlen(m->dst) - (strlen(m->dst) >= 3 ? 3 : 0), "/..") == 0)
-            return oci_err(err, "config.json: %s.destination: '%s' contains '..'", field, m->dst);
+            return amber_error_coded(err, EINVAL, "config.json: %s.destination: '%s' contains '..'",
+                                     field, m->dst);
         if (m->type != NULL && strcmp(m->type, "bind") == 0)
             m->bind = true;
         if (m->type == NULL && !m->bind)
-            return oci_err(err,
-                           "config.json: %s.type: needed unless the mount "
-                           "is a bind mount",
-                           field);
+            return amber_error_coded(err, EINVAL,
+                                     "config.json: %s.type: needed unless the mount "
+                                     "is a bind mount",
+                                     field);
         if (m->bind && m->data != NULL)
-            return oci_err(err, "config.json: %s.options: '%s' is not supported on a bind mount",
-                           field, m->data);
+            return amber_error_coded(
+                err, EINVAL, "config.json: %s.options: '%s' is not supported on a bind mount",
+                field, m->data);
         if (m->bind && (m->flags & (MS_SYNCHRONOUS | MS_DIRSYNC | MS_MANDLOCK)) != 0)
-            return oci_err(err,
-                           "config.json: %s.options: sync, dirsync and mand are not "
-                           "supported on a bind mount",
-                           field);
+            return amber_error_coded(err, EINVAL,
+                                     "config.json: %s.options: sync, dirsync and mand are not "
+                                     "supported on a bind mount",
+                                     field);
         if (m->bind && m->src == NULL)
-            return oci_err(err,
-                           "config.json: %s.source: a bind mount needs a "
-                           "source",
-                           field);
+            return amber_error_coded(err, EINVAL,
+                                     "config.json: %s.source: a bind mount needs a "
+                                     "source",
+                                     field);
         if (m->copy_up && (m->type == NULL || strcmp(m->type, "tmpfs") != 0))
-            return oci_err(err,
-                           "config.json: %s.options: tmpcopyup needs type "
-                           "tmpfs",
-                           field);
+            return amber_error_coded(err, EINVAL,
+                                     "config.json: %s.options: tmpcopyup needs type "
+                                     "tmpfs",
+                                     field);
         if (m->bind && m->src[0] != '/') {
             /* Relative sources are relative to the bundle. */
             char *abs = xasprintf("%s/%s", oci->bundle != NULL ? oci->bundle : ".", m->src);
@@ -579,10 +590,10 @@ static int parse_mounts(json_t *a, struct amber_oci *oci, struct amber_error *er
             for (size_t t = 0; types[t] != NULL; t++)
                 ok = ok || strcmp(types[t], m->type) == 0;
             if (!ok)
-                return oci_err(err,
-                               "config.json: %s.type: '%s' is not supported "
-                               "by amber (see docs/oci.md)",
-                               field, m->type);
+                return amber_error_coded(err, EINVAL,
+                                         "config.json: %s.type: '%s' is not supported "
+                                         "by amber (see docs/oci.md)",
+                                         field, m->type);
         }
     }
     return 0;
@@ -610,14 +621,15 @@ static int parse_namespaces(json_t *a, struct amber_oci *oci, struct amber_error
             if (strcmp(ns_names[k], type) == 0)
                 t = k;
         if (t < 0)
-            return oci_err(err, "config.json: %s.type: unknown namespace '%s'", field,
-                           type != NULL ? type : "?");
+            return amber_error_coded(err, EINVAL, "config.json: %s.type: unknown namespace '%s'",
+                                     field, type != NULL ? type : "?");
         if (oci->ns_new[t] || oci->ns_path[t] != NULL)
-            return oci_err(err, "config.json: %s: namespace '%s' listed twice", field, type);
+            return amber_error_coded(err, EINVAL, "config.json: %s: namespace '%s' listed twice",
+                                     field, type);
         if (get_str(n, "path", field, &oci->ns_path[t], err) < 0)
             return -1;
         if (oci->ns_path[t] != NULL && oci->ns_path[t][0] != '/')
-            return oci_err(err, "config.json: %s.path: must be absolute", field);
+            return amber_error_coded(err, EINVAL, "config.json: %s.path: must be absolute", field);
         if (oci->ns_path[t] == NULL)
             oci->ns_new[t] = true;
     }
@@ -813,29 +825,28 @@ static int parse_sysctl(json_t *o, struct amber_oci *oci, struct amber_error *er
 
         key = json_object_iter_key(it);
         if (!json_is_string(v))
-            return oci_err(err, "config.json: linux.sysctl.%s: must be a string", key);
+            return amber_error_coded(err, EINVAL, "config.json: linux.sysctl.%s: must be a string",
+                                     key);
         if (key[0] == '\0' || key[0] == '.' || key[0] == '/' || strstr(key, "..") != NULL)
-            return oci_err(err, "config.json: linux.sysctl: bad key '%s'", key);
+            return amber_error_coded(err, EINVAL, "config.json: linux.sysctl: bad key '%s'", key);
         /* Only namespaced sysctls: the rest would change the host. */
         if (strncmp(key, "net.", 4) != 0 && strncmp(key, "kernel.msg", 10) != 0 &&
             strncmp(key, "kernel.sem", 10) != 0 && strncmp(key, "kernel.shm", 10) != 0 &&
             strncmp(key, "fs.mqueue.", 10) != 0 && strcmp(key, "kernel.domainname") != 0 &&
             strcmp(key, "kernel.hostname") != 0)
-            return oci_err(err,
-                           "config.json: linux.sysctl.%s: not a namespaced sysctl "
-                           "(it would change the host)",
-                           key);
+            return amber_error_coded(err, EINVAL,
+                                     "config.json: linux.sysctl.%s: not a namespaced sysctl "
+                                     "(it would change the host)",
+                                     key);
         /* Each sysctl must land in a namespace the container owns, or it
          * would change the host: net.* the network, kernel.hostname and
          * domainname the uts, the rest (SysV IPC, mqueue) the ipc one. */
         {
-            int ns = strncmp(key, "net.", 4) == 0 ? OCI_NS_NET
-                     : strcmp(key, "kernel.hostname") == 0 || strcmp(key, "kernel.domainname") == 0
-                         ? OCI_NS_UTS
-                         : OCI_NS_IPC;
+            enum oci_ns ns = oci_sysctl_ns(key);
             if (!oci->ns_new[ns] && oci->ns_path[ns] == NULL)
-                return oci_err(err, "config.json: linux.sysctl.%s: needs a %s namespace", key,
-                               oci_ns_name((enum oci_ns)ns));
+                return amber_error_coded(err, EINVAL,
+                                         "config.json: linux.sysctl.%s: needs a %s namespace", key,
+                                         oci_ns_name(ns));
         }
         kv = xasprintf("%s=%s", key, json_string_value(v));
         strv_push(&oci->sysctl, &n, kv);
@@ -857,7 +868,8 @@ static int parse_hooks(json_t *h, struct amber_oci *oci, struct amber_error *err
         if (a == NULL || json_is_null(a))
             continue;
         if (!json_is_array(a))
-            return oci_err(err, "config.json: hooks.%s: must be an array", kinds[k]);
+            return amber_error_coded(err, EINVAL, "config.json: hooks.%s: must be an array",
+                                     kinds[k]);
         oci->hooks[k] = xcalloc(json_array_size(a) + 1, sizeof(struct oci_hook));
         for (size_t i = 0; i < json_array_size(a); i++) {
             json_t *j = json_array_get(a, i);
@@ -873,9 +885,11 @@ static int parse_hooks(json_t *h, struct amber_oci *oci, struct amber_error *err
                 get_int(j, "timeout", field, &t, err) < 0)
                 return -1;
             if (hk->path == NULL || hk->path[0] != '/')
-                return oci_err(err, "config.json: %s.path: must be absolute", field);
+                return amber_error_coded(err, EINVAL, "config.json: %s.path: must be absolute",
+                                         field);
             if (t < 0 || (json_object_get(j, "timeout") != NULL && t == 0))
-                return oci_err(err, "config.json: %s.timeout: must be > 0", field);
+                return amber_error_coded(err, EINVAL, "config.json: %s.timeout: must be > 0",
+                                         field);
             hk->timeout = (int)t;
         }
     }
@@ -922,7 +936,8 @@ static int parse_linux(json_t *l, struct amber_spec *spec, struct amber_oci *oci
     if (get_str(l, "rootfsPropagation", "linux", &prop, err) < 0)
         return -1;
     if (prop != NULL && prop[0] != '\0' && propagation_parse(prop, &oci->rootfs_propagation) < 0)
-        return oci_err(err, "config.json: linux.rootfsPropagation: unknown '%s'", prop);
+        return amber_error_coded(err, EINVAL, "config.json: linux.rootfsPropagation: unknown '%s'",
+                                 prop);
     if ((v = json_object_get(l, "seccomp")) != NULL && !json_is_null(v)) {
         if (oci_seccomp_compile(v, &oci->seccomp, err) < 0) {
             err->code = EINVAL;
@@ -958,8 +973,8 @@ int oci_config_parse(const char *text, size_t len, struct amber_spec *spec, stru
     int rc = -1;
 
     if (doc == NULL)
-        return oci_err(err, "%s: invalid JSON at line %d: %s",
-                       process_only ? "process" : "config.json", jerr.line, jerr.text);
+        return amber_error_coded(err, EINVAL, "%s: invalid JSON at line %d: %s",
+                                 process_only ? "process" : "config.json", jerr.line, jerr.text);
     oci->rootfs_propagation = MS_SLAVE | MS_REC; /* runc's default */
     if (process_only) {
         rc = parse_process(doc, spec, oci, err);

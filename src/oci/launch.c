@@ -35,7 +35,6 @@
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
-#include <sys/statvfs.h>
 #include <sys/syscall.h>
 #include <sys/sysmacros.h>
 #include <sys/wait.h>
@@ -153,39 +152,14 @@ int oci_make_in_root(int rootfd, const char *path, bool dir, struct amber_error 
     return amber_error_set(err, EINVAL, "'%s': empty path", path);
 }
 
-/* Flags a remount must keep: in a user namespace the kernel locks the
- * ones the mount had when it was made. */
-static unsigned long locked_flags(const char *target)
-{
-    struct statvfs s;
-    unsigned long f = 0;
-
-    if (statvfs(target, &s) < 0)
-        return 0;
-    if (s.f_flag & ST_NOSUID)
-        f |= MS_NOSUID;
-    if (s.f_flag & ST_NODEV)
-        f |= MS_NODEV;
-    if (s.f_flag & ST_NOEXEC)
-        f |= MS_NOEXEC;
-    if (s.f_flag & ST_RDONLY)
-        f |= MS_RDONLY;
-    if (s.f_flag & ST_NOATIME)
-        f |= MS_NOATIME;
-    if (s.f_flag & ST_NODIRATIME)
-        f |= MS_NODIRATIME;
-    if (s.f_flag & ST_RELATIME)
-        f |= MS_RELATIME;
-    return f;
-}
-
 int oci_remount(const char *target, unsigned long flags, struct amber_error *err)
 {
     unsigned long f = MS_BIND | MS_REMOUNT | (flags & ~(MS_REC | MS_BIND | MS_REMOUNT));
 
     if (mount(NULL, target, NULL, f, NULL) == 0)
         return 0;
-    if (errno == EPERM && mount(NULL, target, NULL, f | locked_flags(target), NULL) == 0)
+    /* In a user namespace the kernel locks the flags the mount had. */
+    if (errno == EPERM && mount(NULL, target, NULL, f | mount_flags_of(target), NULL) == 0)
         return 0;
     return amber_error_errno(err, "remount '%s'", target);
 }
@@ -515,6 +489,7 @@ static int setup_root(const struct oci_plan *plan, const char *state, struct amb
 static int apply_paths(const struct oci_plan *plan, struct amber_error *err)
 {
     const struct amber_oci *oci = plan->oci;
+    const char *first_dir = NULL;
 
     for (size_t i = 0; oci->sysctl != NULL && oci->sysctl[i] != NULL; i++) {
         char path[512];
@@ -538,9 +513,15 @@ static int apply_paths(const struct oci_plan *plan, struct amber_error *err)
                 continue;
             return amber_error_errno(err, "linux.maskedPaths '%s'", p);
         }
-        if (S_ISDIR(st.st_mode))
+        /* One empty read-only tmpfs; every further masked directory is a
+         * bind of it (cheaper than a new superblock each, as rootfs.c does
+         * for amber's own /proc masks). */
+        if (S_ISDIR(st.st_mode) && first_dir == NULL) {
             r = mount("tmpfs", p, "tmpfs", MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC,
                       "size=0,mode=000");
+            first_dir = p;
+        } else if (S_ISDIR(st.st_mode))
+            r = mount(first_dir, p, NULL, MS_BIND, NULL);
         else
             r = mount("/dev/null", p, NULL, MS_BIND, NULL);
         if (r < 0)
@@ -568,13 +549,6 @@ int oci_console_send(int sock, unsigned short rows, unsigned short cols, char *n
 {
     cleanup_close int master = -1;
     int unlock = 0, n = -1, slave;
-    struct iovec iov;
-    union {
-        char buf[CMSG_SPACE(sizeof(int))];
-        struct cmsghdr align;
-    } u;
-    struct msghdr mh;
-    struct cmsghdr *c;
 
     snprintf(name, namecap, "/dev/pts/?");
     master = open("/dev/ptmx", O_RDWR | O_NOCTTY | O_CLOEXEC);
@@ -589,22 +563,11 @@ int oci_console_send(int sock, unsigned short rows, unsigned short cols, char *n
         struct winsize ws = {.ws_row = rows, .ws_col = cols};
         ioctl(slave, TIOCSWINSZ, &ws);
     }
-    memset(&mh, 0, sizeof(mh));
-    memset(&u, 0, sizeof(u));
-    iov.iov_base = name;
-    iov.iov_len = strlen(name);
-    mh.msg_iov = &iov;
-    mh.msg_iovlen = 1;
-    mh.msg_control = u.buf;
-    mh.msg_controllen = sizeof(u.buf);
-    c = CMSG_FIRSTHDR(&mh);
-    c->cmsg_level = SOL_SOCKET;
-    c->cmsg_type = SCM_RIGHTS;
-    c->cmsg_len = CMSG_LEN(sizeof(int));
-    memcpy(CMSG_DATA(c), &master, sizeof(int));
-    if (sendmsg(sock, &mh, MSG_NOSIGNAL) < 0) {
+    /* The message carries the pty's name, as runc's does. */
+    if (send_fd(sock, name, strlen(name), master) < 0) {
+        amber_error_errno(err, "--console-socket: send the terminal");
         close(slave);
-        return amber_error_errno(err, "--console-socket: send the terminal");
+        return -1;
     }
     return slave;
 }
@@ -715,9 +678,8 @@ int oci_find_executable(const struct amber_spec *spec, struct amber_error *err)
     if (strchr(name, '/') != NULL) {
         if (access(name, X_OK) == 0)
             return 0;
-        amber_error_set(err, 0, "process.args[0] '%s': %s", name,
-                        errno == ENOENT ? "not found in the container" : strerror(errno));
-        err->code = errno;
+        amber_error_coded(err, errno, "process.args[0] '%s': %s", name,
+                          errno == ENOENT ? "not found in the container" : strerror(errno));
         return -1;
     }
     for (size_t i = 0; i < spec->nenv; i++)
@@ -734,8 +696,7 @@ int oci_find_executable(const struct amber_spec *spec, struct amber_error *err)
             break;
         p += n + 1;
     }
-    amber_error_set(err, 0, "process.args[0] '%s': not found in the container's PATH", name);
-    err->code = ENOENT;
+    amber_error_coded(err, ENOENT, "process.args[0] '%s': not found in the container's PATH", name);
     return -1;
 }
 

@@ -95,7 +95,7 @@ struct amber_oci {
     char *bundle; /* absolute */
     char *id;
     bool root_readonly;
-    unsigned long rootfs_propagation; /* MS_* | MS_REC; default MS_PRIVATE | MS_REC */
+    unsigned long rootfs_propagation; /* MS_* | MS_REC; default MS_SLAVE | MS_REC (runc) */
     struct oci_mount *mounts;
     size_t nmounts;
     bool ns_new[OCI_NS_COUNT];   /* a new namespace of this type */
@@ -145,6 +145,11 @@ int oci_config_parse(const char *text, size_t len, struct amber_spec *spec, stru
 void oci_free(struct amber_oci *oci);
 
 const char *oci_ns_name(enum oci_ns ns);
+/* Its file under /proc/PID/ns/ ("mnt" for mount, "net" for network). */
+const char *oci_ns_proc_name(enum oci_ns ns);
+/* The namespace a sysctl ("net.x", "kernel.hostname" or "key=value")
+ * belongs to: network, uts or ipc. */
+enum oci_ns oci_sysctl_ns(const char *key);
 /* "CAP_SYS_ADMIN" -> 21, -1 if unknown. */
 int oci_cap_number(const char *name);
 const char *oci_cap_name(int cap);

@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/close_range.h>
 #include <jansson.h>
 #include <poll.h>
 #include <sched.h>
@@ -29,6 +30,7 @@
 #include "util/cleanup.h"
 #include "util/fs.h"
 #include "util/log.h"
+#include "util/parse.h"
 #include "util/xalloc.h"
 
 static double now_real(void)
@@ -136,27 +138,40 @@ static int load_saved_config(const char *root, const struct container *c, struct
     return oci_config_parse(text, strlen(text), spec, oci, false, err);
 }
 
-static void run_hooks_warn(const char *root, const struct container *c, int kind, const char *name,
-                           const char *status)
+/* poststart/poststop: a failing hook is a warning and the others still
+ * run (runtime spec). */
+static void hooks_warn(const struct amber_oci *oci, const struct container *c, int kind,
+                       const char *name, const char *status)
+{
+    cleanup_free char *doc = NULL;
+    struct amber_error err;
+
+    if (oci->nhooks[kind] == 0)
+        return;
+    doc = oci_state_doc(c->id, status, c->pid, c->bundle, c->annotations, c->created);
+    for (size_t i = 0; i < oci->nhooks[kind]; i++)
+        if (oci_hooks_run_from(oci->hooks[kind], i, i + 1, name, doc, &err) < 0)
+            log_warn("%s", err.msg);
+}
+
+/* The same from the container's saved config (start, delete). */
+static void saved_hooks_warn(const char *root, const struct container *c, int kind,
+                             const char *name, const char *status)
 {
     struct amber_spec spec;
     struct amber_oci oci;
     struct amber_error err;
-
     cleanup_free char *text = read_saved_config(root, c, &err);
 
     /* Most bundles have no hooks: skip parsing the config for them. */
     if (text == NULL || strstr(text, "\"hooks\"") == NULL)
         return;
-    if (load_saved_config(root, c, &spec, &oci, &err) == 0 && oci.nhooks[kind] > 0) {
-        cleanup_free char *doc =
-            oci_state_doc(c->id, status, c->pid, c->bundle, c->annotations, c->created);
-        /* A failing poststart/poststop hook is a warning; the others
-         * still run (runtime spec). */
-        for (size_t i = 0; i < oci.nhooks[kind]; i++)
-            if (oci_hooks_run_from(oci.hooks[kind], i, i + 1, name, doc, &err) < 0)
-                log_warn("%s", err.msg);
-    }
+    spec_init(&spec);
+    memset(&oci, 0, sizeof(oci));
+    oci.bundle = xstrdup(c->bundle);
+    oci.id = xstrdup(c->id);
+    if (oci_config_parse(text, strlen(text), &spec, &oci, false, &err) == 0)
+        hooks_warn(&oci, c, kind, name, status);
     oci_free(&oci);
     spec_free(&spec);
 }
@@ -164,12 +179,14 @@ static void run_hooks_warn(const char *root, const struct container *c, int kind
 /* Keep internal fds clear of the ones passed with --preserve-fds. */
 static int raise_fd(int fd, int min)
 {
-    int n;
+    int n, e;
 
     if (fd < 0 || fd >= min)
         return fd;
     n = fcntl(fd, F_DUPFD_CLOEXEC, min);
+    e = errno;
     close(fd);
+    errno = e; /* -1 with errno when there is no fd to spare */
     return n;
 }
 
@@ -204,6 +221,7 @@ static int write_pid_file(const char *path, pid_t pid, struct amber_error *err)
 
 struct create_ctx {
     char *config_text;
+    int own_pidns; /* create's own pid namespace while it joins another */
     struct amber_spec spec;
     struct amber_oci oci;
     struct oci_cgroup cg;
@@ -240,6 +258,8 @@ static void create_cleanup(struct create_ctx *x, const char *root, bool failed)
         close(x->plan.cgroup_fds[i]);
     if (x->sync_fd >= 0)
         close(x->sync_fd);
+    if (x->own_pidns >= 0)
+        close(x->own_pidns);
     state_unlock(x->lock);
     free(x->config_text);
     oci_cgroup_free(&x->cg);
@@ -276,7 +296,10 @@ static int create_prepare(struct create_ctx *x, const struct oci_create_opts *o,
         return -1;
     /* The console socket first: its error should not leave a state dir. */
     if (o->console_socket != NULL) {
-        x->plan.console_fd = raise_fd(connect_console(o->console_socket, err), min);
+        int fd = connect_console(o->console_socket, err);
+        x->plan.console_fd = fd < 0 ? -1 : raise_fd(fd, min);
+        if (fd >= 0 && x->plan.console_fd < 0)
+            amber_error_errno(err, "--console-socket: fd");
         if (x->plan.console_fd < 0)
             return -1;
     }
@@ -293,18 +316,12 @@ static int create_prepare(struct create_ctx *x, const struct oci_create_opts *o,
      * is amber's own (the host's), as for no namespace at all. */
     for (size_t i = 0; oci->sysctl != NULL && oci->sysctl[i] != NULL; i++) {
         const char *k = oci->sysctl[i];
-        int t =
-            strncmp(k, "net.", 4) == 0 ? OCI_NS_NET
-            : strncmp(k, "kernel.hostname=", 16) == 0 || strncmp(k, "kernel.domainname=", 18) == 0
-                ? OCI_NS_UTS
-                : OCI_NS_IPC;
-        static const char *const files[OCI_NS_COUNT] = {"user", "mnt", "pid",    "net",
-                                                        "ipc",  "uts", "cgroup", "time"};
+        enum oci_ns t = oci_sysctl_ns(k);
         char own[64];
         struct stat a, b;
         if (x->plan.ns_fds[t] < 0)
             continue;
-        snprintf(own, sizeof(own), "/proc/self/ns/%s", files[t]);
+        snprintf(own, sizeof(own), "/proc/self/ns/%s", oci_ns_proc_name(t));
         if (fstat(x->plan.ns_fds[t], &a) == 0 && stat(own, &b) == 0 && a.st_ino == b.st_ino &&
             a.st_dev == b.st_dev)
             return amber_error_set(
@@ -322,15 +339,9 @@ static int create_prepare(struct create_ctx *x, const struct oci_create_opts *o,
     x->c.command = xcalloc(x->spec.argc + 1, sizeof(char *));
     for (size_t i = 0; i < x->spec.argc; i++)
         x->c.command[i] = xstrdup(x->spec.argv[i]);
-    if (state_create(o->root, &x->c, err) < 0) {
-        if (err->code == EEXIST)
-            amber_error_set(err, 0, "container '%s' already exists", o->id);
+    if (state_create(o->root, &x->c, &x->lock, err) < 0)
         return -1;
-    }
     x->have_state = true;
-    x->lock = state_lock(o->root, o->id, true, err);
-    if (x->lock < 0)
-        return -1;
     {
         cleanup_free char *saved = state_path(o->root, o->id, "config.json");
         if (fs_write_file(saved, x->config_text, strlen(x->config_text), O_CREAT | O_EXCL, 0600,
@@ -351,7 +362,8 @@ static int create_prepare(struct create_ctx *x, const struct oci_create_opts *o,
         return -1;
     }
     for (int i = 0; i < x->plan.ncgroup_fds; i++)
-        x->plan.cgroup_fds[i] = raise_fd(x->plan.cgroup_fds[i], min);
+        if ((x->plan.cgroup_fds[i] = raise_fd(x->plan.cgroup_fds[i], min)) < 0)
+            return amber_error_errno(err, "cgroup join fd");
     if (o->hold) {
         cleanup_free char *fifo = state_path(o->root, o->id, "exec.fifo");
         if (mkfifo(fifo, 0600) < 0)
@@ -393,11 +405,13 @@ int oci_create(const struct oci_create_opts *o, pid_t *pid_out, struct amber_err
     int sv[2];
     struct sync_msg msg;
     cleanup_free char *state_text = NULL;
+    bool pid_written = false;
 
     memset(&x, 0, sizeof(x));
     spec_init(&x.spec);
     x.lock = -1;
     x.sync_fd = -1;
+    x.own_pidns = -1;
     x.plan.fifo_fd = -1;
     x.plan.console_fd = -1;
     for (int i = 0; i < OCI_NS_COUNT; i++)
@@ -412,12 +426,22 @@ int oci_create(const struct oci_create_opts *o, pid_t *pid_out, struct amber_err
     sv[0] = raise_fd(sv[0], 3 + o->preserve_fds);
     sv[1] = raise_fd(sv[1], 3 + o->preserve_fds);
     x.sync_fd = sv[0];
+    if (sv[0] < 0 || sv[1] < 0) {
+        amber_error_errno(err, "sync socketpair");
+        if (sv[1] >= 0)
+            close(sv[1]);
+        goto fail;
+    }
     if (x.oci.ns_new[OCI_NS_PID])
         flags |= CLONE_NEWPID;
     if (x.oci.ns_new[OCI_NS_USER])
         flags |= CLONE_NEWUSER;
-    /* A pid namespace to join applies to the children of the joiner. */
-    if (x.plan.ns_fds[OCI_NS_PID] >= 0 && setns(x.plan.ns_fds[OCI_NS_PID], CLONE_NEWPID) < 0) {
+    /* A pid namespace to join applies to the children of the joiner: only
+     * for the clone below; create's later children (hooks, newuidmap) go
+     * back to its own. */
+    if (x.plan.ns_fds[OCI_NS_PID] >= 0 &&
+        ((x.own_pidns = open("/proc/self/ns/pid_for_children", O_RDONLY | O_CLOEXEC)) < 0 ||
+         setns(x.plan.ns_fds[OCI_NS_PID], CLONE_NEWPID) < 0)) {
         amber_error_errno(err, "linux.namespaces: join pid namespace '%s'",
                           x.oci.ns_path[OCI_NS_PID]);
         close(sv[1]);
@@ -439,6 +463,15 @@ int oci_create(const struct oci_create_opts *o, pid_t *pid_out, struct amber_err
         oci_child(&x.plan);
     }
     close(sv[1]);
+    if (x.own_pidns >= 0) {
+        int r = setns(x.own_pidns, CLONE_NEWPID);
+        close(x.own_pidns);
+        x.own_pidns = -1;
+        if (r < 0) {
+            amber_error_errno(err, "return to amber's pid namespace");
+            goto fail;
+        }
+    }
     if (x.oci.ns_new[OCI_NS_USER] && write_maps(&x, err) < 0)
         goto fail;
     x.c.pid = x.pid;
@@ -478,8 +511,11 @@ int oci_create(const struct oci_create_opts *o, pid_t *pid_out, struct amber_err
         x.c.status = CONTAINER_RUNNING, x.c.started = now_real();
     if (state_save(o->root, &x.c, err) < 0)
         goto fail;
-    if (o->pid_file != NULL && write_pid_file(o->pid_file, x.pid, err) < 0)
-        goto fail;
+    if (o->pid_file != NULL) {
+        if (write_pid_file(o->pid_file, x.pid, err) < 0)
+            goto fail;
+        pid_written = true;
+    }
     if (o->detach) {
         if (sync_send(x.sync_fd, OCI_SYNC_DETACH, 0, NULL) < 0 || sync_recv(x.sync_fd, &msg) != 1 ||
             msg.type != OCI_SYNC_ACK) {
@@ -488,12 +524,14 @@ int oci_create(const struct oci_create_opts *o, pid_t *pid_out, struct amber_err
         }
     }
     if (!o->hold)
-        run_hooks_warn(o->root, &x.c, OCI_HOOK_POSTSTART, "poststart", "running");
+        hooks_warn(&x.oci, &x.c, OCI_HOOK_POSTSTART, "poststart", "running");
     *pid_out = x.pid;
     x.pid = -1;
     create_cleanup(&x, o->root, false);
     return 0;
 fail:
+    if (pid_written)
+        unlink(o->pid_file); /* it names a process that is gone */
     create_cleanup(&x, o->root, true);
     return -1;
 }
@@ -511,8 +549,7 @@ static int open_container(const char *root, const char *id, struct container *c,
     if (state_load(root, rid, c, err) < 0) {
         /* Another verb (a racing delete) removed it while we waited. */
         state_unlock(*lock);
-        amber_error_set(err, 0, "no such container: '%s'", id);
-        err->code = ENOENT;
+        amber_error_coded(err, ENOENT, "no such container: '%s'", id);
         return -1;
     }
     if (!c->oci) {
@@ -536,17 +573,15 @@ int oci_start(const char *root, const char *id, struct amber_error *err)
     if (open_container(root, id, &c, &lock, err) < 0)
         return -1;
     if (c.status != CONTAINER_CREATED) {
-        amber_error_set(err, 0, "container '%s' is %s, not created: it can be started once", c.id,
-                        container_status_name(c.status));
-        err->code = EBUSY;
+        amber_error_coded(err, EBUSY, "container '%s' is %s, not created: it can be started once",
+                          c.id, container_status_name(c.status));
         goto fail;
     }
     fifo = state_path(root, c.id, "exec.fifo");
     fd = open(fifo, O_WRONLY | O_NONBLOCK | O_CLOEXEC);
     if (fd < 0) {
-        amber_error_set(err, 0, "container '%s': its process is not waiting to start (%s)", c.id,
-                        strerror(errno));
-        err->code = ESRCH;
+        amber_error_coded(err, ESRCH, "container '%s': its process is not waiting to start (%s)",
+                          c.id, strerror(errno));
         goto fail;
     }
     if (write(fd, "0", 1) != 1) {
@@ -560,7 +595,7 @@ int oci_start(const char *root, const char *id, struct amber_error *err)
     c.started = now_real();
     if (state_save(root, &c, err) < 0)
         goto fail;
-    run_hooks_warn(root, &c, OCI_HOOK_POSTSTART, "poststart", "running");
+    saved_hooks_warn(root, &c, OCI_HOOK_POSTSTART, "poststart", "running");
     state_unlock(lock);
     container_free(&c);
     return 0;
@@ -593,8 +628,7 @@ int oci_kill(const char *root, const char *id, int sig, bool all, struct amber_e
     if (open_container(root, id, &c, &lock, err) < 0)
         return -1;
     if (c.status == CONTAINER_STOPPED) {
-        rc = amber_error_set(err, 0, "container '%s' is not running", c.id);
-        err->code = ESRCH;
+        rc = amber_error_coded(err, ESRCH, "container '%s' is not running", c.id);
     } else {
         if (all)
             oci_cgroup_signal(c.cgroups, c.ncgroups, sig);
@@ -636,9 +670,8 @@ int oci_delete(const char *root, const char *id, bool force, struct amber_error 
     if (open_container(root, id, &c, &lock, err) < 0)
         return -1;
     if ((c.status == CONTAINER_RUNNING || c.status == CONTAINER_PAUSED) && !force) {
-        amber_error_set(err, 0, "container '%s' is %s: stop it first, or use --force", c.id,
-                        container_status_name(c.status));
-        err->code = EBUSY;
+        amber_error_coded(err, EBUSY, "container '%s' is %s: stop it first, or use --force", c.id,
+                          container_status_name(c.status));
         state_unlock(lock);
         container_free(&c);
         return -1;
@@ -662,9 +695,14 @@ int oci_delete(const char *root, const char *id, bool force, struct amber_error 
         oci_cgroup_signal(c.cgroups, c.ncgroups, SIGKILL);
         nanosleep(&ts, NULL);
     }
-    if (oci_cgroup_remove(c.cgroups, c.ncgroups, err) < 0)
-        log_warn("%s", err->msg);
-    run_hooks_warn(root, &c, OCI_HOOK_POSTSTOP, "poststop", "stopped");
+    /* Kept in the state until removed, so that a later delete can retry. */
+    if (oci_cgroup_remove(c.cgroups, c.ncgroups, err) < 0) {
+        amber_error_prefix(err, "container '%s': its cgroup is still in use", c.id);
+        state_unlock(lock);
+        container_free(&c);
+        return -1;
+    }
+    saved_hooks_warn(root, &c, OCI_HOOK_POSTSTOP, "poststop", "stopped");
     if (state_remove(root, c.id, err) < 0) {
         state_unlock(lock);
         container_free(&c);
@@ -708,32 +746,10 @@ int oci_signal_parse(const char *s)
 
 /* ---- exec ---- */
 
-static int parse_user(const char *s, struct amber_spec *spec, struct amber_error *err)
-{
-    unsigned long uid, gid = 0;
-    char *end;
-
-    uid = strtoul(s, &end, 10);
-    if (end == s || (*end != '\0' && *end != ':'))
-        return amber_error_set(err, 0, "--user '%s': expected UID[:GID]", s);
-    if (*end == ':') {
-        const char *g = end + 1;
-        gid = strtoul(g, &end, 10);
-        if (end == g || *end != '\0')
-            return amber_error_set(err, 0, "--user '%s': expected UID[:GID]", s);
-    }
-    spec->uid = (uint32_t)uid;
-    spec->gid = (uint32_t)gid;
-    spec->has_user = true;
-    return 0;
-}
-
 static int exec_process_spec(const struct oci_exec_opts *o, const struct amber_spec *cspec,
                              const struct amber_oci *coci, struct amber_spec *spec,
                              struct amber_oci *poci, struct amber_error *err)
 {
-    size_t n = 0;
-
     if (o->process != NULL) {
         size_t len = 0;
         cleanup_free char *text = fs_read_alloc(o->process, &len, err);
@@ -764,7 +780,6 @@ static int exec_process_spec(const struct oci_exec_opts *o, const struct amber_s
         spec_setenv(spec, o->env[i], eq + 1);
         *eq = '=';
     }
-    (void)n;
     spec->workdir = xstrdup(o->cwd != NULL           ? o->cwd
                             : cspec->workdir != NULL ? cspec->workdir
                                                      : "/");
@@ -781,8 +796,14 @@ static int exec_process_spec(const struct oci_exec_opts *o, const struct amber_s
                         cspec->ulimits[i].hard);
     poci->has_umask = coci->has_umask;
     poci->umask = coci->umask;
-    if (o->user != NULL && parse_user(o->user, spec, err) < 0)
-        return -1;
+    if (o->user != NULL) {
+        bool has_gid;
+        if (parse_user(o->user, &spec->uid, &spec->gid, &has_gid) < 0)
+            return amber_error_coded(err, EINVAL, "--user '%s': expected UID[:GID]", o->user);
+        if (!has_gid)
+            spec->gid = 0;
+        spec->has_user = true;
+    }
     spec->tty = o->tty;
     memcpy(poci->caps, coci->caps, sizeof(poci->caps));
     poci->no_new_privs = coci->no_new_privs || o->no_new_privs;
@@ -797,20 +818,21 @@ struct exec_msg {
 };
 
 /* exec: the process itself, already in the user and pid namespaces. */
-__attribute__((noreturn)) static void exec_child(const struct container *c, struct amber_spec *spec,
-                                                 struct amber_oci *poci, struct amber_oci *coci,
-                                                 const int *nsfd, const int *cgfd, int ncg,
-                                                 int console, int min, bool setgroups_ok,
-                                                 int report)
+__attribute__((noreturn)) static void exec_child(struct amber_spec *spec, struct amber_oci *poci,
+                                                 struct amber_oci *coci, const int *nsfd,
+                                                 const int *cgfd, int ncg, int console, int min,
+                                                 bool setgroups_ok, int report)
 {
     struct exec_msg m;
     int tty = -1;
 
     memset(&m, 0, sizeof(m));
-    for (int i = 0; i < ncg; i++)
-        if (write(cgfd[i], "0", 1) < 0) {
-            /* a v1 hierarchy we may not write (rootless): go on */
+    for (int i = 0; i < ncg; i++) {
+        if (write(cgfd[i], "0", 1) != 1) {
+            amber_error_errno(&m.err, "join the container's cgroup");
+            goto fail;
         }
+    }
     for (int t = 0; t < OCI_NS_COUNT; t++) {
         if (nsfd[t] < 0 || t == OCI_NS_PID || t == OCI_NS_USER)
             continue;
@@ -831,9 +853,12 @@ __attribute__((noreturn)) static void exec_child(const struct container *c, stru
         goto fail;
     if (coci->has_seccomp && poci->no_new_privs && oci_seccomp_load(&coci->seccomp, &m.err) < 0)
         goto fail;
+    /* Like the container's first process: only --preserve-fds pass. */
+    if (syscall(SYS_close_range, (unsigned)min, ~0U, CLOSE_RANGE_CLOEXEC) < 0)
+        for (int fd = min; fd < 1024; fd++)
+            fcntl(fd, F_SETFD, FD_CLOEXEC);
     for (int fd = 3; fd < min; fd++)
         fcntl(fd, F_SETFD, 0);
-    (void)c;
     amber_exec_workload(spec, tty, &m.err);
 fail:
     m.failed = true;
@@ -857,19 +882,16 @@ int oci_exec(const struct oci_exec_opts *o, struct amber_error *err)
     spec_init(&spec);
     memset(&poci, 0, sizeof(poci));
     memset(&coci, 0, sizeof(coci));
-    spec_init(&cspec);
+    memset(&cspec, 0, sizeof(cspec)); /* filled by load_saved_config */
     for (int i = 0; i < OCI_NS_COUNT; i++)
         nsfd[i] = -1;
     if (open_container(o->root, o->id, &c, &lock, err) < 0) {
         spec_free(&spec);
-        spec_free(&cspec);
         return -1;
     }
-    spec_free(&cspec);
     if (c.status != CONTAINER_RUNNING && c.status != CONTAINER_CREATED) {
-        amber_error_set(err, 0, "container '%s' is %s: nothing to exec into", c.id,
-                        container_status_name(c.status));
-        err->code = EBUSY;
+        amber_error_coded(err, EBUSY, "container '%s' is %s: nothing to exec into", c.id,
+                          container_status_name(c.status));
         goto out;
     }
     if (load_saved_config(o->root, &c, &cspec, &coci, err) < 0 ||
@@ -888,26 +910,33 @@ int oci_exec(const struct oci_exec_opts *o, struct amber_error *err)
     /* Enter every namespace the container's process has and amber does
      * not already share (joining one's own user namespace is an error). */
     for (int t = 0; t < OCI_NS_COUNT; t++) {
-        static const char *const files[OCI_NS_COUNT] = {"user", "mnt", "pid",    "net",
-                                                        "ipc",  "uts", "cgroup", "time"};
         char theirs[64], ours[64];
         struct stat a, b;
 
-        snprintf(theirs, sizeof(theirs), "/proc/%d/ns/%s", (int)c.pid, files[t]);
-        snprintf(ours, sizeof(ours), "/proc/self/ns/%s", files[t]);
+        snprintf(theirs, sizeof(theirs), "/proc/%d/ns/%s", (int)c.pid, oci_ns_proc_name(t));
+        snprintf(ours, sizeof(ours), "/proc/self/ns/%s", oci_ns_proc_name(t));
         if (stat(theirs, &a) < 0 || (stat(ours, &b) == 0 && a.st_ino == b.st_ino))
             continue;
-        nsfd[t] = raise_fd(open(theirs, O_RDONLY | O_CLOEXEC), min);
+        nsfd[t] = open(theirs, O_RDONLY | O_CLOEXEC);
+        if (nsfd[t] >= 0)
+            nsfd[t] = raise_fd(nsfd[t], min);
         if (nsfd[t] < 0) {
             amber_error_errno(err, "container '%s': open %s", c.id, theirs);
             goto out;
         }
     }
-    for (int i = 0; i < c.ncgroups && ncg < OCI_CGROUP_MAX; i++) {
-        cleanup_free char *p = xasprintf("%s/cgroup.procs", c.cgroups[i]);
-        cgfd[ncg] = raise_fd(open(p, O_WRONLY | O_CLOEXEC), min);
-        if (cgfd[ncg] >= 0)
-            ncg++;
+    /* The same join as the container's first process (oci/cgroup.c). */
+    if (c.ncgroups > 0) {
+        int n = cgroup_open_join_files(
+            c.cgroups, c.ncgroups < OCI_CGROUP_MAX ? c.ncgroups : OCI_CGROUP_MAX,
+            cgroup_detect_layout() == CGROUP_LAYOUT_V2 ? "cgroup.procs" : "tasks", cgfd, err);
+        if (n < 0)
+            goto out;
+        for (ncg = 0; ncg < n; ncg++)
+            if ((cgfd[ncg] = raise_fd(cgfd[ncg], min)) < 0) {
+                amber_error_errno(err, "exec: cgroup fd");
+                goto out;
+            }
     }
     {
         /* A rootless container's user namespace denies setgroups(2). */
@@ -923,6 +952,10 @@ int oci_exec(const struct oci_exec_opts *o, struct amber_error *err)
     }
     ep[0] = raise_fd(ep[0], min);
     ep[1] = raise_fd(ep[1], min);
+    if (ep[0] < 0 || ep[1] < 0) {
+        amber_error_errno(err, "exec: pipe");
+        goto out;
+    }
     /* amber itself never enters the container: a middle process joins
      * the user namespace (which grants the rights for the others) and the
      * pid namespace (which only applies to children), forks the process
@@ -957,7 +990,7 @@ int oci_exec(const struct oci_exec_opts *o, struct amber_error *err)
             goto mid_fail;
         }
         if (gc == 0) {
-            exec_child(&c, &spec, &poci, &coci, nsfd, cgfd, ncg, console, min, setgroups_ok, ep[1]);
+            exec_child(&spec, &poci, &coci, nsfd, cgfd, ncg, console, min, setgroups_ok, ep[1]);
         }
         m.pid = gc;
         fs_write_all(ep[1], &m, sizeof(m));
@@ -996,16 +1029,27 @@ int oci_exec(const struct oci_exec_opts *o, struct amber_error *err)
         amber_error_set(err, 0, "exec: the process could not be started");
         goto out;
     }
-    if (o->pid_file != NULL && write_pid_file(o->pid_file, pid, err) < 0)
+    if (o->pid_file != NULL && write_pid_file(o->pid_file, pid, err) < 0) {
+        /* The engine cannot track it: do not leave it running. */
+        kill(pid, SIGKILL);
+        if (!o->detach)
+            while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
+                ;
         goto out;
+    }
     state_unlock(lock);
     lock = -1;
     if (o->detach) {
         rc = 0;
     } else {
-        int st;
-        while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
+        int st = 0;
+        pid_t r;
+        while ((r = waitpid(pid, &st, 0)) < 0 && errno == EINTR)
             ;
+        if (r < 0) {
+            amber_error_errno(err, "exec: wait for the process");
+            goto out;
+        }
         rc = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
     }
 out:

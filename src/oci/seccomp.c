@@ -26,6 +26,7 @@
 #include <seccomp.h>
 #include <linux/seccomp.h>
 
+#include "sandbox/seccomp.h"
 #include "util/cleanup.h"
 #include "util/log.h"
 #include "util/xalloc.h"
@@ -570,36 +571,7 @@ void oci_bpf_free(struct oci_bpf *prog)
 
 int oci_seccomp_load(const struct oci_bpf *prog, struct amber_error *err)
 {
-    struct sock_fprog fprog;
-    long rc;
-    int e;
-
-    if (prog == NULL || prog->insns == NULL || prog->len == 0 || prog->len > BPF_MAXINSNS)
-        return amber_error_set(err, 0, "linux.seccomp: load filter: no program (%zu instructions)",
-                               prog != NULL ? prog->len : 0);
-    fprog.len = (unsigned short)prog->len;
-    fprog.filter = prog->insns;
-
-    rc = syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, prog->flags, &fprog);
-    if (rc == 0)
-        return 0;
-    /* With TSYNC, a positive result is the id of a thread that could not
-     * be synchronized, and nothing was loaded. */
-    if (rc > 0)
-        return amber_error_set(err, 0,
-                               "linux.seccomp: load filter: thread %ld cannot be synchronized "
-                               "(SECCOMP_FILTER_FLAG_TSYNC)",
-                               rc);
-    e = errno;
-    if (e == ENOSYS && prog->flags == 0) {
-        /* Kernels before 3.17 only have the prctl interface, which takes
-         * no flags. */
-        if (prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &fprog, 0, 0) == 0)
-            return 0;
-        e = errno;
-    }
-    if (e == EACCES)
-        return amber_error_set(err, e,
-                               "linux.seccomp: load filter (needs no_new_privs or CAP_SYS_ADMIN)");
-    return amber_error_set(err, e, "linux.seccomp: load filter");
+    if (prog == NULL)
+        return amber_error_set(err, 0, "linux.seccomp: load filter: no program");
+    return seccomp_load_prog(prog->insns, prog->len, prog->flags, "linux.seccomp", err);
 }

@@ -591,27 +591,30 @@ int cgroup_read_key(const char *dir, const char *file, const char *key, uint64_t
     return 0;
 }
 
-int cgroup_open_self_join(struct amber_cgroup *cg, int fds[CGROUP_MAX_PATHS],
-                          struct amber_error *err)
+int cgroup_open_join_files(char *const *paths, int n, const char *file, int *fds,
+                           struct amber_error *err)
 {
-    int n = 0;
-
-    for (int i = 0; i < CGROUP_MAX_PATHS; i++)
-        fds[i] = -1;
-    for (int i = 0; i < cg->npaths; i++) {
-        cleanup_free char *path = xasprintf("%s/%s", cg->paths[i], cg->mgr->self_join_file);
-        fds[n] = open(path, O_WRONLY | O_CLOEXEC);
-        if (fds[n] < 0) {
+    for (int i = 0; i < n; i++) {
+        cleanup_free char *path = xasprintf("%s/%s", paths[i], file);
+        fds[i] = open(path, O_WRONLY | O_CLOEXEC);
+        if (fds[i] < 0) {
             amber_error_errno(err, "open '%s'", path);
-            for (int j = 0; j < n; j++) {
+            for (int j = 0; j < i; j++) {
                 close(fds[j]);
                 fds[j] = -1;
             }
             return -1;
         }
-        n++;
     }
     return n;
+}
+
+int cgroup_open_self_join(struct amber_cgroup *cg, int fds[CGROUP_MAX_PATHS],
+                          struct amber_error *err)
+{
+    for (int i = 0; i < CGROUP_MAX_PATHS; i++)
+        fds[i] = -1;
+    return cgroup_open_join_files(cg->paths, cg->npaths, cg->mgr->self_join_file, fds, err);
 }
 
 /* rmdir, retrying on EBUSY: the workload has been reaped, but the kernel
@@ -637,20 +640,28 @@ static int rmdir_retry(const char *path, long *slept_ms, long *delay_ms)
     }
 }
 
-int cgroup_destroy(struct amber_cgroup *cg, struct amber_error *err)
+int cgroup_remove_dirs(char *const *paths, int n, struct amber_error *err)
 {
     long slept = 0, delay = 1;
     int ret = 0;
 
-    if (cg == NULL)
-        return 0;
     /* Reverse order of creation; the dirs are siblings across hierarchies,
      * so this only matters for readability of errors. */
-    for (int i = cg->npaths - 1; i >= 0; i--) {
-        if (cg->paths[i] == NULL)
-            continue;
-        if (rmdir_retry(cg->paths[i], &slept, &delay) < 0 && ret == 0)
-            ret = amber_error_errno(err, "rmdir '%s'", cg->paths[i]);
+    for (int i = n - 1; i >= 0; i--) {
+        if (paths[i] != NULL && rmdir_retry(paths[i], &slept, &delay) < 0 && ret == 0)
+            ret = amber_error_errno(err, "rmdir '%s'", paths[i]);
+    }
+    return ret;
+}
+
+int cgroup_destroy(struct amber_cgroup *cg, struct amber_error *err)
+{
+    int ret;
+
+    if (cg == NULL)
+        return 0;
+    ret = cgroup_remove_dirs(cg->paths, cg->npaths, err);
+    for (int i = 0; i < cg->npaths; i++) {
         free(cg->paths[i]);
         cg->paths[i] = NULL;
     }

@@ -4,7 +4,8 @@
  *
  * One cgroup per sandbox, created as a child of amber's own cgroup in each
  * hierarchy that is needed ("amber-<pid>"), so the caller's own limits keep
- * applying. The sandbox's owner removes it (cgroup_destroy); a watchdog
+ * applying (on v2, as root, a shared <root>/amber when amber's own cgroup
+ * holds processes: see cgroup_v2.c). The sandbox's owner removes it (cgroup_destroy); a watchdog
  * (see native backend) removes it if amber itself is killed. */
 #ifndef AMBER_CGROUP_H
 #define AMBER_CGROUP_H
@@ -76,6 +77,13 @@ bool cgroup_writable(const struct cgroup_limits *lim);
  * opened (CLOEXEC) or -1; fds beyond the count are set to -1. */
 int cgroup_open_self_join(struct amber_cgroup *cg, int fds[CGROUP_MAX_PATHS],
                           struct amber_error *err);
+/* The same for any list of dirs: open dir/file (O_WRONLY|O_CLOEXEC) for
+ * each into fds[]; on failure none stays open. Returns n or -1. */
+int cgroup_open_join_files(char *const *paths, int n, const char *file, int *fds,
+                           struct amber_error *err);
+/* rmdir each dir, last first, retrying on EBUSY while the last tasks leave
+ * (2 s in all); a dir already gone is fine. */
+int cgroup_remove_dirs(char *const *paths, int n, struct amber_error *err);
 
 /* Remove the cgroup dirs (retrying briefly while the last processes exit).
  * Safe to call twice and on a zeroed struct. */
@@ -84,9 +92,9 @@ int cgroup_destroy(struct amber_cgroup *cg, struct amber_error *err);
 extern const struct cgroup_manager cgroup_manager_v1;
 extern const struct cgroup_manager cgroup_manager_v2;
 
-/* Internal: shared by cgroup.c, cgroup_v1.c and cgroup_v2.c only (the
- * managers need the layout cgroup.c detects and caches). Not for other
- * callers. */
+/* Lower-level helpers: the layout cgroup.c detects and caches, and plain
+ * reads and writes. Used by the managers and by the OCI runtime, whose
+ * containers live at paths engines choose (src/oci/cgroup.c). */
 
 /* amber's own cgroup directory in the v1 hierarchy that carries controller
  * ("cpu", "cpuacct", "memory", "pids"), or in the cgroup2 hierarchy when

@@ -3,8 +3,8 @@
  * v1 has one hierarchy per controller (or per co-mounted group such as
  * "cpu,cpuacct"), so a sandbox gets one dir in each hierarchy whose
  * controller a limit needs, and nothing in the others: every extra dir is a
- * mkdir, a cgroup.procs write and an rmdir on the start-up path for no
- * benefit. Which dir belongs to which controller is not stored; it follows
+ * mkdir, a join (the child's write to its tasks file) and an rmdir on the
+ * start-up path for no benefit. Which dir belongs to which controller is not stored; it follows
  * from the dir's parent being amber's own cgroup in that hierarchy. */
 #include "sandbox/cgroup.h"
 

@@ -68,10 +68,9 @@ int sync_send(int fd, int type, int status, const struct amber_error *err)
     }
 }
 
-int sync_send_fd(int fd, int type, int passfd)
+int send_fd(int sock, const void *data, size_t len, int passfd)
 {
-    struct sync_msg m;
-    struct iovec iov = {.iov_base = &m, .iov_len = sizeof(m)};
+    struct iovec iov = {.iov_base = (void *)(uintptr_t)data, .iov_len = len};
     union {
         char buf[CMSG_SPACE(sizeof(int))];
         struct cmsghdr align;
@@ -80,22 +79,29 @@ int sync_send_fd(int fd, int type, int passfd)
         .msg_iov = &iov, .msg_iovlen = 1, .msg_control = u.buf, .msg_controllen = sizeof(u.buf)};
     struct cmsghdr *c;
 
-    memset(&m, 0, sizeof(m));
     memset(&u, 0, sizeof(u));
-    m.type = type;
     c = CMSG_FIRSTHDR(&mh);
     c->cmsg_level = SOL_SOCKET;
     c->cmsg_type = SCM_RIGHTS;
     c->cmsg_len = CMSG_LEN(sizeof(int));
     memcpy(CMSG_DATA(c), &passfd, sizeof(int));
     for (;;) {
-        ssize_t w = sendmsg(fd, &mh, MSG_NOSIGNAL);
-        if (w == (ssize_t)sizeof(m))
+        ssize_t w = sendmsg(sock, &mh, MSG_NOSIGNAL);
+        if (w == (ssize_t)len)
             return 0;
         if (w < 0 && errno == EINTR)
             continue;
         return -1;
     }
+}
+
+int sync_send_fd(int fd, int type, int passfd)
+{
+    struct sync_msg m;
+
+    memset(&m, 0, sizeof(m));
+    m.type = type;
+    return send_fd(fd, &m, sizeof(m), passfd);
 }
 
 int sync_recv_fd(int fd, struct sync_msg *msg, int *passfd)

@@ -100,7 +100,7 @@ static int do_mount(const char *src, const char *target, const char *what, const
 
 /* Mount flags of a mount we did not make (a host directory, a user's
  * rootfs): they must be carried over on a bind remount. */
-static unsigned long flags_of(const char *path)
+unsigned long mount_flags_of(const char *path)
 {
     struct statvfs sv;
     unsigned long f = 0;
@@ -141,7 +141,7 @@ static int bind_ro(const struct root *r, const char *src, const char *rel, bool 
     if (rc == 0)
         rc = target_reopen(r, rel, dir, &t, err);
     if (rc == 0)
-        rc = remount_ro(t.path, src, MS_NOSUID | MS_NODEV | flags_of(t.path), err);
+        rc = remount_ro(t.path, src, MS_NOSUID | MS_NODEV | mount_flags_of(t.path), err);
     target_close(&t);
     return rc;
 }
@@ -512,7 +512,8 @@ static int setup_surface(const struct root *r, const struct sandbox_plan *plan, 
                 rc = target_reopen(r, rel, dir, &t, err);
             if (rc == 0)
                 rc = do_mount(NULL, t.path, m->dst, NULL,
-                              MS_REMOUNT | MS_BIND | mount_flags(m) | flags_of(t.path), NULL, err);
+                              MS_REMOUNT | MS_BIND | mount_flags(m) | mount_flags_of(t.path), NULL,
+                              err);
         }
         target_close(&t);
         if (rc < 0)
@@ -684,7 +685,7 @@ static int setup_root(const struct sandbox_plan *plan, const int *srcfds, struct
     if (!writable_root) {
         char p[32];
         snprintf(p, sizeof(p), "/proc/self/fd/%d", rootfd);
-        if (remount_ro(p, "root read-only", MS_NOSUID | MS_NODEV | flags_of(p), err) < 0)
+        if (remount_ro(p, "root read-only", MS_NOSUID | MS_NODEV | mount_flags_of(p), err) < 0)
             return -1;
     }
     return pivot(plan, rootfd, err);

@@ -83,6 +83,9 @@ __attribute__((noreturn)) void launch_child(const struct sandbox_plan *plan);
 int sync_send(int fd, int type, int status, const struct amber_error *err);
 /* Receive one message; returns 0 on EOF, 1 on a message, -1 on error. */
 int sync_recv(int fd, struct sync_msg *msg);
+/* Send len bytes of data with passfd attached (SCM_RIGHTS) in one message;
+ * -1 on failure. Async-signal-safe. */
+int send_fd(int sock, const void *data, size_t len, int passfd);
 /* The same with one file descriptor attached (SCM_RIGHTS); *passfd is -1
  * when the message carried none. */
 int sync_send_fd(int fd, int type, int passfd);
@@ -101,6 +104,9 @@ bool userns_find_range(const char *file, uid_t uid, uint32_t *start, uint32_t *c
 /* Is id mapped inside by one of the lines? */
 bool userns_mapped(const struct id_map *maps, int n, uint32_t id);
 
+/* The nosuid/nodev/noexec/atime flags of the mount holding path: a bind
+ * remount must carry them over (a user namespace locks them). */
+unsigned long mount_flags_of(const char *path);
 /* Build the root filesystem, /dev, /proc, /etc and pivot into it. */
 int rootfs_setup(const struct sandbox_plan *plan, struct amber_error *err);
 

@@ -22,31 +22,45 @@
 extern const struct sock_filter amber_seccomp_default_prog[];
 extern const size_t amber_seccomp_default_len;
 
-int seccomp_load_default(struct amber_error *err)
+int seccomp_load_prog(const struct sock_filter *insns, size_t len, unsigned flags,
+                      const char *what, struct amber_error *err)
 {
     struct sock_fprog prog;
+    long rc;
     int e;
 
-    if (amber_seccomp_default_len == 0 || amber_seccomp_default_len > BPF_MAXINSNS)
-        return amber_error_set(err, 0,
-                               "seccomp: load filter: embedded program has %zu instructions",
-                               amber_seccomp_default_len);
-    prog.len = (unsigned short)amber_seccomp_default_len;
+    if (insns == NULL || len == 0 || len > BPF_MAXINSNS)
+        return amber_error_set(err, 0, "%s: load filter: a program of %zu instructions", what,
+                               len);
+    prog.len = (unsigned short)len;
     /* The kernel only reads the program; sock_fprog just lacks the const. */
-    prog.filter = (struct sock_filter *)(uintptr_t)amber_seccomp_default_prog;
+    prog.filter = (struct sock_filter *)(uintptr_t)insns;
 
-    if (syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, 0, &prog) == 0)
+    rc = syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, flags, &prog);
+    if (rc == 0)
         return 0;
+    /* With TSYNC, a positive result is the id of a thread that could not
+     * be synchronized, and nothing was loaded. */
+    if (rc > 0)
+        return amber_error_set(err, 0, "%s: load filter: thread %ld cannot be synchronized", what,
+                               rc);
     e = errno;
-    if (e == ENOSYS) {
-        /* Kernels before 3.17 only have the prctl interface. */
+    if (e == ENOSYS && flags == 0) {
+        /* Kernels before 3.17 only have the prctl interface (no flags). */
         if (prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &prog, 0, 0) == 0)
             return 0;
         e = errno;
     }
     if (e == EACCES)
-        return amber_error_set(err, e, "seccomp: load filter (no_new_privs is not set)");
-    return amber_error_set(err, e, "seccomp: load filter");
+        return amber_error_set(err, e, "%s: load filter (needs no_new_privs or CAP_SYS_ADMIN)",
+                               what);
+    return amber_error_set(err, e, "%s: load filter", what);
+}
+
+int seccomp_load_default(struct amber_error *err)
+{
+    return seccomp_load_prog(amber_seccomp_default_prog, amber_seccomp_default_len, 0, "seccomp",
+                             err);
 }
 
 size_t seccomp_default_len(void)

@@ -1,5 +1,5 @@
 /* amber_spec: the one model every front-end fills (CLI flags, --config
- * launch file, later OCI bundles and HTTP requests) and every backend
+ * launch file, OCI bundles with src/oci/, later HTTP requests) and every backend
  * consumes. Plain data; spec_validate() applies the mode rules in one place. */
 #ifndef AMBER_SPEC_H
 #define AMBER_SPEC_H

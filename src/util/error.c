@@ -22,6 +22,20 @@ int amber_error_set(struct amber_error *err, int errnum, const char *fmt, ...)
     return -1;
 }
 
+int amber_error_coded(struct amber_error *err, int code, const char *fmt, ...)
+{
+    va_list ap;
+
+    if (err == NULL)
+        return -1;
+    err->code = code;
+    err->status = 0;
+    va_start(ap, fmt);
+    vsnprintf(err->msg, sizeof(err->msg), fmt, ap);
+    va_end(ap);
+    return -1;
+}
+
 int amber_error_prefix(struct amber_error *err, const char *fmt, ...)
 {
     char ctx[AMBER_ERROR_MSG_MAX];

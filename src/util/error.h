@@ -30,6 +30,10 @@ struct amber_error {
 /* Fill err; when errnum != 0, ": strerror(errnum)" is appended. Returns -1. */
 int amber_error_set(struct amber_error *err, int errnum, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
+/* Fill err with code (an errno value callers may test, EBUSY for "wrong
+ * state", say) but without strerror text: the message says it all. */
+int amber_error_coded(struct amber_error *err, int code, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
 /* Like amber_error_set with errno. */
 #define amber_error_errno(err, ...) amber_error_set((err), errno, __VA_ARGS__)
 /* Prepend "context: " to the message. Returns -1. */

@@ -32,5 +32,12 @@ int main(void)
     amber_error_clear(&err);
     CHECK(err.code == 0 && err.msg[0] == '\0');
     CHECK(amber_error_set(NULL, 0, "x") == -1);
+    /* A coded error keeps the errno for callers but adds no strerror text. */
+    {
+        struct amber_error e;
+        CHECK(amber_error_coded(&e, EBUSY, "container '%s' is running", "x") == -1);
+        CHECK(e.code == EBUSY);
+        CHECK(strcmp(e.msg, "container 'x' is running") == 0);
+    }
     return test_finish("error");
 }
