@@ -632,8 +632,17 @@ int oci_kill(const char *root, const char *id, int sig, bool all, struct amber_e
     } else {
         if (all)
             oci_cgroup_signal(c.cgroups, c.ncgroups, sig);
-        if (kill(c.pid, sig) < 0 && errno != ESRCH)
+        /* Through a pidfd opened and then checked to be the container's
+         * process: a pid reused since the check above is never signalled. */
+        int pfd = (int)syscall(SYS_pidfd_open, c.pid, 0);
+        if (pfd >= 0) {
+            if (oci_alive(&c) && syscall(SYS_pidfd_send_signal, pfd, sig, NULL, 0) < 0 &&
+                errno != ESRCH)
+                rc = amber_error_errno(err, "container '%s': signal %d", c.id, sig);
+            close(pfd);
+        } else if (errno != ESRCH && kill(c.pid, sig) < 0 && errno != ESRCH) {
             rc = amber_error_errno(err, "container '%s': signal %d", c.id, sig);
+        }
     }
     state_unlock(lock);
     container_free(&c);
