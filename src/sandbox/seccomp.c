@@ -22,16 +22,15 @@
 extern const struct sock_filter amber_seccomp_default_prog[];
 extern const size_t amber_seccomp_default_len;
 
-int seccomp_load_prog(const struct sock_filter *insns, size_t len, unsigned flags,
-                      const char *what, struct amber_error *err)
+int seccomp_load_prog(const struct sock_filter *insns, size_t len, unsigned flags, const char *what,
+                      struct amber_error *err)
 {
     struct sock_fprog prog;
     long rc;
     int e;
 
     if (insns == NULL || len == 0 || len > BPF_MAXINSNS)
-        return amber_error_set(err, 0, "%s: load filter: a program of %zu instructions", what,
-                               len);
+        return amber_error_set(err, 0, "%s: load filter: a program of %zu instructions", what, len);
     prog.len = (unsigned short)len;
     /* The kernel only reads the program; sock_fprog just lacks the const. */
     prog.filter = (struct sock_filter *)(uintptr_t)insns;

@@ -24,8 +24,8 @@ scmp_filter_ctx seccomp_policy_new(struct amber_error *err);
  * (SECCOMP_FILTER_FLAG_*), prctl on kernels without it. what names the
  * policy in errors. Async-signal-safe. */
 struct sock_filter;
-int seccomp_load_prog(const struct sock_filter *insns, size_t len, unsigned flags,
-                      const char *what, struct amber_error *err);
+int seccomp_load_prog(const struct sock_filter *insns, size_t len, unsigned flags, const char *what,
+                      struct amber_error *err);
 /* Load the embedded, precompiled default program into the calling thread.
  * Requires no_new_privs (or CAP_SYS_ADMIN). */
 int seccomp_load_default(struct amber_error *err);
