@@ -66,6 +66,7 @@ struct amber_instance {
     int payload_wfd;  /* amber's end of the payload pipe */
     int syncback_rfd; /* amber's end of the copy-in-out sync-back pipe */
     bool syncback_failed;
+    bool syncback_done; /* one stream per run: PID 1 asks once */
     struct amber_error syncback_err;
     struct tty_relay tty; /* -t: amber's side of the sandbox's pty */
 };
@@ -170,7 +171,7 @@ static int plan_cgroup(struct amber_instance *inst, struct amber_error *err)
 {
     const struct amber_spec *spec = inst->spec;
     bool strict = spec->mode == AMBER_MODE_STRICT_AGENT;
-    bool explicit_limits = spec->memory || spec->cpus_milli || spec->pids_set;
+    bool explicit_limits = (spec->memory_set && spec->memory) || spec->cpus_milli || spec->pids_set;
     struct cgroup_limits lim = {spec->memory, spec->cpus_milli, spec->pids, spec->freezable};
     const struct cgroup_manager *mgr = cgroup_manager_for_host();
     char name[64];
@@ -183,14 +184,16 @@ static int plan_cgroup(struct amber_instance *inst, struct amber_error *err)
         if (explicit_limits)
             log_warn("resource limits (--memory/--cpus/--pids) not applied: %s", why);
         else
-            log_info("default pids limit not applied: %s", why);
+            log_info("default limits (memory %llu MiB, pids %llu) not applied: %s; each tmpfs is "
+                     "still sized to the memory limit and RLIMIT_NPROC holds the pids limit",
+                     (unsigned long long)(spec->memory >> 20), (unsigned long long)spec->pids, why);
         return 0;
     }
     snprintf(name, sizeof(name), "amber-%d", (int)getpid());
     if (mgr->create(&inst->cg, name, &lim, err) < 0) {
         if (strict || explicit_limits)
             return amber_error_prefix(err, "cgroup limits");
-        log_warn("default pids limit not applied: %s", err->msg);
+        log_warn("default limits (memory, pids) not applied: %s", err->msg);
         amber_error_clear(err);
         return 0;
     }
@@ -227,7 +230,6 @@ static int native_prepare(const struct amber_spec *spec, struct amber_instance *
     inst->syncback_rfd = -1;
     inst->tty.master = -1;
     inst->plan.payload_fd = -1;
-    inst->plan.syncback_fd = -1;
     if (plan_ids(inst, err) < 0) {
         free(inst);
         return -1;
@@ -353,16 +355,11 @@ static int native_start(struct amber_instance *inst, struct amber_error *err)
         inst->plan.payload_fd = p[0];
         inst->payload_wfd = p[1];
     }
-    if (spec->workspace != NULL && spec->workspace_mode == AMBER_WORKSPACE_COPY_IN_OUT) {
-        int p[2];
-        if (pipe2(p, O_CLOEXEC) < 0) {
-            close(sv[0]);
-            close(sv[1]);
-            return amber_error_errno(err, "sync-back pipe");
-        }
-        inst->syncback_rfd = p[0];
-        inst->plan.syncback_fd = p[1];
-    }
+    /* copy-in-out: the sync-back pipe is made only when PID 1 asks for it,
+     * after the workload and everything it started are dead (init.c), so
+     * no workload process ever shares a descriptor that writes into the
+     * host workspace. */
+    inst->plan.syncback = spec->workspace != NULL && spec->workspace_mode == AMBER_WORKSPACE_COPY_IN_OUT;
     if (spec->network == AMBER_NET_NONE)
         flags |= CLONE_NEWNET;
     if (inst->plan.userns)
@@ -395,14 +392,10 @@ static int native_start(struct amber_instance *inst, struct amber_error *err)
     }
     close(sv[1]);
     inst->sync_fd = sv[0];
-    /* The child's ends of the payload and sync-back pipes are its own now. */
+    /* The child's end of the payload pipe is its own now. */
     if (inst->plan.payload_fd >= 0) {
         close(inst->plan.payload_fd);
         inst->plan.payload_fd = -1;
-    }
-    if (inst->plan.syncback_fd >= 0) {
-        close(inst->plan.syncback_fd);
-        inst->plan.syncback_fd = -1;
     }
     /* The sandbox child inherited the watchdog's read end (CLOEXEC, closed
      * at its exec); amber itself no longer needs it. */
@@ -520,7 +513,20 @@ static void drain_messages(struct amber_instance *inst)
              * for init + workload): amber's error, not the workload's. */
             inst->setup_failed = true;
             inst->setup_err = msg.err;
-        } else if (msg.type == SYNC_SYNCBACK) {
+        } else if (msg.type == SYNC_SYNCBACK && inst->plan.syncback && !inst->syncback_done) {
+            int p[2] = {-1, -1};
+            inst->syncback_done = true;
+            if (pipe2(p, O_CLOEXEC) < 0 || sync_send_fd(inst->sync_fd, SYNC_SYNCBACK, p[1]) < 0) {
+                amber_error_errno(&inst->syncback_err, "--workspace: sync-back pipe");
+                inst->syncback_failed = true;
+                if (p[0] >= 0) {
+                    close(p[0]);
+                    close(p[1]);
+                }
+                continue;
+            }
+            close(p[1]);
+            inst->syncback_rfd = p[0];
             sync_back(inst);
         }
     }
@@ -653,8 +659,6 @@ static void native_destroy(struct amber_instance *inst)
         close(inst->syncback_rfd);
     if (inst->plan.payload_fd >= 0)
         close(inst->plan.payload_fd);
-    if (inst->plan.syncback_fd >= 0)
-        close(inst->plan.syncback_fd);
     payload_free(&inst->payload);
     free(inst);
 }

@@ -39,7 +39,7 @@ static void print_json(const struct amber_host *h)
     json_object_set_new(o, "landlock_abi", json_integer(h->landlock_abi));
     json_object_set_new(o, "seccomp_filter", json_boolean(h->seccomp_filter));
     json_object_set_new(o, "seccomp_default_instructions",
-                        json_integer((json_int_t)seccomp_default_len()));
+                        json_integer((json_int_t)seccomp_default_len(0)));
     json_object_set_new(o, "openat2", json_boolean(h->openat2));
     json_object_set_new(o, "kvm", json_boolean(h->kvm));
     json_object_set_new(o, "runsc", h->runsc[0] ? json_string(h->runsc) : json_null());
@@ -68,7 +68,7 @@ static void print_text(const struct amber_host *h)
         printf("landlock:          unavailable\n");
     printf(
         "seccomp filter:    %s (default allowlist: %zu BPF instructions, compiled at build time)\n",
-        yn(h->seccomp_filter), seccomp_default_len());
+        yn(h->seccomp_filter), seccomp_default_len(0));
     printf("openat2:           %s\n", yn(h->openat2));
     printf("/dev/kvm:          %s\n", h->kvm ? "usable" : "no");
     printf("runsc (gVisor):    %s\n", h->runsc[0] ? h->runsc : "not found");

@@ -4,6 +4,7 @@
 #define AMBER_CLI_H
 
 #include <stdbool.h>
+#include <termios.h>
 
 #include "util/error.h"
 #include "util/log.h"
@@ -20,6 +21,21 @@ void cli_error(const struct amber_error *err);
 void cli_errorf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* A loud, unconditional warning (not subject to --log-level). */
 void cli_warn_loud(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* The caller's terminal settings (the first of stdin, stdout, stderr that
+ * is a terminal), saved before a run without -t and restored after it. */
+struct cli_term {
+    int fd; /* -1: none is a terminal */
+    struct termios saved;
+};
+void cli_term_save(struct cli_term *t);
+void cli_term_restore(const struct cli_term *t);
+
+/* main's argv, as amber was started. */
+extern char **cli_argv;
+/* Continue only as a sealed memfd copy of amber (seal_exe): re-executes
+ * amber, or returns 0 when already sealed, or prints why not and returns -1. */
+int cli_seal_exe(void);
 
 /* --root DIR (global), NULL for the default state root. */
 extern const char *cli_root;

@@ -63,6 +63,8 @@ int cmd_exec(int argc, char **argv)
     ref = argv[i++];
     if (strcmp(argv[i], "--") == 0)
         i++;
+    if (cli_seal_exe() < 0)
+        return 125;
     if (cli_container_open(ref, &c, NULL) < 0)
         return 125;
     amber_signals_block();

@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "cli/cli.h"
+#include "sandbox/seal.h"
 
 const char *cli_root;
 
@@ -91,10 +92,27 @@ static int global_options(int *argc, char ***argv)
     return 0;
 }
 
+char **cli_argv;
+
+/* The verbs whose processes run or enter a sandbox re-execute amber from a
+ * sealed copy first (seal.h, CVE-2019-5736). */
+int cli_seal_exe(void)
+{
+    struct amber_error err;
+
+    if (seal_exe(cli_argv, &err) == 0)
+        return 0;
+    amber_error_prefix(&err, "cannot run from a sealed copy of amber (the protection of the "
+                             "host's amber binary against a container reopening it)");
+    cli_error(&err);
+    return -1;
+}
+
 int main(int argc, char **argv)
 {
     const char *verb;
 
+    cli_argv = argv;
     cli_log_init();
     /* A reader that went away is an error to report (EPIPE), not a reason
      * to die. Workloads get the default back (amber_exec_workload). */

@@ -182,6 +182,7 @@ int cmd_oci_create(int argc, char **argv, bool run)
         {NULL, 0, false, NULL, NULL},
     };
     struct oci_create_opts o;
+    struct cli_term term;
     struct amber_error err;
     sigset_t saved_mask;
     pid_t pid;
@@ -222,6 +223,8 @@ int cmd_oci_create(int argc, char **argv, bool run)
         for (int k = 0; k < 6; k++)
             sigaction(fwd_sigs[k], &sa, NULL);
     }
+    if (cli_seal_exe() < 0)
+        return 125;
     if (run && !detach) {
         /* Held until the pid is known (the container unblocks its own). */
         sigset_t fwd;
@@ -230,6 +233,8 @@ int cmd_oci_create(int argc, char **argv, bool run)
             sigaddset(&fwd, fwd_sigs[k]);
         sigprocmask(SIG_BLOCK, &fwd, &saved_mask);
     }
+    if (run && !detach)
+        cli_term_save(&term);
     if (oci_create(&o, &pid, &err) < 0)
         return fail_status(&err);
     if (run && !detach) {
@@ -238,6 +243,7 @@ int cmd_oci_create(int argc, char **argv, bool run)
         sigprocmask(SIG_SETMASK, &saved_mask, NULL);
         while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
             ;
+        cli_term_restore(&term);
         code = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
         if (!keep && oci_delete(o.root, o.id, true, &err) < 0)
             cli_error(&err);
@@ -405,6 +411,10 @@ int cmd_oci_exec(int argc, char **argv)
     o.console_socket = console;
     o.detach = detach;
     o.no_new_privs = nnp;
+    if (cli_seal_exe() < 0) {
+        strv_free(env);
+        return 125;
+    }
     rc = oci_exec(&o, &err);
     strv_free(env);
     if (rc < 0)

@@ -86,6 +86,7 @@ int cli_log_file(const char *path, struct amber_error *err)
     log_file = fopen(path, "ae");
     if (log_file == NULL)
         return amber_error_errno(err, "--log '%s'", path);
+    amber_log_set_sink_fd(fileno(log_file));
     return 0;
 }
 

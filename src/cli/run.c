@@ -41,7 +41,8 @@ static int run_main(int argc, char **argv, bool create)
     struct amber_result res;
     struct amber_error err;
     const struct amber_backend *backend;
-    int code;
+    struct cli_term term;
+    int code, rc;
 
     amber_error_clear(&err);
     memset(&meta, 0, sizeof(meta));
@@ -141,7 +142,12 @@ static int run_main(int argc, char **argv, bool create)
     }
 
     amber_signals_block();
-    if (amber_execute(backend, &spec, NULL, &res, &err) < 0) {
+    if (!spec.tty)
+        cli_term_save(&term);
+    rc = amber_execute(backend, &spec, NULL, &res, &err);
+    if (!spec.tty)
+        cli_term_restore(&term);
+    if (rc < 0) {
         /* Still leave a result for automation: exit 125 and the reason. */
         if (spec.result_json != NULL) {
             struct amber_error werr;

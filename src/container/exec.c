@@ -31,6 +31,7 @@
 #include "sandbox/caps.h"
 #include "sandbox/landlock.h"
 #include "sandbox/sandbox.h"
+#include "sandbox/seal.h"
 #include "sandbox/seccomp.h"
 #include "util/cleanup.h"
 #include "util/fs.h"
@@ -61,6 +62,7 @@ char *container_exec_policy(const struct amber_spec *spec)
     json_object_set_new(o, "workdir", json_string(spec_workdir(spec)));
     json_object_set_new(o, "env", env);
     json_object_set_new(o, "landlock", ll);
+    json_object_set_new(o, "allow_jit", json_boolean(spec->allow_jit));
     json_object_set_new(o, "allow_no_landlock",
                         json_boolean(spec->allow_degraded && spec->mode == AMBER_MODE_AGENT));
     text = json_dumps(o, JSON_COMPACT);
@@ -133,6 +135,7 @@ __attribute__((noreturn)) static void child_main(json_t *pol, char **argv, int t
         amber_error_errno(&err, "set ids %u:%u", (unsigned)uid, (unsigned)gid);
         goto fail;
     }
+    seal_undumpable(); /* the uid change reset it to fs.suid_dumpable */
     if (wd == NULL || chdir(wd) < 0) {
         if (chdir("/") < 0) {
             amber_error_errno(&err, "chdir");
@@ -150,7 +153,9 @@ __attribute__((noreturn)) static void child_main(json_t *pol, char **argv, int t
         amber_error_set(&err, 0, "Landlock is not available on this kernel");
         goto fail;
     }
-    if (caps_clear_and_verify(&err) < 0 || seccomp_load_default(&err) < 0)
+    if (caps_clear_and_verify(&err) < 0 ||
+        seccomp_load_default(
+            seccomp_variant(json_is_true(json_object_get(pol, "allow_jit")), tty >= 0), &err) < 0)
         goto fail;
     signal(SIGPIPE, SIG_DFL);
     execvpe(argv[0], argv, env);
@@ -196,6 +201,12 @@ __attribute__((noreturn)) static void enter_main(const struct container *c, json
     pid_t child;
 
     prctl(PR_SET_PDEATHSIG, SIGKILL);
+    /* Sealed before it enters anything (seal.h): the command forked below
+     * is visible inside the sandbox until it execs, and must show the
+     * workload neither amber exec's caller's environment and descriptors
+     * nor amber's memory. The command's own environment is in pol. */
+    if (seal_process(&ttysock, 1, &err) < 0)
+        goto fail;
     /* Open every namespace first: once inside one, /proc is another's. */
     for (size_t i = 0; i < NNS; i++) {
         char mine[64], theirs[64];

@@ -32,6 +32,7 @@
 
 #include "container/exec.h"
 #include "sandbox/cgroup.h"
+#include "sandbox/seal.h"
 #include "util/cleanup.h"
 #include "util/fs.h"
 #include "util/log.h"
@@ -276,10 +277,18 @@ __attribute__((noreturn)) static void supervisor_main(const char *root,
     int out[2], errp[2], null, lock, rc;
     pid_t logger;
 
+    /* The supervisor outlives the caller next to the sandbox: it keeps
+     * nothing of the caller's but the spec (seal.h): non-dumpable, the
+     * caller's environment wiped, every descriptor the caller leaked to
+     * amber closed (the sandbox's PID 1 is cloned from this process). */
+    const int keep[] = {ready_fd, amber_log_sink_fd()};
+    if (seal_process(keep, sizeof(keep) / sizeof(keep[0]), &err) < 0) {
+        report_ready(&ctx, &err);
+        _exit(1);
+    }
     /* Let go of the caller's terminal and pipes (a `$(amber run -d ...)`
      * must see EOF): stdin, stdout and stderr become /dev/null until the
-     * log pipes take over stdout and stderr below, and every other
-     * inherited descriptor is closed at the sandbox's exec. */
+     * log pipes take over stdout and stderr below. */
     null = open("/dev/null", O_RDWR | O_CLOEXEC);
     if (null >= 0) {
         dup2(null, STDIN_FILENO);

@@ -1,5 +1,6 @@
 /* `amber spec` (a hardened default config.json) and `amber features`. */
 #include <jansson.h>
+#include <sched.h>
 #include <stdlib.h>
 #include <unistd.h>
 
@@ -59,6 +60,11 @@ static const char *const denied[] = {
     "vhangup",
 };
 
+/* Every namespace flag clone(2) takes: one rule each (the rules of one
+ * entry's args all have to hold). */
+static const unsigned long clone_ns[] = {CLONE_NEWNS,  CLONE_NEWCGROUP, CLONE_NEWUTS, CLONE_NEWIPC,
+                                         CLONE_NEWUSER, CLONE_NEWPID,    CLONE_NEWNET};
+
 static json_t *strs(const char *const *v, size_t n)
 {
     json_t *a = json_array();
@@ -101,7 +107,7 @@ char *oci_default_config(bool rootless)
     static const char *const ns[] = {"pid", "network", "ipc", "uts", "mount", "cgroup"};
     json_t *namespaces = json_array();
     json_t *mounts = json_array();
-    json_t *linux_, *seccomp;
+    json_t *linux_, *seccomp, *syscalls;
     json_t *doc;
     char *text;
 
@@ -117,11 +123,25 @@ char *oci_default_config(bool rootless)
     json_array_append_new(mounts, mnt("/dev/mqueue", "mqueue", "mqueue", "nosuid,noexec,nodev"));
     json_array_append_new(mounts, mnt("/sys", "sysfs", "sysfs", "nosuid,noexec,nodev,ro"));
     json_array_append_new(mounts,
-                          mnt("/tmp", "tmpfs", "tmpfs", "nosuid,nodev,mode=1777,size=65536k"));
-    seccomp = json_pack("{s:s,s:[s,s,s],s:[{s:o,s:s,s:i}]}", "defaultAction", "SCMP_ACT_ALLOW",
-                        "architectures", "SCMP_ARCH_X86_64", "SCMP_ARCH_X86", "SCMP_ARCH_X32",
-                        "syscalls", "names", strs(denied, sizeof(denied) / sizeof(denied[0])),
-                        "action", "SCMP_ACT_ERRNO", "errnoRet", 1);
+                          mnt("/tmp", "tmpfs", "tmpfs", "nosuid,nodev,noexec,mode=1777,size=65536k"));
+    /* New namespaces come from unshare (denied above), clone with a
+     * CLONE_NEW* flag, and clone3, whose flags sit in memory a filter
+     * cannot read: ENOSYS makes libc fall back to clone. A new user
+     * namespace would hand the container a full capability set over
+     * everything it creates in it. */
+    syscalls = json_pack("[{s:o,s:s,s:i},{s:[s],s:s,s:i}]", "names",
+                         strs(denied, sizeof(denied) / sizeof(denied[0])), "action",
+                         "SCMP_ACT_ERRNO", "errnoRet", 1, "names", "clone3", "action",
+                         "SCMP_ACT_ERRNO", "errnoRet", 38 /* ENOSYS */);
+    for (size_t i = 0; i < sizeof(clone_ns) / sizeof(clone_ns[0]); i++)
+        json_array_append_new(
+            syscalls, json_pack("{s:[s],s:s,s:i,s:[{s:i,s:I,s:I,s:s}]}", "names", "clone", "action",
+                                "SCMP_ACT_ERRNO", "errnoRet", 1, "args", "index", 0, "value",
+                                (json_int_t)clone_ns[i], "valueTwo", (json_int_t)clone_ns[i], "op",
+                                "SCMP_CMP_MASKED_EQ"));
+    seccomp = json_pack("{s:s,s:[s,s,s],s:o}", "defaultAction", "SCMP_ACT_ALLOW", "architectures",
+                        "SCMP_ARCH_X86_64", "SCMP_ARCH_X86", "SCMP_ARCH_X32", "syscalls",
+                        syscalls);
     linux_ = json_pack("{s:o,s:{s:[{s:b,s:s}],s:{s:i}},s:o,s:o,s:o}", "namespaces", namespaces,
                        "resources", "devices", "allow", 0, "access", "rwm", "pids", "limit", 4096,
                        "maskedPaths", strs(masked, sizeof(masked) / sizeof(masked[0])),

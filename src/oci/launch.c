@@ -48,6 +48,7 @@
 #include "sandbox/caps.h"
 #include "sandbox/cgroup.h"
 #include "sandbox/sandbox.h"
+#include "sandbox/seal.h"
 #include "util/cleanup.h"
 #include "util/fs.h"
 
@@ -640,6 +641,7 @@ int oci_apply_process(const struct amber_spec *spec, const struct amber_oci *oci
         return amber_error_errno(err, "process.user.gid %u", spec->gid);
     if (setresuid(spec->uid, spec->uid, spec->uid) < 0)
         return amber_error_errno(err, "process.user.uid %u", spec->uid);
+    seal_undumpable(); /* the uid change reset it to fs.suid_dumpable */
     memset(data, 0, sizeof(data));
     data[0].effective = (uint32_t)oci->caps[OCI_CAP_EFFECTIVE];
     data[1].effective = (uint32_t)(oci->caps[OCI_CAP_EFFECTIVE] >> 32);
@@ -744,6 +746,12 @@ void oci_child(const struct oci_plan *plan)
      * verb on this container until the process execs. */
     if (plan->lock_fd >= 0)
         close(plan->lock_fd);
+    /* Until it execs, this process is amber's own, visible to whatever
+     * runs in the container (an `exec` into a created container, a hook):
+     * non-dumpable, without the caller's environment (seal.h). Its
+     * descriptors are close-on-exec below and unreachable meanwhile. */
+    seal_undumpable();
+    seal_environment();
     for (int i = 0; i < plan->ncgroup_fds; i++) {
         if (write(plan->cgroup_fds[i], "0", 1) != 1) {
             amber_error_errno(&err, "join the container's cgroup");
@@ -828,6 +836,13 @@ void oci_child(const struct oci_plan *plan)
     }
     if (plan->console_fd >= 0 && console_setup(plan, &tty, &err) < 0)
         fail(plan, &err);
+    /* Without a terminal of its own the container gets its own session
+     * (runc and crun do the same): left in the caller's, it could TIOCSTI
+     * input into the caller's terminal. */
+    if (tty < 0 && setsid() < 0) {
+        amber_error_errno(&err, "setsid");
+        fail(plan, &err);
+    }
 
     /* 6. */
     if (oci_apply_process(spec, oci, oci->has_seccomp ? &oci->seccomp : NULL,

@@ -27,6 +27,7 @@
 #include "oci/oci_internal.h"
 #include "sandbox/cgroup.h"
 #include "sandbox/sandbox.h"
+#include "sandbox/seal.h"
 #include "util/cleanup.h"
 #include "util/fs.h"
 #include "util/log.h"
@@ -857,6 +858,11 @@ __attribute__((noreturn)) static void exec_child(struct amber_spec *spec, struct
             goto fail;
         close(console);
     }
+    /* Its own session without a terminal: no TIOCSTI into the caller's. */
+    if (tty < 0 && setsid() < 0) {
+        amber_error_errno(&m.err, "setsid");
+        goto fail;
+    }
     if (oci_apply_process(spec, poci, coci->has_seccomp ? &coci->seccomp : NULL, setgroups_ok,
                           &m.err) < 0)
         goto fail;
@@ -985,6 +991,11 @@ int oci_exec(const struct oci_exec_opts *o, struct amber_error *err)
 
         memset(&m, 0, sizeof(m));
         close(ep[0]);
+        /* The process forked below is visible in the container until it
+         * execs: non-dumpable and without amber exec's caller's
+         * environment (seal.h); its descriptors are close-on-exec. */
+        seal_undumpable();
+        seal_environment();
         if (nsfd[OCI_NS_USER] >= 0 && setns(nsfd[OCI_NS_USER], CLONE_NEWUSER) < 0) {
             amber_error_errno(&m.err, "container '%s': join its user namespace", c.id);
             goto mid_fail;

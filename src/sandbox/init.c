@@ -32,25 +32,35 @@ __attribute__((noreturn)) static void exec_workload(const struct sandbox_plan *p
 }
 
 /* --workspace-mode copy-in-out, after the workload exited 0: end whatever
- * it left running (so /workspace stops changing), then stream /workspace
- * to the host side, which applies it. A failure here is reported by the
+ * it left running (so /workspace stops changing), then ask amber for the
+ * sync-back pipe and stream /workspace into it. The pipe exists only from
+ * here on, when PID 1 is the last process of the sandbox: no workload
+ * process ever held a descriptor that writes into the host workspace, so
+ * what amber applies came from PID 1. A failure here is reported by the
  * host side as a broken stream. */
 static void sync_back(const struct sandbox_plan *plan)
 {
     struct tree_filter f;
     struct amber_error err;
-    int dir;
+    struct sync_msg msg;
+    int dir, out = -1;
 
     kill(-1, SIGKILL);
     while (waitpid(-1, NULL, 0) > 0 || errno == EINTR)
         ;
-    dir = open(AMBER_WORKSPACE, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-    if (dir < 0)
+    if (sync_send(plan->sync_fd, SYNC_SYNCBACK, 0, NULL) < 0 ||
+        sync_recv_fd(plan->sync_fd, &msg, &out) != 1 || msg.type != SYNC_SYNCBACK || out < 0) {
+        if (out >= 0)
+            close(out);
         return;
-    payload_workspace_filter(&f);
-    sync_send(plan->sync_fd, SYNC_SYNCBACK, 0, NULL);
-    tree_send(dir, plan->syncback_fd, &f, NULL, NULL, &err);
-    close(dir);
+    }
+    dir = open(AMBER_WORKSPACE, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    if (dir >= 0) {
+        payload_workspace_filter(&f);
+        tree_send(dir, out, &f, NULL, NULL, &err);
+        close(dir);
+    }
+    close(out);
 }
 
 void init_run(const struct sandbox_plan *plan)
@@ -105,11 +115,8 @@ void init_run(const struct sandbox_plan *plan)
             continue;
         kill(worker, sig);
     }
-    if (plan->syncback_fd >= 0) {
-        if (WIFEXITED(wstatus) && WEXITSTATUS(wstatus) == 0)
-            sync_back(plan);
-        close(plan->syncback_fd);
-    }
+    if (plan->syncback && WIFEXITED(wstatus) && WEXITSTATUS(wstatus) == 0)
+        sync_back(plan);
     sync_send(plan->sync_fd, SYNC_STATUS, wstatus, NULL);
     _exit(0);
 }

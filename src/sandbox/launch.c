@@ -3,9 +3,11 @@
  *
  * The order, and why it is safe:
  *  0. Move into the sandbox's cgroup (cgroup.h: cgroup_open_self_join).
- *  1. Close every inherited fd except the sync channel (close_range with
- *     CLOEXEC): a descriptor leaked from the caller could name a host
- *     directory and walk around every later restriction.
+ *  1. Seal this process (seal.h): non-dumpable, the caller's environment
+ *     wiped, every inherited fd closed except the channels to amber: a
+ *     descriptor leaked from the caller could name a host directory and
+ *     walk around every later restriction, and PID 1 stays visible to the
+ *     workload through /proc/1.
  *  2. Parent-death signal, then wait for GO: the parent writes the user
  *     namespace maps before anything runs, so no step runs with unmapped
  *     ids. Then a cgroup namespace rooted at the sandbox's cgroup.
@@ -30,7 +32,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
-#include <linux/close_range.h>
 #include <sched.h>
 #include <signal.h>
 #include <string.h>
@@ -46,6 +47,7 @@
 #include "sandbox/payload.h"
 #include "sandbox/rlimit.h"
 #include "sandbox/sandbox.h"
+#include "sandbox/seal.h"
 #include "sandbox/seccomp.h"
 #include "util/log.h"
 
@@ -217,10 +219,18 @@ size_t sandbox_landlock_rules(const struct amber_spec *spec, struct landlock_pat
                                         : sizeof(user_root) / sizeof(user_root[0]);
     size_t n = 0;
 
-    for (size_t i = 0; i < nbase && n < max; i++)
-        rules[n++] = base[i];
+    /* --allow-write-exec: the workload's own writable space may run code. */
+    unsigned own_exec = spec->allow_write_exec ? LL_EXEC : 0;
+
+    for (size_t i = 0; i < nbase && n < max; i++) {
+        rules[n] = base[i];
+        if (strcmp(rules[n].path, "/tmp") == 0 || strcmp(rules[n].path, "/dev/shm") == 0)
+            rules[n].access |= own_exec;
+        n++;
+    }
     if (n < max)
-        rules[n++] = (struct landlock_path){spec_home(spec), LL_READ | LL_WRITE | LL_CREATE};
+        rules[n++] =
+            (struct landlock_path){spec_home(spec), LL_READ | LL_WRITE | LL_CREATE | own_exec};
     if (spec->nsecrets > 0 && n < max)
         rules[n++] = (struct landlock_path){AMBER_SECRETS, LL_READ};
     for (size_t i = 0; i < spec->nmounts && n < max; i++)
@@ -269,12 +279,16 @@ void launch_child(const struct sandbox_plan *plan)
         close(plan->cgroup_fds[i]);
     }
 
-    /* 1. */
-    if (syscall(SYS_close_range, 3U, ~0U, CLOSE_RANGE_CLOEXEC) < 0) {
-        for (int fd = 3; fd < 1024; fd++) {
-            if (fd != plan->sync_fd)
-                fcntl(fd, F_SETFD, FD_CLOEXEC);
-        }
+    /* 1. Sealed before anything of the sandbox exists: non-dumpable (no
+     * /proc/1/{fd,mem,environ,exe} and no ptrace for the workload, which
+     * holds no CAP_SYS_PTRACE), the caller's environment wiped, and every
+     * descriptor closed but the channels to amber. Close, not CLOEXEC:
+     * PID 1 never execs, and the clone copied amber's whole table (the
+     * --context source directory, whatever the caller leaked to amber). */
+    {
+        const int keep[] = {plan->sync_fd, plan->payload_fd};
+        if (seal_process(keep, sizeof(keep) / sizeof(keep[0]), &err) < 0)
+            fail(plan, &err);
     }
 
     /* PID 1 of a pid namespace drops signals it has no handler for; install
@@ -354,7 +368,7 @@ void launch_child(const struct sandbox_plan *plan)
         amber_error_errno(&err, "--time-namespace: unshare(CLONE_NEWTIME)");
         fail(plan, &err);
     }
-    if (rlimit_apply(spec, &err) < 0)
+    if (rlimit_apply(spec, plan->userns, &err) < 0)
         fail(plan, &err);
 
     /* 6. */
@@ -372,6 +386,8 @@ void launch_child(const struct sandbox_plan *plan)
         amber_error_errno(&err, "--user: setuid %u", plan->uid);
         fail(plan, &err);
     }
+    /* A uid change resets dumpability to fs.suid_dumpable: seal again. */
+    seal_undumpable();
     wd = spec_workdir(spec);
     /* A --rootfs without /home/agent starts in "/"; an explicit --workdir
      * that does not exist is an error. */
@@ -395,7 +411,7 @@ void launch_child(const struct sandbox_plan *plan)
         fail(plan, &err);
 
     /* 9. */
-    if (seccomp_load_default(&err) < 0)
+    if (seccomp_load_default(seccomp_variant(spec->allow_jit, spec->tty), &err) < 0)
         fail(plan, &err);
 
     /* 10. */

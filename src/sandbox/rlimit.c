@@ -8,6 +8,12 @@
  *    that loop "close every fd up to the limit" then spin for minutes, and
  *    select()-based code breaks past 1024. A huge soft limit is brought back
  *    to 1024; the hard limit is kept so the workload may raise it again.
+ *  - RLIMIT_NPROC = the pids limit, inside a user namespace: the kernel
+ *    counts a user's processes per user namespace, so in the sandbox's own
+ *    one this bounds the sandbox's processes even where no pids cgroup
+ *    could be made (rootless on a host that gives the user no cgroup).
+ *    Outside a user namespace the workload is host root, whom the kernel
+ *    never holds to RLIMIT_NPROC; the cgroup does that there.
  * The spec's --ulimit entries come after and replace a default for the same
  * resource (the default is then skipped rather than applied and
  * overridden: lowering a hard limit cannot be undone without
@@ -76,9 +82,19 @@ static bool spec_sets(const struct amber_spec *spec, int resource)
     return false;
 }
 
-static int apply_defaults(const struct amber_spec *spec, struct amber_error *err)
+static int apply_defaults(const struct amber_spec *spec, bool userns, struct amber_error *err)
 {
     struct rlimit rl;
+
+    if (userns && spec != NULL && spec->pids > 0 && !spec_sets(spec, RLIMIT_NPROC)) {
+        if (getrlimit(RLIMIT_NPROC, &rl) == 0 &&
+            (rl.rlim_max == RLIM_INFINITY || rl.rlim_max > (rlim_t)spec->pids)) {
+            rl.rlim_cur = rl.rlim_max = (rlim_t)spec->pids;
+            if (setrlimit(RLIMIT_NPROC, &rl) < 0)
+                return amber_error_errno(err, "ulimit nproc=%llu (the pids limit)",
+                                         (unsigned long long)spec->pids);
+        }
+    }
 
     if (!spec_sets(spec, RLIMIT_CORE)) {
         rl.rlim_cur = 0;
@@ -105,9 +121,9 @@ static int apply_defaults(const struct amber_spec *spec, struct amber_error *err
     return 0;
 }
 
-int rlimit_apply(const struct amber_spec *spec, struct amber_error *err)
+int rlimit_apply(const struct amber_spec *spec, bool userns, struct amber_error *err)
 {
-    if (apply_defaults(spec, err) < 0)
+    if (apply_defaults(spec, userns, err) < 0)
         return -1;
     if (spec == NULL)
         return 0;

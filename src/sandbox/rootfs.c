@@ -44,6 +44,27 @@
  * them: dropping one would be EPERM). MS_RELATIME is the kernel's default. */
 #define PROC_FLAGS (MS_NOSUID | MS_NODEV | MS_NOEXEC | MS_RELATIME)
 
+/* noexec for the workload's own writable space, unless --allow-write-exec. */
+static unsigned long write_noexec(const struct amber_spec *spec)
+{
+    return spec->allow_write_exec ? 0 : MS_NOEXEC;
+}
+
+/* Options of one of amber's private tmpfs mounts (/tmp, /dev/shm, the
+ * home): base plus a size of the memory limit. Their pages are charged to
+ * the sandbox's memory cgroup, so together they stay within the limit;
+ * where no cgroup could be made, the size still bounds each one (the
+ * kernel's default is half the host's RAM, per mount). */
+static const char *tmpfs_opts(const struct amber_spec *spec, const char *base, char *buf,
+                              size_t cap)
+{
+    if (spec->memory == 0)
+        snprintf(buf, cap, "%s", base);
+    else
+        snprintf(buf, cap, "%s,size=%llu", base, (unsigned long long)spec->memory);
+    return buf;
+}
+
 struct root {
     int fd;           /* O_PATH fd of the new root */
     bool trusted;     /* amber's own tmpfs root: address targets by path */
@@ -304,8 +325,9 @@ static int setup_dev(const struct root *r, const struct sandbox_plan *plan, stru
                  err) < 0)
         goto out;
     snprintf(t.path, sizeof(t.path), "%s/shm", dev.path);
-    if (do_mount("tmpfs", t.path, "tmpfs on /dev/shm", "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC,
-                 "mode=1777", err) < 0)
+    if (do_mount("tmpfs", t.path, "tmpfs on /dev/shm", "tmpfs",
+                 MS_NOSUID | MS_NODEV | write_noexec(plan->spec),
+                 tmpfs_opts(plan->spec, "mode=1777", opts, sizeof(opts)), err) < 0)
         goto out;
     if (symlinkat("pts/ptmx", devfd, "ptmx") < 0 || symlinkat("/proc/self/fd", devfd, "fd") < 0 ||
         symlinkat("/proc/self/fd/0", devfd, "stdin") < 0 ||
@@ -602,7 +624,7 @@ static int setup_root(const struct sandbox_plan *plan, const int *srcfds, struct
     const struct amber_spec *spec = plan->spec;
     cleanup_close int rootfd = -1;
     struct root r = {.fd = -1, .trusted = false, .base = STAGING};
-    char homeopts[96];
+    char homeopts[128], tmpopts[96];
     bool own_root = spec->rootfs == NULL;
     bool writable_root = spec->rootfs_mode == AMBER_ROOTFS_OVERLAY;
 
@@ -668,15 +690,21 @@ static int setup_root(const struct sandbox_plan *plan, const int *srcfds, struct
 
     if (setup_dev(&r, plan, err) < 0 || setup_proc(&r, err) < 0)
         return -1;
-    if (tmpfs_at(&r, "tmp", MS_NOSUID | MS_NODEV, "mode=1777", own_root, err) < 0)
+    /* /tmp, /dev/shm and the home are the workload's to write, so noexec
+     * (--allow-write-exec lifts it): what it writes or downloads cannot be
+     * run, also not through the dynamic loader, which maps with PROT_EXEC,
+     * refused on a noexec mount. */
+    if (tmpfs_at(&r, "tmp", MS_NOSUID | MS_NODEV | write_noexec(spec),
+                 tmpfs_opts(spec, "mode=1777", tmpopts, sizeof(tmpopts)), own_root, err) < 0)
         return -1;
     /* The private home: nosuid, nodev, noexec, 0700, owned by the workload
      * user. A --rootfs without the directory gets none (unless the root is
      * writable), and then HOME names a directory that is not there. */
-    snprintf(homeopts, sizeof(homeopts), "mode=0700,uid=%u,gid=%u", plan->uid, plan->gid);
+    snprintf(tmpopts, sizeof(tmpopts), "mode=0700,uid=%u,gid=%u", plan->uid, plan->gid);
+    tmpfs_opts(spec, tmpopts, homeopts, sizeof(homeopts));
     if (r.creatable && ensure_target(&r, spec_home(spec) + 1, true, (uid_t)-1, (gid_t)-1, err) < 0)
         return -1;
-    if (tmpfs_at(&r, spec_home(spec) + 1, MS_NOSUID | MS_NODEV | MS_NOEXEC, homeopts,
+    if (tmpfs_at(&r, spec_home(spec) + 1, MS_NOSUID | MS_NODEV | write_noexec(spec), homeopts,
                  own_root || r.creatable, err) < 0)
         return -1;
     if (setup_surface(&r, plan, srcfds, err) < 0)

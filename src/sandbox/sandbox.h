@@ -61,7 +61,7 @@ struct sandbox_plan {
     gid_t groups[SANDBOX_MAX_GROUPS]; /* supplementary groups: gid first, then --additional-group */
     int ngroups;
     int payload_fd;         /* child's read end of the payload pipe (secrets, copies), -1 if none */
-    int syncback_fd;        /* PID 1's write end for the copy-in-out sync-back stream, -1 if none */
+    bool syncback;          /* copy-in-out: PID 1 streams /workspace back after a clean exit */
     int landlock_abi;       /* 0: unavailable */
     bool allow_no_landlock; /* agent mode + --allow-degraded-security */
     bool host_root;         /* amber runs as host root (not rootless) */

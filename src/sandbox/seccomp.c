@@ -1,8 +1,8 @@
 /* Loading the default seccomp program.
  *
  * The program is compiled from src/sandbox/seccomp_policy.c at build time
- * by tools/seccomp-gen and linked in as amber_seccomp_default_prog (a
- * generated file), so loading it is one system call: no libseccomp at run
+ * by tools/seccomp-gen and linked in as amber_seccomp_default_progs, one
+ * program per variant (a generated file), so loading it is one system call: no libseccomp at run
  * time, no per-start compile cost, and the exact same bytes every start.
  *
  * The caller must have set no_new_privs (or hold CAP_SYS_ADMIN); the
@@ -19,8 +19,8 @@
 #include <linux/seccomp.h>
 
 /* Defined in the generated seccomp_filter.c. */
-extern const struct sock_filter amber_seccomp_default_prog[];
-extern const size_t amber_seccomp_default_len;
+extern const struct sock_filter *const amber_seccomp_default_progs[SECCOMP_VARIANTS];
+extern const size_t amber_seccomp_default_lens[SECCOMP_VARIANTS];
 
 int seccomp_load_prog(const struct sock_filter *insns, size_t len, unsigned flags, const char *what,
                       struct amber_error *err)
@@ -56,13 +56,14 @@ int seccomp_load_prog(const struct sock_filter *insns, size_t len, unsigned flag
     return amber_error_set(err, e, "%s: load filter", what);
 }
 
-int seccomp_load_default(struct amber_error *err)
+int seccomp_load_default(unsigned variant, struct amber_error *err)
 {
-    return seccomp_load_prog(amber_seccomp_default_prog, amber_seccomp_default_len, 0, "seccomp",
-                             err);
+    variant %= SECCOMP_VARIANTS;
+    return seccomp_load_prog(amber_seccomp_default_progs[variant],
+                             amber_seccomp_default_lens[variant], 0, "seccomp", err);
 }
 
-size_t seccomp_default_len(void)
+size_t seccomp_default_len(unsigned variant)
 {
-    return amber_seccomp_default_len;
+    return amber_seccomp_default_lens[variant % SECCOMP_VARIANTS];
 }

@@ -9,16 +9,35 @@
 #ifndef AMBER_SECCOMP_H
 #define AMBER_SECCOMP_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <seccomp.h>
 
 #include "util/error.h"
 
-/* Build the default policy into ctx (used by tools/seccomp-gen and by tests
- * that compare the embedded program with a fresh compile). */
-int seccomp_policy_build(scmp_filter_ctx ctx, struct amber_error *err);
-/* Create a context and build the default policy into it. */
-scmp_filter_ctx seccomp_policy_new(struct amber_error *err);
+/* The default policy comes in variants, one program each, all compiled at
+ * build time (a bitmask of these):
+ *  JIT      --allow-jit: pages writable and executable at once, memfds,
+ *           executable SysV shm, mremap duplicates (what JITs need);
+ *  OWN_TTY  the workload has a terminal of its own (-t): it may change
+ *           its settings. Without, the termios setters are refused: the
+ *           terminal it can reach is the caller's. */
+enum {
+    SECCOMP_VARIANT_JIT = 1U << 0,
+    SECCOMP_VARIANT_OWN_TTY = 1U << 1,
+    SECCOMP_VARIANTS = 4,
+};
+
+static inline unsigned seccomp_variant(bool jit, bool own_tty)
+{
+    return (jit ? SECCOMP_VARIANT_JIT : 0U) | (own_tty ? SECCOMP_VARIANT_OWN_TTY : 0U);
+}
+
+/* Build the default policy's variant into ctx (used by tools/seccomp-gen
+ * and by tests that compare the embedded program with a fresh compile). */
+int seccomp_policy_build(scmp_filter_ctx ctx, unsigned variant, struct amber_error *err);
+/* Create a context and build the default policy's variant into it. */
+scmp_filter_ctx seccomp_policy_new(unsigned variant, struct amber_error *err);
 
 /* Load a BPF program into the calling thread: seccomp(2) with flags
  * (SECCOMP_FILTER_FLAG_*), prctl on kernels without it. what names the
@@ -26,11 +45,11 @@ scmp_filter_ctx seccomp_policy_new(struct amber_error *err);
 struct sock_filter;
 int seccomp_load_prog(const struct sock_filter *insns, size_t len, unsigned flags, const char *what,
                       struct amber_error *err);
-/* Load the embedded, precompiled default program into the calling thread.
- * Requires no_new_privs (or CAP_SYS_ADMIN). */
-int seccomp_load_default(struct amber_error *err);
+/* Load the embedded, precompiled default program (the variant) into the
+ * calling thread. Requires no_new_privs (or CAP_SYS_ADMIN). */
+int seccomp_load_default(unsigned variant, struct amber_error *err);
 
-/* Number of BPF instructions in the embedded program (for `amber check`). */
-size_t seccomp_default_len(void);
+/* Number of BPF instructions in the embedded variant (for `amber check`). */
+size_t seccomp_default_len(unsigned variant);
 
 #endif

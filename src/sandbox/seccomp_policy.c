@@ -30,8 +30,10 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include <string.h>
+#include <asm/termbits.h> /* struct termios2, for the size in TCSETS2 */
 #include <sys/ioctl.h>
 #include <sys/mman.h>
+#include <sys/shm.h>
 #include <sys/socket.h>
 #include <linux/netlink.h>
 
@@ -76,11 +78,12 @@ static const char *const allow_signals[] = {
     NULL,
 };
 
-/* Memory management of the process's own address space. mmap, mprotect
- * and pkey_mprotect are conditional (no W+X), see below. */
+/* Memory management of the process's own address space. mmap, mprotect,
+ * pkey_mprotect and mremap are conditional (no W+X, no second view of
+ * shared memory), memfd_create and memfd_secret too, see below. */
 static const char *const allow_memory[] = {
-    "brk", "munmap", "mremap", "madvise", "mincore", "msync", "mlock", "mlock2",
-    "munlock", "mlockall", "munlockall", "membarrier", "memfd_create", "memfd_secret",
+    "brk", "munmap", "madvise", "mincore", "msync", "mlock", "mlock2",
+    "munlock", "mlockall", "munlockall", "membarrier",
     "pkey_alloc", "pkey_free", "remap_file_pages", "map_shadow_stack", "mseal",
     NULL,
 };
@@ -157,7 +160,7 @@ static const char *const allow_sockets[] = {
 
 /* SysV IPC and POSIX message queues: scoped by the IPC namespace. */
 static const char *const allow_ipc[] = {
-    "shmget", "shmat", "shmdt", "shmctl", "semget", "semop", "semtimedop", "semctl",
+    "shmget", "shmdt", "shmctl", "semget", "semop", "semtimedop", "semctl",
     "msgget", "msgsnd", "msgrcv", "msgctl", "mq_open", "mq_unlink", "mq_timedsend",
     "mq_timedreceive", "mq_notify", "mq_getsetattr",
     NULL,
@@ -196,7 +199,7 @@ static const char *const *const allow_groups[] = {
  * ------------------------------------------------------------------------ */
 static const char *const conditional[] = {
     "clone", "clone3", "socket", "socketpair", "ioctl", "mmap", "mprotect", "pkey_mprotect",
-    "personality",
+    "personality", "memfd_create", "memfd_secret", "mremap", "shmat",
     NULL,
 };
 
@@ -365,6 +368,17 @@ static const struct late_syscall late_syscalls[] = {
  * terminal (a classic escape when the terminal is shared with the host);
  * TIOCLINUX can do the same through the console selection buffer. */
 static const uint32_t denied_ioctls[] = {TIOCSTI, TIOCLINUX};
+
+/* Without a terminal of its own (no -t), whatever terminal the workload
+ * can reach is the caller's: it may read its settings and size, not
+ * change them (echo, line discipline, flow control, foreground process
+ * group, window size, exclusive mode). */
+static const uint32_t denied_ioctls_shared_tty[] = {
+    TIOCSTI,  TIOCLINUX,  TCSETS,   TCSETSW,  TCSETSF,    TCSETA,     TCSETAW,
+    TCSETAF,  TCSETS2,    TCSETSW2, TCSETSF2, TIOCSETD,   TCXONC,     TCFLSH,
+    TIOCSPGRP, TIOCSWINSZ, TIOCEXCL, TIOCNXCL, TIOCSBRK,  TIOCCBRK,   TCSBRK,
+    TCSBRKP,  TIOCCONS,   TIOCSCTTY, TIOCNOTTY, TIOCSLCKTRMIOS, TIOCSSOFTCAR,
+};
 
 /* Namespace flags clone must not carry (CLONE_NEWTIME shares its bit with
  * the exit-signal byte of clone(), where no valid signal sets it). */
@@ -560,8 +574,10 @@ static int check_tables(struct amber_error *err)
     return 0;
 }
 
-static int add_conditional_rules(scmp_filter_ctx ctx, struct amber_error *err)
+static int add_conditional_rules(scmp_filter_ctx ctx, unsigned variant, struct amber_error *err)
 {
+    bool jit = (variant & SECCOMP_VARIANT_JIT) != 0;
+    bool own_tty = (variant & SECCOMP_VARIANT_OWN_TTY) != 0;
     uint32_t arch = seccomp_arch_native();
 
     /* clone: plain fork/thread creation only. The flags are argument 0
@@ -613,13 +629,49 @@ static int add_conditional_rules(scmp_filter_ctx ctx, struct amber_error *err)
 
     /* ioctl: everything except terminal input injection. The request is
      * an unsigned int to the kernel, so only its low 32 bits count. */
-    if (allow_unless_low32_in(ctx, "ioctl", 1, denied_ioctls, ARRAY_SIZE(denied_ioctls), err) < 0)
+    if (own_tty ? allow_unless_low32_in(ctx, "ioctl", 1, denied_ioctls, ARRAY_SIZE(denied_ioctls),
+                                        err) < 0
+                : allow_unless_low32_in(ctx, "ioctl", 1, denied_ioctls_shared_tty,
+                                        ARRAY_SIZE(denied_ioctls_shared_tty), err) < 0)
         return -1;
+
+    /* Code the workload writes must not become executable. Files: every
+     * writable mount is noexec, which the kernel checks at mmap and
+     * mprotect too. What no mount governs is refused here: memfds (their
+     * internal mount allows exec: execveat of a memfd, or one mapped
+     * writable and executable through two mappings), memfd_secret, SysV
+     * shm attached with SHM_EXEC, and mremap with old_size 0 (a second
+     * mapping of shared memory, writable in one and executable in the
+     * other). ENOSYS for the memfds: libraries that try them fall back to
+     * files. The JIT variant (--allow-jit) allows all of it. */
+    if (jit) {
+        if (add_unconditional(ctx, SCMP_ACT_ALLOW, "memfd_create", err) < 0 ||
+            add_unconditional(ctx, SCMP_ACT_ALLOW, "memfd_secret", err) < 0 ||
+            add_unconditional(ctx, SCMP_ACT_ALLOW, "mremap", err) < 0 ||
+            add_unconditional(ctx, SCMP_ACT_ALLOW, "shmat", err) < 0)
+            return -1;
+    } else {
+        static const uint64_t no_exec[] = {0};
+        int nr, r;
+
+        if (add_unconditional(ctx, SCMP_ACT_ERRNO(ENOSYS), "memfd_create", err) < 0 ||
+            add_unconditional(ctx, SCMP_ACT_ERRNO(ENOSYS), "memfd_secret", err) < 0 ||
+            allow_if_masked_in(ctx, "shmat", 2, SHM_EXEC, no_exec, 1, err) < 0)
+            return -1;
+        r = resolve("mremap", &nr, err);
+        if (r < 0)
+            return -1;
+        if (r > 0) {
+            struct scmp_arg_cmp cmp = SCMP_A1(SCMP_CMP_NE, 0);
+            if (add_rule(ctx, SCMP_ACT_ALLOW, "mremap", nr, 1, &cmp, err) < 0)
+                return -1;
+        }
+    }
 
     /* mmap, mprotect, pkey_mprotect: no page both writable and executable
      * at once (see AMBER_SECCOMP_DENY_WX_MPROTECT). prot is argument 2 of
      * all three. */
-    if (AMBER_SECCOMP_DENY_WX_MPROTECT) {
+    if (AMBER_SECCOMP_DENY_WX_MPROTECT && !jit) {
         static const uint64_t not_wx[] = {0, PROT_WRITE, PROT_EXEC};
         const uint64_t wx = PROT_WRITE | PROT_EXEC;
 
@@ -659,7 +711,7 @@ static int add_future_range(scmp_filter_ctx ctx, struct amber_error *err)
     return 0;
 }
 
-int seccomp_policy_build(scmp_filter_ctx ctx, struct amber_error *err)
+int seccomp_policy_build(scmp_filter_ctx ctx, unsigned variant, struct amber_error *err)
 {
     uint32_t def = 0;
     int rc;
@@ -690,12 +742,12 @@ int seccomp_policy_build(scmp_filter_ctx ctx, struct amber_error *err)
                 return -1;
         }
     }
-    if (add_conditional_rules(ctx, err) < 0)
+    if (add_conditional_rules(ctx, variant, err) < 0)
         return -1;
     return add_future_range(ctx, err);
 }
 
-scmp_filter_ctx seccomp_policy_new(struct amber_error *err)
+scmp_filter_ctx seccomp_policy_new(unsigned variant, struct amber_error *err)
 {
     scmp_filter_ctx ctx = seccomp_init(SCMP_ACT_ERRNO(EPERM));
 
@@ -703,7 +755,7 @@ scmp_filter_ctx seccomp_policy_new(struct amber_error *err)
         amber_error_set(err, ENOMEM, "seccomp policy: create filter context");
         return NULL;
     }
-    if (seccomp_policy_build(ctx, err) < 0) {
+    if (seccomp_policy_build(ctx, variant, err) < 0) {
         seccomp_release(ctx);
         return NULL;
     }

@@ -45,6 +45,11 @@ static int opt_rootfs_mode(struct amber_spec *s, const char *a, struct amber_err
 
 static int opt_memory(struct amber_spec *s, const char *a, struct amber_error *e)
 {
+    s->memory_set = true;
+    if (strcmp(a, "unlimited") == 0) {
+        s->memory = 0;
+        return 0;
+    }
     if (parse_size(a, &s->memory) < 0)
         return amber_error_set(e, 0, "--memory '%s': expected a size like 512M or 2G", a);
     if (s->memory < (4ULL << 20))
@@ -177,6 +182,18 @@ static int opt_result_json(struct amber_spec *s, const char *a, struct amber_err
 static int opt_allow_degraded(struct amber_spec *s, const char *a, struct amber_error *e)
 {
     s->allow_degraded = true;
+    return 0;
+}
+
+static int opt_allow_jit(struct amber_spec *s, const char *a, struct amber_error *e)
+{
+    s->allow_jit = true;
+    return 0;
+}
+
+static int opt_allow_write_exec(struct amber_spec *s, const char *a, struct amber_error *e)
+{
+    s->allow_write_exec = true;
     return 0;
 }
 
@@ -552,7 +569,9 @@ const struct spec_option spec_run_options[] = {
      "read environment variables from fd N: a JSON object {\"NAME\": \"VALUE\"} or array "
      "[\"NAME=VALUE\"]; values stay out of argv, logs and results",
      opt_env_fd},
-    {"memory", 'm', "SIZE", false, "memory limit, e.g. 512M or 2G (cgroup; swap is included)",
+    {"memory", 'm', "SIZE", false,
+     "memory limit, e.g. 512M or 2G (cgroup; swap and the sandbox's tmpfs included; default "
+     "1G); unlimited: none (refused in strict-agent)",
      opt_memory},
     {"cpus", 0, "N", false, "CPU limit in CPUs, e.g. 0.5 or 2", opt_cpus},
     {"pids", 0, "N", false, "maximum number of processes and threads (default 4096)", opt_pids},
@@ -613,6 +632,14 @@ const struct spec_option spec_run_options[] = {
      opt_allow_degraded},
     {"allow-chroot-fallback", 0, NULL, false,
      "agent mode: use chroot when pivot_root is impossible", opt_allow_chroot},
+    {"allow-jit", 0, NULL, false,
+     "agent mode: allow what JIT compilers need (pages writable and executable at once, "
+     "memfds, executable shared memory); a logged degradation",
+     opt_allow_jit},
+    {"allow-write-exec", 0, NULL, false,
+     "agent mode: let the workload execute what it writes in /tmp, /dev/shm, the home and "
+     "writable volumes (noexec otherwise); a logged degradation",
+     opt_allow_write_exec},
     {NULL, 0, NULL, false, NULL, NULL},
 };
 

@@ -117,9 +117,12 @@ struct amber_spec {
     char *backend; /* "native" (default) or "process" */
     bool allow_degraded;
     bool allow_chroot_fallback;
+    bool allow_jit;        /* --allow-jit: W+X pages and memfds (the JIT seccomp variant) */
+    bool allow_write_exec; /* --allow-write-exec: /tmp, /dev/shm, home, writable volumes exec */
 
     /* limits; 0 = none */
-    uint64_t memory;     /* bytes */
+    uint64_t memory;     /* bytes; the default unless memory_set */
+    bool memory_set;     /* --memory given ("unlimited" leaves memory 0) */
     uint64_t cpus_milli; /* CPUs * 1000 */
     uint64_t pids;
     bool pids_set; /* --pids given (else the default applies where cgroups work) */
@@ -173,6 +176,8 @@ struct amber_spec {
 };
 
 #define AMBER_DEFAULT_PIDS 4096
+/* The memory limit (swap included) of a sandbox without --memory. */
+#define AMBER_DEFAULT_MEMORY (1ULL << 30)
 #define AMBER_DEFAULT_HOSTNAME "amber"
 #define AMBER_HOME "/home/agent"
 #define AMBER_WORKSPACE "/workspace"

@@ -9,6 +9,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "util/cleanup.h"
 #include "util/log.h"
 #include "util/xalloc.h"
 
@@ -176,6 +177,55 @@ static struct amber_mount *push_mount(struct amber_spec *spec)
 
 #define SECRET_MAX (1 << 20)
 
+/* Nothing written through one mount may be executed through another: a
+ * host directory bound writable must not also be reachable, above or
+ * below, through a mount the workload executes from. An executable bind
+ * (a read-only volume) that overlaps a writable one loses exec, with a
+ * warning; a writable bind inside the system directories the sandbox runs
+ * programs from (or the --rootfs) is refused: those stay executable.
+ * Sources are compared as resolved paths (resolve_src). */
+static int check_write_exec_overlap(struct amber_spec *spec, struct amber_error *err)
+{
+    static const char *const system_dirs[] = {"/usr",   "/bin",   "/sbin", "/lib",
+                                              "/lib64", "/lib32", "/libx32"};
+
+    for (size_t i = 0; i < spec->nmounts; i++) {
+        struct amber_mount *w = &spec->mounts[i];
+
+        if (w->kind != AMBER_MOUNT_BIND || w->readonly || w->src == NULL)
+            continue;
+        for (size_t j = 0; j < spec->nmounts; j++) {
+            struct amber_mount *x = &spec->mounts[j];
+            if (j == i || x->kind != AMBER_MOUNT_BIND || x->src == NULL || !x->exec || !x->readonly)
+                continue;
+            if (path_overlaps(w->src, x->src)) {
+                log_warn("%s '%s' (read-only) overlaps the writable %s '%s' on the host: not "
+                         "executable, so nothing written through %s runs through %s",
+                         role_flag(x), x->dst, role_flag(w), w->dst, w->dst, x->dst);
+                x->exec = false;
+            }
+        }
+        if (spec->rootfs != NULL) {
+            cleanup_free char *root = realpath(spec->rootfs, NULL);
+            if (root != NULL && path_overlaps(w->src, root))
+                return amber_error_set(err, 0,
+                                       "%s '%s': its source '%s' overlaps --rootfs '%s', which "
+                                       "the sandbox executes from; bind it read-only",
+                                       role_flag(w), w->dst, w->src, spec->rootfs);
+            continue;
+        }
+        for (size_t d = 0; d < sizeof(system_dirs) / sizeof(system_dirs[0]); d++) {
+            cleanup_free char *sys = realpath(system_dirs[d], NULL);
+            if (sys != NULL && path_overlaps(w->src, sys))
+                return amber_error_set(err, 0,
+                                       "%s '%s': its source '%s' overlaps %s, which the sandbox "
+                                       "executes from; bind it read-only",
+                                       role_flag(w), w->dst, w->src, system_dirs[d]);
+        }
+    }
+    return 0;
+}
+
 /* Workspace, context, volumes, tmpfs, home, provider configs and secrets:
  * sources exist, destinations are clean absolute paths that neither
  * overlap each other nor amber's own mounts. */
@@ -258,9 +308,12 @@ static int validate_surface(struct amber_spec *spec, struct amber_error *err)
         if (clean_dst(flag, &m->dst, err) < 0)
             return -1;
         /* A read-only volume may hold tools to run; a writable one may not:
-         * nothing the workload writes is executable (noexec + Landlock). */
+         * nothing the workload writes is executable (noexec + Landlock),
+         * unless --allow-write-exec. */
         if (m->role == AMBER_ROLE_VOLUME)
-            m->exec = m->readonly;
+            m->exec = m->readonly || spec->allow_write_exec;
+        if (m->kind == AMBER_MOUNT_TMPFS && m->role == AMBER_ROLE_TMPFS)
+            m->exec = spec->allow_write_exec;
         if (m->kind == AMBER_MOUNT_BIND && m->role != AMBER_ROLE_WORKSPACE &&
             m->role != AMBER_ROLE_CONTEXT && resolve_src(flag, &m->src, false, err) < 0)
             return -1;
@@ -290,6 +343,8 @@ static int validate_surface(struct amber_spec *spec, struct amber_error *err)
                                        role_flag(&spec->mounts[j]), spec->mounts[j].dst);
         }
     }
+    if (check_write_exec_overlap(spec, err) < 0)
+        return -1;
     if (strcmp(home, "/") == 0)
         return amber_error_set(err, 0, "--home '%s': not a usable home", home);
     for (size_t r = 0; r < sizeof(reserved) / sizeof(reserved[0]); r++) {
@@ -363,6 +418,42 @@ static int validate_identity(struct amber_spec *spec, struct amber_error *err)
         return amber_error_set(err, 0, "--no-init: strict-agent mode always runs an init");
     if (spec->init < 0)
         spec->init = 1;
+    return 0;
+}
+
+static int check_reopeners(const struct amber_spec *spec, bool strict, struct amber_error *err)
+{
+    /* The flags that reopen a hole the defaults close: explicit, refused
+     * in strict-agent mode, a warning in agent mode on every run (after
+     * every other check, so a refused command line warns of nothing). */
+        const struct {
+            bool on;
+            const char *flag, *what;
+        } reopen[] = {
+            {spec->allow_jit, "--allow-jit",
+             "pages may be writable and executable, memfds and shared memory executable"},
+            {spec->allow_write_exec, "--allow-write-exec",
+             "the workload may execute what it writes in /tmp, /dev/shm, the home and writable "
+             "volumes"},
+            {spec->workspace_exec, "--workspace-exec",
+             "the workload may execute what it writes in /workspace"},
+        };
+        for (size_t i = 0; i < sizeof(reopen) / sizeof(reopen[0]); i++) {
+            if (!reopen[i].on)
+                continue;
+            if (strict)
+                return amber_error_set(err, 0, "%s: refused in strict-agent mode (%s)",
+                                       reopen[i].flag, reopen[i].what);
+            log_warn("degraded security (%s): %s", reopen[i].flag, reopen[i].what);
+        }
+        if (spec->memory_set && spec->memory == 0) {
+            if (strict)
+                return amber_error_set(err, 0,
+                                       "--memory unlimited: refused in strict-agent mode (the "
+                                       "sandbox could exhaust the host's memory)");
+            log_warn("degraded security (--memory unlimited): no memory limit; the sandbox can "
+                     "exhaust the host's memory");
+        }
     return 0;
 }
 
@@ -442,6 +533,10 @@ int spec_validate(struct amber_spec *spec, uid_t euid, struct amber_error *err)
 
     if (!spec->pids_set)
         spec->pids = AMBER_DEFAULT_PIDS;
+    if (!spec->memory_set)
+        spec->memory = AMBER_DEFAULT_MEMORY;
+    if (check_reopeners(spec, strict, err) < 0)
+        return -1;
 
     if (!spec->keep_ld_env)
         drop_ld_env(spec);

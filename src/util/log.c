@@ -10,6 +10,18 @@ static enum amber_log_level log_level = AMBER_LOG_WARN;
 
 static const char *const level_names[] = {"error", "warn", "info", "debug"};
 
+static int log_fd = -1;
+
+void amber_log_set_sink_fd(int fd)
+{
+    log_fd = fd;
+}
+
+int amber_log_sink_fd(void)
+{
+    return log_fd;
+}
+
 void amber_log_set_sink(amber_log_sink sink, void *data)
 {
     log_sink = sink;

@@ -13,6 +13,11 @@ enum amber_log_level {
 typedef void (*amber_log_sink)(enum amber_log_level level, const char *msg, void *data);
 
 void amber_log_set_sink(amber_log_sink sink, void *data);
+/* A descriptor the sink writes to besides stderr (-1: none): a process
+ * that closes every descriptor it does not need (seal_fds) keeps it only
+ * if it stays on the host side and goes on logging. */
+void amber_log_set_sink_fd(int fd);
+int amber_log_sink_fd(void);
 void amber_log_set_level(enum amber_log_level level);
 enum amber_log_level amber_log_get_level(void);
 int amber_log_level_parse(const char *s, enum amber_log_level *out);

@@ -745,7 +745,9 @@ sys.stdin.readline()
         try:
             lines = wait_for_line(p.stdout, "ready")
             self.assertIn("hits []", lines[0])
-            self.assertGreaterEqual(int(lines[0].split()[1]), 4, lines[0])
+            # The scanner reads its own and the workload's; amber's init is
+            # not dumpable, so its environ is closed to the workload.
+            self.assertGreaterEqual(int(lines[0].split()[1]), 3, lines[0])
             from helpers import pids_with_marker
             pids = set(pids_with_marker(marker)) | {p.pid}
             readable = 0

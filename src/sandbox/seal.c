@@ -1,0 +1,162 @@
+/* Sealing amber's own processes against the workload (seal.h). */
+#include "sandbox/seal.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/close_range.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/prctl.h>
+#include <sys/sendfile.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "util/cleanup.h"
+#include "util/fs.h"
+
+extern char **environ;
+
+#ifndef MFD_EXEC
+#define MFD_EXEC 0x0010U
+#endif
+#ifndef F_SEAL_EXEC
+#define F_SEAL_EXEC 0x0020
+#endif
+
+/* The seals that make the copy immutable: its contents (write, grow,
+ * shrink) and the seal set itself. */
+#define EXE_SEALS (F_SEAL_SEAL | F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE)
+
+void seal_undumpable(void)
+{
+    prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
+}
+
+/* Fields 50 and 51 of /proc/self/stat: where the kernel put the
+ * environment strings. The command name (field 2) may hold spaces and
+ * parentheses, so counting starts after its last ')'. */
+static bool env_area(uintptr_t *start, uintptr_t *end)
+{
+    char buf[2048];
+    struct amber_error ignore;
+    char *p, *save = NULL;
+    int field = 2;
+
+    if (fs_read_file("/proc/self/stat", buf, sizeof(buf), &ignore) < 0)
+        return false;
+    p = strrchr(buf, ')');
+    if (p == NULL)
+        return false;
+    for (char *t = strtok_r(p + 1, " ", &save); t != NULL; t = strtok_r(NULL, " ", &save)) {
+        field++;
+        if (field == 50)
+            *start = (uintptr_t)strtoull(t, NULL, 10);
+        else if (field == 51) {
+            *end = (uintptr_t)strtoull(t, NULL, 10);
+            return *start != 0 && *end > *start;
+        }
+    }
+    return false;
+}
+
+void seal_environment(void)
+{
+    uintptr_t start = 0, end = 0;
+
+    /* The area lies in this process's own stack, which is writable: the
+     * kernel reads /proc/PID/environ from it at every read. */
+    if (env_area(&start, &end))
+        memset((void *)start, 0, end - start);
+    clearenv();
+}
+
+/* Close [first, last]; last ~0U: to the end of the table. */
+static void close_span(unsigned first, unsigned last)
+{
+    if (syscall(SYS_close_range, first, last, 0) == 0)
+        return;
+    /* No close_range (Linux < 5.9): one by one. */
+    if (last == ~0U) {
+        long max = sysconf(_SC_OPEN_MAX);
+        last = max > 0 && max < 65536 ? (unsigned)max : 65536U;
+    }
+    for (unsigned fd = first; fd <= last; fd++)
+        close((int)fd);
+}
+
+int seal_fds(const int *keep, size_t nkeep, struct amber_error *err)
+{
+    int sorted[16];
+    size_t n = 0;
+    unsigned next = 3;
+
+    if (nkeep > sizeof(sorted) / sizeof(sorted[0]))
+        return amber_error_set(err, EINVAL, "seal: too many descriptors to keep");
+    for (size_t i = 0; i < nkeep; i++) {
+        size_t j;
+        if (keep[i] < 3)
+            continue;
+        /* Insertion sort, dropping duplicates. */
+        for (j = n; j > 0 && sorted[j - 1] > keep[i]; j--)
+            sorted[j] = sorted[j - 1];
+        if (j > 0 && sorted[j - 1] == keep[i]) {
+            memmove(&sorted[j], &sorted[j + 1], (n - j) * sizeof(int));
+            continue;
+        }
+        sorted[j] = keep[i];
+        n++;
+    }
+    for (size_t i = 0; i <= n; i++) {
+        unsigned last = i < n ? (unsigned)sorted[i] - 1 : ~0U;
+        if (last >= next)
+            close_span(next, last);
+        if (i < n)
+            next = (unsigned)sorted[i] + 1;
+    }
+    return 0;
+}
+
+int seal_process(const int *keep, size_t nkeep, struct amber_error *err)
+{
+    seal_undumpable();
+    seal_environment();
+    return seal_fds(keep, nkeep, err);
+}
+
+int seal_exe(char **argv, struct amber_error *err)
+{
+    cleanup_close int self = open("/proc/self/exe", O_RDONLY | O_CLOEXEC);
+    cleanup_close int copy = -1;
+    struct stat st;
+    int seals;
+
+    if (self < 0)
+        return amber_error_errno(err, "open /proc/self/exe");
+    seals = fcntl(self, F_GET_SEALS);
+    if (seals >= 0 && (seals & EXE_SEALS) == EXE_SEALS)
+        return 0;
+    if (fstat(self, &st) < 0)
+        return amber_error_errno(err, "stat /proc/self/exe");
+    copy = memfd_create("amber", MFD_CLOEXEC | MFD_ALLOW_SEALING | MFD_EXEC);
+    if (copy < 0 && errno == EINVAL) /* kernels before 6.3 know no MFD_EXEC */
+        copy = memfd_create("amber", MFD_CLOEXEC | MFD_ALLOW_SEALING);
+    if (copy < 0)
+        return amber_error_errno(err, "memfd_create for a sealed copy of amber");
+    for (off_t done = 0; done < st.st_size;) {
+        ssize_t w = sendfile(copy, self, NULL, (size_t)(st.st_size - done));
+        if (w < 0 && errno == EINTR)
+            continue;
+        if (w <= 0)
+            return amber_error_errno(err, "copy amber into a sealed memfd");
+        done += w;
+    }
+    if (fcntl(copy, F_ADD_SEALS, EXE_SEALS | F_SEAL_EXEC) < 0 &&
+        fcntl(copy, F_ADD_SEALS, EXE_SEALS) < 0)
+        return amber_error_errno(err, "seal amber's memfd copy");
+    syscall(SYS_execveat, copy, "", argv, environ, AT_EMPTY_PATH);
+    return amber_error_errno(err, "execute amber's sealed copy");
+}

@@ -1,0 +1,47 @@
+/* Sealing an amber process that lives inside or next to a sandbox: the
+ * sandbox's PID 1, the supervisor of a detached sandbox, the process that
+ * enters a running sandbox (native and OCI exec) and the first process of
+ * an OCI container until it execs.
+ *
+ * Such a process is amber's own code, started by the caller: it holds the
+ * caller's environment, whatever descriptors the caller leaked to amber,
+ * amber's memory, and /proc/PID/exe names the host's amber binary. A
+ * workload that can see it (same pid namespace) must reach none of that. */
+#ifndef AMBER_SEAL_H
+#define AMBER_SEAL_H
+
+#include <stddef.h>
+
+#include "util/error.h"
+
+/* Non-dumpable: /proc/PID/{fd,fdinfo,environ,mem,maps,exe,cwd,root} and
+ * ptrace then need CAP_SYS_PTRACE over this process's user namespace,
+ * which no workload has. A uid change resets dumpability to the host's
+ * fs.suid_dumpable, so callers seal again after one. Async-signal-safe. */
+void seal_undumpable(void);
+
+/* Wipe the caller's environment: the strings the kernel placed on the
+ * stack at exec (what /proc/PID/environ reads) are zeroed and environ is
+ * emptied. Later getenv() calls see nothing. */
+void seal_environment(void);
+
+/* Close every descriptor >= 3 except the nkeep in keep (not just
+ * close-on-exec: a process that never execs keeps those open, reachable
+ * through /proc/PID/fd). Negative entries in keep are ignored. */
+int seal_fds(const int *keep, size_t nkeep, struct amber_error *err);
+
+/* All three, in that order. */
+int seal_process(const int *keep, size_t nkeep, struct amber_error *err);
+
+/* CVE-2019-5736: a container whose entry point is "#!/proc/self/exe"
+ * makes the process that execs it run amber's own binary inside the
+ * container, dumpable again, where the container can open
+ * /proc/PID/exe and, once amber exits, reopen it for writing. Running
+ * amber from a sealed memfd copy (write, grow, shrink and seal-changes
+ * refused) makes that file unwritable whoever reaches it. If this
+ * process is not running from such a copy, make one and re-execute it
+ * with the same argv and environment; returns only when already sealed
+ * (0) or when no copy can be made (-1, err says why; nothing changed). */
+int seal_exe(char **argv, struct amber_error *err);
+
+#endif
