@@ -20,6 +20,7 @@
 #include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -28,6 +29,7 @@
 #include "backend/tty.h"
 #include "sandbox/cgroup.h"
 #include "sandbox/landlock.h"
+#include "sandbox/idmap.h"
 #include "sandbox/payload.h"
 #include "sandbox/sandbox.h"
 #include "util/cleanup.h"
@@ -334,6 +336,117 @@ static int reap_child(struct amber_instance *inst)
     return st;
 }
 
+/* The host id an id inside the sandbox is (through its maps); the id
+ * itself without a user namespace. */
+static uint32_t host_id(const struct id_map *maps, int n, uint32_t id)
+{
+    for (int i = 0; i < n; i++) {
+        if (id >= maps[i].inside && (uint64_t)id < (uint64_t)maps[i].inside + maps[i].count)
+            return maps[i].outside + (id - maps[i].inside);
+    }
+    return id;
+}
+
+/* As host root with a user namespace, the sandbox's ids are an
+ * unprivileged host range: host directories are bound through idmapped
+ * trees (idmap.h) so that their owner's files are the workload's own and
+ * what it writes is the owner's; the --rootfs through the sandbox's own
+ * maps, so that its root-owned files are root's inside. A tree that cannot
+ * be made (a file system without idmap support) is a warning: the source
+ * is then bound as it is, its files foreign to the workload. */
+static int make_trees(struct amber_instance *inst, int *trees, struct amber_error *err)
+{
+    const struct amber_spec *spec = inst->spec;
+    const struct sandbox_plan *plan = &inst->plan;
+    struct {
+        uint32_t uid, gid;
+        int fd;
+    } ns[SANDBOX_MAX_MOUNTS];
+    int nns = 0, n = 0;
+    uint32_t uid = host_id(plan->uidmap, plan->nuidmap, plan->uid);
+    uint32_t gid = host_id(plan->gidmap, plan->ngidmap, plan->gid);
+
+    for (int i = 0; i <= SANDBOX_MAX_MOUNTS; i++)
+        trees[i] = -1;
+    if (!plan->userns || !plan->host_root)
+        return 0;
+    for (size_t i = 0; i < spec->nmounts && i < SANDBOX_MAX_MOUNTS; i++) {
+        const struct amber_mount *m = &spec->mounts[i];
+        unsigned long flags = sandbox_mount_flags(m);
+        struct amber_error e;
+        struct stat st;
+        bool partial;
+        int k;
+
+        if (m->kind != AMBER_MOUNT_BIND)
+            continue;
+        if (stat(m->src, &st) < 0)
+            return amber_error_errno(err, "'%s'", m->src);
+        for (k = 0; k < nns; k++)
+            if (ns[k].uid == st.st_uid && ns[k].gid == st.st_gid)
+                break;
+        if (k == nns) {
+            ns[k].uid = st.st_uid;
+            ns[k].gid = st.st_gid;
+            ns[k].fd = idmap_userns(st.st_uid, uid, st.st_gid, gid, &e);
+            if (ns[k].fd < 0) {
+                log_warn("%s: no idmapped mount (%s): its files stay foreign to the sandbox",
+                         m->src, e.msg);
+                continue;
+            }
+            nns++;
+        }
+        trees[i] = idmap_tree(m->src, ns[k].fd, flags, &partial, &e);
+        if (trees[i] < 0)
+            log_warn("%s: no idmapped mount (%s): its files stay foreign to the sandbox", m->src,
+                     e.msg);
+        else if (partial)
+            log_warn("%s: a mount below it cannot be idmapped; it is left out", m->src);
+        n += trees[i] >= 0;
+    }
+    for (int k = 0; k < nns; k++)
+        close(ns[k].fd);
+    if (spec->rootfs != NULL) {
+        char path[64];
+        struct amber_error e;
+        bool partial;
+        cleanup_close int own = -1;
+
+        snprintf(path, sizeof(path), "/proc/%d/ns/user", (int)inst->pid);
+        own = open(path, O_RDONLY | O_CLOEXEC);
+        if (own < 0)
+            return amber_error_errno(err, "open %s", path);
+        trees[SANDBOX_TREE_ROOTFS] = idmap_tree(spec->rootfs, own, 0, &partial, &e);
+        if (trees[SANDBOX_TREE_ROOTFS] < 0)
+            log_warn("--rootfs '%s': no idmapped mount (%s): its files are foreign to the "
+                     "sandbox's ids",
+                     spec->rootfs, e.msg);
+        n += trees[SANDBOX_TREE_ROOTFS] >= 0;
+    }
+    return n;
+}
+
+/* GO, followed by the idmapped trees the child attaches in place of its
+ * binds. */
+static int send_go(struct amber_instance *inst, struct amber_error *err)
+{
+    int trees[SANDBOX_MAX_MOUNTS + 1];
+    int n = make_trees(inst, trees, err), rc = 0;
+
+    if (n < 0)
+        return -1;
+    if (sync_send(inst->sync_fd, SYNC_GO, n, NULL) < 0)
+        rc = amber_error_errno(err, "release the sandbox");
+    for (int i = 0; i <= SANDBOX_MAX_MOUNTS; i++) {
+        if (trees[i] < 0)
+            continue;
+        if (rc == 0 && sync_send_fd(inst->sync_fd, SYNC_TREE, i, trees[i]) < 0)
+            rc = amber_error_errno(err, "hand an idmapped mount to the sandbox");
+        close(trees[i]);
+    }
+    return rc;
+}
+
 static int native_start(struct amber_instance *inst, struct amber_error *err)
 {
     const struct amber_spec *spec = inst->spec;
@@ -409,10 +522,8 @@ static int native_start(struct amber_instance *inst, struct amber_error *err)
 
     if (inst->plan.userns && userns_write_maps(inst->pid, &inst->plan, err) < 0)
         goto fail;
-    if (sync_send(inst->sync_fd, SYNC_GO, 0, NULL) < 0) {
-        amber_error_errno(err, "release the sandbox");
+    if (send_go(inst, err) < 0)
         goto fail;
-    }
     if (inst->have_payload) {
         /* The child reads this after pivot_root, while it builds its root
          * we already write. If it fails first, the pipe breaks (EPIPE) and
@@ -516,7 +627,7 @@ static void drain_messages(struct amber_instance *inst)
         } else if (msg.type == SYNC_SYNCBACK && inst->plan.syncback && !inst->syncback_done) {
             int p[2] = {-1, -1};
             inst->syncback_done = true;
-            if (pipe2(p, O_CLOEXEC) < 0 || sync_send_fd(inst->sync_fd, SYNC_SYNCBACK, p[1]) < 0) {
+            if (pipe2(p, O_CLOEXEC) < 0 || sync_send_fd(inst->sync_fd, SYNC_SYNCBACK, 0, p[1]) < 0) {
                 amber_error_errno(&inst->syncback_err, "--workspace: sync-back pipe");
                 inst->syncback_failed = true;
                 if (p[0] >= 0) {

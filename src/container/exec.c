@@ -249,7 +249,7 @@ __attribute__((noreturn)) static void enter_main(const struct container *c, json
         int master = open("/dev/ptmx", O_RDWR | O_NOCTTY | O_CLOEXEC);
         if (master < 0 || ioctl(master, TIOCSPTLCK, &unlock) < 0 ||
             (slave = ioctl(master, TIOCGPTPEER, O_RDWR | O_NOCTTY | O_CLOEXEC)) < 0 ||
-            sync_send_fd(ttysock, SYNC_TTY, master) < 0) {
+            sync_send_fd(ttysock, SYNC_TTY, 0, master) < 0) {
             amber_error_errno(&err, "-t: open a pty in the sandbox");
             goto fail;
         }

@@ -48,6 +48,7 @@
 #include "sandbox/caps.h"
 #include "sandbox/cgroup.h"
 #include "sandbox/sandbox.h"
+#include "sandbox/idmap.h"
 #include "sandbox/seal.h"
 #include "util/cleanup.h"
 #include "util/fs.h"
@@ -165,29 +166,6 @@ int oci_remount(const char *target, unsigned long flags, struct amber_error *err
     return amber_error_errno(err, "remount '%s'", target);
 }
 
-/* The bind flags of a mount on it and all its submounts (mount_setattr,
- * Linux 5.12): a recursive bind of the host's /sys must not bring the
- * host's cgroup hierarchies in writable. */
-static int recursive_attr(const char *target, unsigned long flags, struct amber_error *err)
-{
-    struct mount_attr attr;
-
-    memset(&attr, 0, sizeof(attr));
-    if (flags & MS_RDONLY)
-        attr.attr_set |= MOUNT_ATTR_RDONLY;
-    if (flags & MS_NOSUID)
-        attr.attr_set |= MOUNT_ATTR_NOSUID;
-    if (flags & MS_NODEV)
-        attr.attr_set |= MOUNT_ATTR_NODEV;
-    if (flags & MS_NOEXEC)
-        attr.attr_set |= MOUNT_ATTR_NOEXEC;
-    if (attr.attr_set == 0)
-        return 0;
-    if (syscall(SYS_mount_setattr, AT_FDCWD, target, AT_RECURSIVE, &attr, sizeof(attr)) < 0)
-        return amber_error_errno(err, "set the flags of '%s' and its submounts", target);
-    return 0;
-}
-
 static bool is_mounted_type(const char *type, const char *want)
 {
     return type != NULL && strcmp(type, want) == 0;
@@ -297,7 +275,7 @@ static int do_mount(const struct oci_plan *plan, int rootfd, const struct oci_mo
             /* Recursive (a user namespace may not split /sys from its
              * submounts); the flags then go on every submount too. */
             r = mount(host, target, NULL, MS_BIND | MS_REC, NULL);
-            if (r == 0 && recursive_attr(target, flags, err) < 0)
+            if (r == 0 && mount_set_recursive(AT_FDCWD, target, flags, err) < 0)
                 return amber_error_prefix(err, "mount '%s'", m->dst);
         } else if (r == 0) {
             flags = 0; /* applied by the mount itself */
@@ -371,8 +349,8 @@ static int default_devices(const struct oci_plan *plan, int rootfd, struct amber
         if (tfd < 0)
             return -1;
         snprintf(target, sizeof(target), "/proc/self/fd/%d", tfd);
-        if (mount(d->path, target, NULL, MS_BIND, NULL) < 0)
-            return amber_error_errno(err, "linux.devices: bind the host's '%s'", d->path);
+        if (dev_bind_node(d->path, tfd, target, err) < 0)
+            return amber_error_prefix(err, "linux.devices");
     }
     for (size_t i = 0; i < sizeof(devs) / sizeof(devs[0]); i++) {
         cleanup_close int tfd = -1;
@@ -386,8 +364,8 @@ static int default_devices(const struct oci_plan *plan, int rootfd, struct amber
             return amber_error_errno(err, "create /dev/%s", devs[i]);
         snprintf(target, sizeof(target), "/proc/self/fd/%d", tfd);
         snprintf(host, sizeof(host), "/dev/%s", devs[i]);
-        if (mount(host, target, NULL, MS_BIND, NULL) < 0)
-            return amber_error_errno(err, "bind the host's %s", host);
+        if (dev_bind_node(host, tfd, target, err) < 0)
+            return amber_error_prefix(err, "the host's %s", host);
     }
     for (size_t i = 0; i < sizeof(links) / sizeof(links[0]); i++) {
         if (symlinkat(links[i][1], devfd, links[i][0]) < 0 && errno != EEXIST)
@@ -487,6 +465,45 @@ static int setup_root(const struct oci_plan *plan, const char *state, struct amb
     return 0;
 }
 
+/* Without a user namespace the container's uid 0 is host root, the owner
+ * of /proc's global entries (cpuinfo, slabinfo, tty/, driver/, ...): a
+ * chmod of one changes it for the whole host (pid directories and
+ * /proc/sys refuse chmod themselves). Each global entry that is not
+ * already a mount (masked, read-only) is bound read-only onto itself, so
+ * that no metadata change gets through (EROFS) while reads still work. */
+static int lock_proc_entries(struct amber_error *err)
+{
+    cleanup_closedir DIR *d = opendir("/proc");
+    struct statx top;
+    struct dirent *e;
+
+    if (d == NULL)
+        return 0; /* no /proc in this container */
+    if (statx(AT_FDCWD, "/proc", AT_SYMLINK_NOFOLLOW, STATX_MNT_ID, &top) < 0 ||
+        !(top.stx_mask & STATX_MNT_ID))
+        return 0;
+    while ((e = readdir(d)) != NULL) {
+        char path[300];
+        struct statx sx;
+
+        if (e->d_name[0] == '.' || (e->d_name[0] >= '0' && e->d_name[0] <= '9') ||
+            e->d_type == DT_LNK || strcmp(e->d_name, "sys") == 0)
+            continue;
+        snprintf(path, sizeof(path), "/proc/%s", e->d_name);
+        if (statx(AT_FDCWD, path, AT_SYMLINK_NOFOLLOW, STATX_MNT_ID, &sx) < 0 ||
+            sx.stx_mnt_id != top.stx_mnt_id)
+            continue;
+        if (mount(path, path, NULL, MS_BIND | MS_REC, NULL) < 0) {
+            if (errno == ENOENT)
+                continue;
+            return amber_error_errno(err, "bind /proc entry '%s' read-only", path);
+        }
+        if (oci_remount(path, MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, err) < 0)
+            return -1;
+    }
+    return 0;
+}
+
 static int apply_paths(const struct oci_plan *plan, struct amber_error *err)
 {
     const struct amber_oci *oci = plan->oci;
@@ -538,6 +555,9 @@ static int apply_paths(const struct oci_plan *plan, struct amber_error *err)
         if (oci_remount(p, MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, err) < 0)
             return amber_error_prefix(err, "linux.readonlyPaths");
     }
+    if (!oci->ns_new[OCI_NS_USER] && oci->ns_path[OCI_NS_USER] == NULL &&
+        lock_proc_entries(err) < 0)
+        return -1;
     if (oci->root_readonly && oci_remount("/", MS_RDONLY, err) < 0)
         return amber_error_prefix(err, "root.readonly");
     return 0;

@@ -3,11 +3,11 @@
  *
  * The order, and why it is safe:
  *  0. Move into the sandbox's cgroup (cgroup.h: cgroup_open_self_join).
- *  1. Seal this process (seal.h): non-dumpable, the caller's environment
- *     wiped, every inherited fd closed except the channels to amber: a
- *     descriptor leaked from the caller could name a host directory and
- *     walk around every later restriction, and PID 1 stays visible to the
- *     workload through /proc/1.
+ *  1. Seal this process (seal.h): the caller's environment wiped, every
+ *     inherited fd closed except the channels to amber (a descriptor
+ *     leaked from the caller could name a host directory and walk around
+ *     every later restriction, and PID 1 stays visible to the workload
+ *     through /proc/1); non-dumpable once the id maps are written (2).
  *  2. Parent-death signal, then wait for GO: the parent writes the user
  *     namespace maps before anything runs, so no step runs with unmapped
  *     ids. Then a cgroup namespace rooted at the sandbox's cgroup.
@@ -97,12 +97,13 @@ int send_fd(int sock, const void *data, size_t len, int passfd)
     }
 }
 
-int sync_send_fd(int fd, int type, int passfd)
+int sync_send_fd(int fd, int type, int status, int passfd)
 {
     struct sync_msg m;
 
     memset(&m, 0, sizeof(m));
     m.type = type;
+    m.status = status;
     return send_fd(fd, &m, sizeof(m), passfd);
 }
 
@@ -258,6 +259,7 @@ static int apply_landlock(const struct sandbox_plan *plan, struct amber_error *e
 }
 
 int tty_slave = -1;
+static int trees[SANDBOX_MAX_MOUNTS + 1];
 
 void launch_child(const struct sandbox_plan *plan)
 {
@@ -287,7 +289,8 @@ void launch_child(const struct sandbox_plan *plan)
      * --context source directory, whatever the caller leaked to amber). */
     {
         const int keep[] = {plan->sync_fd, plan->payload_fd};
-        if (seal_process(keep, sizeof(keep) / sizeof(keep[0]), &err) < 0)
+        seal_environment();
+        if (seal_fds(keep, sizeof(keep) / sizeof(keep[0]), &err) < 0)
             fail(plan, &err);
     }
 
@@ -304,6 +307,22 @@ void launch_child(const struct sandbox_plan *plan)
     prctl(PR_SET_PDEATHSIG, SIGKILL);
     if (sync_recv(plan->sync_fd, &msg) != 1 || msg.type != SYNC_GO)
         _exit(AMBER_EXIT_INTERNAL);
+    /* Non-dumpable only now: without root, amber writes the id maps in
+     * /proc/PID as the owner of this process, which a non-dumpable process
+     * no longer has (its /proc files turn root's). Until GO nothing else
+     * runs in the sandbox. */
+    seal_undumpable();
+    /* The idmapped trees amber made for this sandbox's binds (idmap.h). */
+    for (int i = 0; i <= SANDBOX_MAX_MOUNTS; i++)
+        trees[i] = -1;
+    for (int k = 0; k < msg.status; k++) {
+        struct sync_msg t;
+        int fd = -1;
+        if (sync_recv_fd(plan->sync_fd, &t, &fd) != 1 || t.type != SYNC_TREE || fd < 0 ||
+            t.status < 0 || t.status > SANDBOX_MAX_MOUNTS)
+            _exit(AMBER_EXIT_INTERNAL);
+        trees[t.status] = fd;
+    }
     /* Now inside the sandbox's cgroup: a cgroup namespace rooted here hides
      * the host's cgroup paths from /proc/self/cgroup. */
     if (unshare(CLONE_NEWCGROUP) < 0) {
@@ -324,8 +343,11 @@ void launch_child(const struct sandbox_plan *plan)
     }
 
     /* 4. */
-    if (rootfs_setup(plan, &err) < 0)
+    if (rootfs_setup(plan, trees, &err) < 0)
         fail(plan, &err);
+    for (int i = 0; i <= SANDBOX_MAX_MOUNTS; i++)
+        if (trees[i] >= 0)
+            close(trees[i]);
     /* 4b. Populate /run/secrets, /context, /workspace from the host's
      * payload. After pivot_root the paths can only name the sandbox's own
      * mounts; files are created with the sandbox's credentials. */
@@ -350,7 +372,7 @@ void launch_child(const struct sandbox_plan *plan)
             amber_error_errno(&err, "--tty: open the pty's terminal");
             fail(plan, &err);
         }
-        if (sync_send_fd(plan->sync_fd, SYNC_TTY, master) < 0) {
+        if (sync_send_fd(plan->sync_fd, SYNC_TTY, 0, master) < 0) {
             amber_error_errno(&err, "--tty: hand the pty to amber");
             fail(plan, &err);
         }

@@ -21,6 +21,7 @@
  *   in agent mode with --allow-chroot-fallback, and capabilities are gone
  *   before the workload runs in any case. */
 #include <errno.h>
+#include <linux/mount.h>
 #include <fcntl.h>
 #include <limits.h>
 #include <stdio.h>
@@ -31,6 +32,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include "sandbox/idmap.h"
 #include "sandbox/sandbox.h"
 #include "util/cleanup.h"
 #include "util/fs.h"
@@ -147,6 +149,24 @@ static int remount_ro(const char *path, const char *what, unsigned long flags,
                       struct amber_error *err)
 {
     return do_mount(NULL, path, what, NULL, MS_REMOUNT | MS_BIND | MS_RDONLY | flags, NULL, err);
+}
+
+int dev_bind_node(const char *host, int tofd, const char *target, struct amber_error *err)
+{
+    /* The node itself is the host's inode: bound read-only, so that no
+     * chmod, chown, utimes or setxattr from the sandbox reaches it (EROFS;
+     * a utimes "now" needs only write permission, which 0666 nodes give
+     * everyone). Reading and writing the device are not file system writes
+     * and work on a read-only mount. The bind is made detached, read-only
+     * before it is attached: there is no moment when it is writable. */
+    cleanup_close int tree = (int)syscall(SYS_open_tree, AT_FDCWD, host,
+                                          OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC);
+
+    if (tree < 0)
+        return amber_error_errno(err, "bind %s", host);
+    if (mount_set_recursive(tree, "", MS_RDONLY | MS_NOSUID | MS_NOEXEC, err) < 0)
+        return amber_error_prefix(err, "%s", host);
+    return mount_move_tree(tree, tofd, target, err);
 }
 
 /* Bind host directory `src` read-only, nosuid, nodev onto rel. */
@@ -307,11 +327,9 @@ static int setup_dev(const struct root *r, const struct sandbox_plan *plan, stru
         close(fd);
         snprintf(host, sizeof(host), "/dev/%s", nodes[i]);
         snprintf(t.path, sizeof(t.path), "%s/%s", dev.path, nodes[i]);
-        if (mount(host, t.path, NULL, MS_BIND, NULL) < 0 && errno != ENOENT) {
-            /* ENOENT: the host lacks the device; the empty file stays. */
-            amber_error_errno(err, "bind %s", host);
+        /* ENOENT: the host lacks the device; the empty file stays. */
+        if (dev_bind_node(host, -1, t.path, err) < 0 && err->code != ENOENT)
             goto out;
-        }
     }
     if (mkdirat(devfd, "pts", 0755) < 0 || mkdirat(devfd, "shm", 01777) < 0) {
         amber_error_errno(err, "mkdir /dev/pts, /dev/shm");
@@ -488,7 +506,7 @@ static int ensure_target(const struct root *r, const char *rel, bool dir, uid_t 
     return 0;
 }
 
-static unsigned long mount_flags(const struct amber_mount *m)
+unsigned long sandbox_mount_flags(const struct amber_mount *m)
 {
     return MS_NOSUID | MS_NODEV | (m->exec ? 0 : MS_NOEXEC) | (m->readonly ? MS_RDONLY : 0);
 }
@@ -498,7 +516,7 @@ static unsigned long mount_flags(const struct amber_mount *m)
  * symlinks, then mounted with nosuid, nodev and, unless executable,
  * noexec. */
 static int setup_surface(const struct root *r, const struct sandbox_plan *plan, const int *srcfds,
-                         struct amber_error *err)
+                         const int *trees, struct amber_error *err)
 {
     const struct amber_spec *spec = plan->spec;
 
@@ -525,17 +543,26 @@ static int setup_surface(const struct root *r, const struct sandbox_plan *plan, 
             if (m->size)
                 snprintf(opts + n, sizeof(opts) - (size_t)n, ",size=%llu",
                          (unsigned long long)m->size);
-            rc = do_mount("tmpfs", t.path, m->dst, "tmpfs", mount_flags(m), opts, err);
+            rc = do_mount("tmpfs", t.path, m->dst, "tmpfs", sandbox_mount_flags(m), opts, err);
+        } else if (trees[i] >= 0) {
+            /* Idmapped by amber on the host side, its flags already set on
+             * every mount of the tree. */
+            rc = mount_move_tree(trees[i], t.fd, t.path, err);
         } else {
             char src[32];
             snprintf(src, sizeof(src), "/proc/self/fd/%d", srcfds[i]);
             rc = do_mount(src, t.path, m->src, NULL, MS_BIND | MS_REC, NULL, err);
             if (rc == 0)
                 rc = target_reopen(r, rel, dir, &t, err);
-            if (rc == 0)
-                rc = do_mount(NULL, t.path, m->dst, NULL,
-                              MS_REMOUNT | MS_BIND | mount_flags(m) | mount_flags_of(t.path), NULL,
-                              err);
+            /* The flags on the bind and every submount it brought along (a
+             * read-only volume's submounts are read-only too). */
+            if (rc == 0) {
+                rc = mount_set_recursive(AT_FDCWD, t.path, sandbox_mount_flags(m), err);
+                if (rc < 0 && err->code == ENOSYS) /* Linux < 5.12: the top mount only */
+                    rc = do_mount(NULL, t.path, m->dst, NULL,
+                                  MS_REMOUNT | MS_BIND | sandbox_mount_flags(m) | mount_flags_of(t.path),
+                                  NULL, err);
+            }
         }
         target_close(&t);
         if (rc < 0)
@@ -584,9 +611,10 @@ static int pivot(const struct sandbox_plan *plan, int rootfd, struct amber_error
     return amber_error_errno(err, "pivot_root");
 }
 
-static int setup_root(const struct sandbox_plan *plan, const int *srcfds, struct amber_error *err);
+static int setup_root(const struct sandbox_plan *plan, const int *srcfds, const int *trees,
+                      struct amber_error *err);
 
-int rootfs_setup(const struct sandbox_plan *plan, struct amber_error *err)
+int rootfs_setup(const struct sandbox_plan *plan, const int *trees, struct amber_error *err)
 {
     const struct amber_spec *spec = plan->spec;
     int srcfds[SANDBOX_MAX_MOUNTS];
@@ -610,7 +638,7 @@ int rootfs_setup(const struct sandbox_plan *plan, struct amber_error *err)
         amber_error_set(err, 0, "too many mounts (at most %d)", SANDBOX_MAX_MOUNTS);
         goto out;
     }
-    rc = setup_root(plan, srcfds, err);
+    rc = setup_root(plan, srcfds, trees, err);
 out:
     for (size_t i = 0; i < spec->nmounts && i < SANDBOX_MAX_MOUNTS; i++) {
         if (srcfds[i] >= 0)
@@ -619,8 +647,10 @@ out:
     return rc;
 }
 
-static int setup_root(const struct sandbox_plan *plan, const int *srcfds, struct amber_error *err)
+static int setup_root(const struct sandbox_plan *plan, const int *srcfds, const int *trees,
+                      struct amber_error *err)
 {
+    int rootfs_tree = trees[SANDBOX_TREE_ROOTFS];
     const struct amber_spec *spec = plan->spec;
     cleanup_close int rootfd = -1;
     struct root r = {.fd = -1, .trusted = false, .base = STAGING};
@@ -646,7 +676,9 @@ static int setup_root(const struct sandbox_plan *plan, const int *srcfds, struct
     } else if (!writable_root) {
         /* Bound at the staging point, not onto itself: "/" bound onto "/"
          * would stack on the current root, which pivot_root refuses. */
-        if (do_mount(spec->rootfs, STAGING, spec->rootfs, NULL, MS_BIND | MS_REC, NULL, err) < 0)
+        if (rootfs_tree >= 0 ? mount_move_tree(rootfs_tree, -1, STAGING, err) < 0
+                             : do_mount(spec->rootfs, STAGING, spec->rootfs, NULL, MS_BIND | MS_REC,
+                                        NULL, err) < 0)
             return -1;
         rootfd = open(STAGING, O_PATH | O_DIRECTORY | O_CLOEXEC);
         if (rootfd < 0)
@@ -659,16 +691,25 @@ static int setup_root(const struct sandbox_plan *plan, const int *srcfds, struct
         if (lower < 0)
             return amber_error_errno(err, "open rootfs '%s'", spec->rootfs);
         /* The lower dir is named by fd so that the staging tmpfs cannot hide
-         * it even when it lives under /tmp. */
-        snprintf(opts, sizeof(opts),
-                 "lowerdir=/proc/self/fd/%d,upperdir=" STAGING "/upper,workdir=" STAGING "/work",
-                 lower);
+         * it even when it lives under /tmp; an idmapped one (a tree of its
+         * own) is attached in the staging tmpfs first. */
+        if (rootfs_tree >= 0)
+            snprintf(opts, sizeof(opts),
+                     "lowerdir=" STAGING "/lower,upperdir=" STAGING "/upper,workdir=" STAGING
+                     "/work");
+        else
+            snprintf(opts, sizeof(opts),
+                     "lowerdir=/proc/self/fd/%d,upperdir=" STAGING "/upper,workdir=" STAGING
+                     "/work",
+                     lower);
         if (do_mount("tmpfs", STAGING, "overlay staging tmpfs", "tmpfs", MS_NOSUID | MS_NODEV,
                      "mode=0755", err) < 0)
             return -1;
         if (mkdir(STAGING "/upper", 0755) < 0 || mkdir(STAGING "/work", 0755) < 0 ||
-            mkdir(STAGING "/root", 0755) < 0)
+            mkdir(STAGING "/root", 0755) < 0 || (rootfs_tree >= 0 && mkdir(STAGING "/lower", 0755) < 0))
             return amber_error_errno(err, "mkdir overlay layers");
+        if (rootfs_tree >= 0 && mount_move_tree(rootfs_tree, -1, STAGING "/lower", err) < 0)
+            return -1;
         if (do_mount("overlay", STAGING "/root", "overlay root", "overlay", MS_NOSUID, opts, err) <
             0) {
             if (err->code == EINVAL && plan->userns)
@@ -707,7 +748,7 @@ static int setup_root(const struct sandbox_plan *plan, const int *srcfds, struct
     if (tmpfs_at(&r, spec_home(spec) + 1, MS_NOSUID | MS_NODEV | write_noexec(spec), homeopts,
                  own_root || r.creatable, err) < 0)
         return -1;
-    if (setup_surface(&r, plan, srcfds, err) < 0)
+    if (setup_surface(&r, plan, srcfds, trees, err) < 0)
         return -1;
 
     if (!writable_root) {

@@ -24,6 +24,8 @@ enum sync_type {
     SYNC_SYNCBACK,    /* init -> parent: /workspace follows on the sync-back pipe */
     SYNC_TTY,         /* child -> parent: the pty master (SCM_RIGHTS) for -t */
     SYNC_START,       /* parent -> child: start the held workload (amber create/start) */
+    SYNC_TREE,        /* parent -> child: an idmapped mount tree (SCM_RIGHTS) for mount
+                         `status` (SANDBOX_TREE_ROOTFS: the --rootfs); GO's status counts them */
 };
 
 struct sync_msg {
@@ -36,6 +38,8 @@ struct sync_msg {
 #define SANDBOX_MAX_GROUPS 32
 #define SANDBOX_MAX_MOUNTS 64
 #define SANDBOX_MAX_RULES (SANDBOX_MAX_MOUNTS + 24)
+/* Index of the --rootfs tree among the idmapped trees (idmap.h). */
+#define SANDBOX_TREE_ROOTFS SANDBOX_MAX_MOUNTS
 
 /* One uid/gid map line: container id, host id, count. */
 struct id_map {
@@ -88,7 +92,7 @@ int sync_recv(int fd, struct sync_msg *msg);
 int send_fd(int sock, const void *data, size_t len, int passfd);
 /* The same with one file descriptor attached (SCM_RIGHTS); *passfd is -1
  * when the message carried none. */
-int sync_send_fd(int fd, int type, int passfd);
+int sync_send_fd(int fd, int type, int status, int passfd);
 int sync_recv_fd(int fd, struct sync_msg *msg, int *passfd);
 /* The workload's terminal (-t) in the sandbox child, -1 without. */
 extern int tty_slave;
@@ -107,8 +111,18 @@ bool userns_mapped(const struct id_map *maps, int n, uint32_t id);
 /* The nosuid/nodev/noexec/atime flags of the mount holding path: a bind
  * remount must carry them over (a user namespace locks them). */
 unsigned long mount_flags_of(const char *path);
-/* Build the root filesystem, /dev, /proc, /etc and pivot into it. */
-int rootfs_setup(const struct sandbox_plan *plan, struct amber_error *err);
+/* The mount flags of one of the spec's mounts: nosuid, nodev; noexec
+ * unless it may be executed; read-only when it is. */
+struct amber_mount;
+unsigned long sandbox_mount_flags(const struct amber_mount *m);
+/* Bind the host's device node host (/dev/null, ...) read-only at tofd (an
+ * O_PATH fd) or, with tofd -1, at target: no metadata change reaches the
+ * host's inode. */
+int dev_bind_node(const char *host, int tofd, const char *target, struct amber_error *err);
+/* Build the root filesystem, /dev, /proc, /etc and pivot into it. trees:
+ * SANDBOX_MAX_MOUNTS + 1 entries, -1 or an idmapped tree (idmap.h) to
+ * attach instead of binding the mount's source (the last: the rootfs). */
+int rootfs_setup(const struct sandbox_plan *plan, const int *trees, struct amber_error *err);
 
 /* Bring the loopback interface up in the current network namespace. */
 int net_loopback_up(struct amber_error *err);

@@ -26,6 +26,7 @@
 #include "sandbox/seccomp.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <sched.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -35,6 +36,7 @@
 #include <sys/mman.h>
 #include <sys/shm.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <linux/netlink.h>
 
 #ifndef CLONE_NEWTIME
@@ -92,7 +94,7 @@ static const char *const allow_memory[] = {
  * Landlock's) job, not seccomp's. */
 static const char *const allow_file_io[] = {
     "read", "write", "readv", "writev", "pread64", "pwrite64", "preadv", "pwritev",
-    "preadv2", "pwritev2", "open", "openat", "openat2", "creat", "close", "close_range",
+    "preadv2", "pwritev2", "close", "close_range",
     "dup", "dup2", "dup3", "lseek", "fcntl", "flock", "fsync", "fdatasync", "sync",
     "syncfs", "sync_file_range", "fadvise64", "readahead", "fallocate", "ftruncate",
     "truncate", "sendfile", "splice", "tee", "vmsplice", "copy_file_range", "pipe", "pipe2",
@@ -100,15 +102,16 @@ static const char *const allow_file_io[] = {
     NULL,
 };
 
-/* Paths, directories and metadata. mknod/mknodat stay allowed for FIFOs and
- * sockets: device nodes need CAP_MKNOD, which the sandbox drops. */
+/* Paths, directories and metadata. mknod/mknodat stay allowed (for FIFOs
+ * and sockets: device nodes need CAP_MKNOD, which the sandbox drops), like
+ * open, creat, mkdir and chmod, but without setuid/setgid bits (below). */
 static const char *const allow_file_meta[] = {
     "stat", "fstat", "lstat", "newfstatat", "statx", "statfs", "fstatfs", "access",
-    "faccessat", "faccessat2", "getcwd", "chdir", "fchdir", "mkdir", "mkdirat", "rmdir",
+    "faccessat", "faccessat2", "getcwd", "chdir", "fchdir", "rmdir",
     "rename", "renameat", "renameat2", "link", "linkat", "unlink", "unlinkat", "symlink",
-    "symlinkat", "readlink", "readlinkat", "chmod", "fchmod", "fchmodat", "fchmodat2",
+    "symlinkat", "readlink", "readlinkat",
     "chown", "fchown", "fchownat", "lchown", "umask", "utime", "utimes", "utimensat",
-    "futimesat", "getdents", "getdents64", "mknod", "mknodat", "file_getattr",
+    "futimesat", "getdents", "getdents64", "file_getattr",
     "file_setattr",
     "getxattr", "lgetxattr", "fgetxattr", "getxattrat", "setxattr", "lsetxattr",
     "fsetxattr", "setxattrat", "listxattr", "llistxattr", "flistxattr", "listxattrat",
@@ -199,7 +202,9 @@ static const char *const *const allow_groups[] = {
  * ------------------------------------------------------------------------ */
 static const char *const conditional[] = {
     "clone", "clone3", "socket", "socketpair", "ioctl", "mmap", "mprotect", "pkey_mprotect",
-    "personality", "memfd_create", "memfd_secret", "mremap", "shmat",
+    "personality", "memfd_create", "memfd_secret", "mremap", "shmat", "open", "openat",
+    "openat2", "creat", "mkdir", "mkdirat", "mknod", "mknodat", "chmod", "fchmod", "fchmodat",
+    "fchmodat2",
     NULL,
 };
 
@@ -666,6 +671,38 @@ static int add_conditional_rules(scmp_filter_ctx ctx, unsigned variant, struct a
             if (add_rule(ctx, SCMP_ACT_ALLOW, "mremap", nr, 1, &cmp, err) < 0)
                 return -1;
         }
+    }
+
+    /* No setuid or setgid bit on anything the workload creates or
+     * changes: a file it writes into a host directory (a workspace, a
+     * volume) keeps its mode on the host, where a setuid bit would hand its
+     * owner's uid to whoever runs it. Inside the sandbox every mount is
+     * nosuid and no_new_privs holds, so the bits mean nothing there.
+     * open/openat: the mode counts only when the call creates (O_CREAT,
+     * O_TMPFILE); openat2 keeps its mode in a struct no filter can read,
+     * so it gets ENOSYS (libc falls back to openat). */
+    {
+        static const uint64_t none[] = {0};
+        const uint64_t setid = S_ISUID | S_ISGID;
+        const uint64_t creates = O_CREAT | __O_TMPFILE;
+        static const struct {
+            const char *name;
+            unsigned int mode_arg;
+        } by_mode[] = {
+            {"open", 2},  {"openat", 3},  {"creat", 1},  {"mkdir", 1},     {"mkdirat", 2},
+            {"mknod", 1}, {"mknodat", 2}, {"chmod", 1},  {"fchmod", 1},    {"fchmodat", 2},
+            {"fchmodat2", 2},
+        };
+
+        for (size_t i = 0; i < ARRAY_SIZE(by_mode); i++) {
+            if (allow_if_masked_in(ctx, by_mode[i].name, by_mode[i].mode_arg, setid, none, 1,
+                                   err) < 0)
+                return -1;
+        }
+        if (allow_if_masked_in(ctx, "open", 1, creates, none, 1, err) < 0 ||
+            allow_if_masked_in(ctx, "openat", 2, creates, none, 1, err) < 0 ||
+            add_unconditional(ctx, SCMP_ACT_ERRNO(ENOSYS), "openat2", err) < 0)
+            return -1;
     }
 
     /* mmap, mprotect, pkey_mprotect: no page both writable and executable

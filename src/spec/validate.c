@@ -446,6 +446,9 @@ static int check_reopeners(const struct amber_spec *spec, bool strict, struct am
                                        reopen[i].flag, reopen[i].what);
             log_warn("degraded security (%s): %s", reopen[i].flag, reopen[i].what);
         }
+        if (spec->userns == AMBER_USERNS_HOST && strcmp(spec->backend, "native") == 0)
+            log_warn("degraded security (--userns host): the workload's root is the host's root; "
+                     "whatever host object it reaches is its own to change");
         if (spec->memory_set && spec->memory == 0) {
             if (strict)
                 return amber_error_set(err, 0,
@@ -507,11 +510,14 @@ int spec_validate(struct amber_spec *spec, uid_t euid, struct amber_error *err)
     if (validate_identity(spec, err) < 0)
         return -1;
 
-    /* User namespaces: rootless runs always need one (only a user namespace
-     * grants the mount and namespace rights); strict-agent as host root
-     * needs one so that container root is not host root. */
+    /* User namespaces, always by default: rootless runs need one (only a
+     * user namespace grants the mount and namespace rights); as host root
+     * one makes the sandbox's root an unprivileged host uid, so that
+     * nothing of the host that becomes reachable is the workload's to
+     * change. --userns host (host root is the workload's root) is explicit,
+     * a warning, and refused in strict-agent mode. */
     if (spec->userns == AMBER_USERNS_DEFAULT)
-        spec->userns = (spec->rootless || strict) ? AMBER_USERNS_AUTO : AMBER_USERNS_HOST;
+        spec->userns = AMBER_USERNS_AUTO;
     if (spec->userns == AMBER_USERNS_HOST && spec->rootless && strcmp(spec->backend, "native") == 0)
         return amber_error_set(
             err, 0, "--userns host: not possible without root (a user namespace is required)");
