@@ -125,8 +125,10 @@ static void write_source(FILE *f, struct sock_filter *const *progs, const size_t
             arch_name(arch), arch, v->major, v->minor, v->micro, SECCOMP_VARIANTS,
             SECCOMP_VARIANTS);
     for (int k = 0; k < SECCOMP_VARIANTS; k++) {
-        fprintf(f, "\n/* variant %d: %zu instructions */\nstatic const struct sock_filter prog%d[] = {\n",
-                k, lens[k], k);
+        fprintf(
+            f,
+            "\n/* variant %d: %zu instructions */\nstatic const struct sock_filter prog%d[] = {\n",
+            k, lens[k], k);
         for (size_t i = 0; i < lens[k]; i++)
             fprintf(f, "    {0x%04x, %3u, %3u, 0x%08x},\n", progs[k][i].code, progs[k][i].jt,
                     progs[k][i].jf, progs[k][i].k);
@@ -194,8 +196,7 @@ int main(int argc, char **argv)
 
     if (argc > 0 && argv[0] != NULL && argv[0][0] != '\0')
         prog_name = argv[0];
-    if (argc < 2 || argv[1][0] == '\0' || (strcmp(argv[1], "--pfc") != 0 && argc != 2) ||
-        argc > 3)
+    if (argc < 2 || argv[1][0] == '\0' || (strcmp(argv[1], "--pfc") != 0 && argc != 2) || argc > 3)
         die("usage: %s OUTPUT.c | --pfc [VARIANT]", prog_name);
     pfc = strcmp(argv[1], "--pfc") == 0;
 

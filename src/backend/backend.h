@@ -35,6 +35,25 @@ struct amber_probe {
 
 struct amber_instance; /* a backend's running sandbox */
 
+/* The namespaces of a sandbox that `exec` enters, in the order it enters
+ * them: the user namespace first (it grants the rights for the others),
+ * the mount namespace last (it changes root and cwd). "time" is the time
+ * namespace of PID 1's children (/proc/PID/ns/time_for_children). */
+#define AMBER_NS_COUNT 8
+extern const char *const amber_ns_names[AMBER_NS_COUNT];
+
+/* What a supervisor records of a started sandbox (describe). */
+struct amber_started {
+    pid_t pid;            /* the sandbox's PID 1 on the host */
+    char *const *cgroups; /* its cgroup dirs */
+    int ncgroups;
+    /* With spec->enterable: PID 1's namespaces as descriptors the instance
+     * holds open (-1: not handed out), in amber_ns_names order. PID 1 is
+     * not dumpable, so no one without CAP_SYS_PTRACE opens them from its
+     * /proc; `exec` takes them from the supervisor (pidfd_getfd). */
+    int nsfds[AMBER_NS_COUNT];
+};
+
 struct amber_backend {
     const char *name;
     /* Can this backend run here? */
@@ -67,7 +86,7 @@ struct amber_backend {
     /* Optional: start a workload held by spec->hold (amber create/start). */
     int (*release)(struct amber_instance *inst, struct amber_error *err);
     /* Optional: the workload's PID 1 on the host and its cgroup dirs. */
-    pid_t (*describe)(struct amber_instance *inst, char *const **cgroups, int *ncgroups);
+    void (*describe)(struct amber_instance *inst, struct amber_started *out);
 };
 
 extern const struct amber_backend amber_backend_native;
@@ -81,11 +100,11 @@ const struct amber_backend *amber_backend_find(const char *name);
  * amber_signals_block() first. Returns -1 only for errors before the
  * workload started (res->exit_code is then meaningless). */
 struct amber_hooks {
-    /* Called once the sandbox is built: its PID 1 on the host and the
-     * sandbox's cgroup dirs (for a supervisor's state file). With
-     * spec->hold the workload waits until this returns 0 (then it is
-     * released); a non-zero return stops the sandbox before it ran. */
-    int (*started)(pid_t pid, char *const *cgroups, int ncgroups, void *data);
+    /* Called once the sandbox is built, with what a supervisor records of
+     * it (its state file). With spec->hold the workload waits until this
+     * returns 0 (then it is released); a non-zero return stops the sandbox
+     * before it ran. */
+    int (*started)(const struct amber_started *s, void *data);
     void *data;
 };
 

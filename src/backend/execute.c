@@ -12,6 +12,9 @@
 #include "backend/backend.h"
 #include "util/log.h"
 
+const char *const amber_ns_names[AMBER_NS_COUNT] = {"user", "cgroup", "ipc",  "uts",
+                                                    "net",  "pid",    "time", "mnt"};
+
 const int amber_forward_signals[] = {SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2, SIGWINCH};
 const int amber_forward_signals_count =
     (int)(sizeof(amber_forward_signals) / sizeof(amber_forward_signals[0]));
@@ -98,10 +101,10 @@ int amber_execute(const struct amber_backend *backend, const struct amber_spec *
         return -1;
     }
     if (hooks != NULL && hooks->started != NULL) {
-        char *const *cgroups = NULL;
-        int ncgroups = 0;
-        pid_t pid = backend->describe ? backend->describe(inst, &cgroups, &ncgroups) : 0;
-        if (hooks->started(pid, cgroups, ncgroups, hooks->data) != 0) {
+        struct amber_started st = {0, NULL, 0, {-1, -1, -1, -1, -1, -1, -1, -1}};
+        if (backend->describe != NULL)
+            backend->describe(inst, &st);
+        if (hooks->started(&st, hooks->data) != 0) {
             amber_error_set(err, 0, "stopped before it was started");
             backend->destroy(inst);
             close(sfd);

@@ -68,7 +68,8 @@ struct amber_instance {
     int payload_wfd;  /* amber's end of the payload pipe */
     int syncback_rfd; /* amber's end of the copy-in-out sync-back pipe */
     bool syncback_failed;
-    bool syncback_done; /* one stream per run: PID 1 asks once */
+    bool syncback_done;        /* one stream per run: PID 1 asks once */
+    int nsfds[AMBER_NS_COUNT]; /* spec->enterable: PID 1's namespaces (SYNC_NS), or -1 */
     struct amber_error syncback_err;
     struct tty_relay tty; /* -t: amber's side of the sandbox's pty */
 };
@@ -183,11 +184,13 @@ static int plan_cgroup(struct amber_instance *inst, struct amber_error *err)
                                       : "the cgroup tree is not writable by this user";
         if (strict)
             return amber_error_set(err, 0, "strict-agent mode requires cgroup limits, but %s", why);
+        inst->plan.memory_rlimit = spec->memory;
         if (explicit_limits)
             log_warn("resource limits (--memory/--cpus/--pids) not applied: %s", why);
         else
-            log_info("default limits (memory %llu MiB, pids %llu) not applied: %s; each tmpfs is "
-                     "still sized to the memory limit and RLIMIT_NPROC holds the pids limit",
+            log_info("default limits (memory %llu MiB, pids %llu) not applied by a cgroup: %s; "
+                     "each process's data (RLIMIT_DATA) and each tmpfs are held to the memory "
+                     "limit, and RLIMIT_NPROC to the pids limit",
                      (unsigned long long)(spec->memory >> 20), (unsigned long long)spec->pids, why);
         return 0;
     }
@@ -195,7 +198,8 @@ static int plan_cgroup(struct amber_instance *inst, struct amber_error *err)
     if (mgr->create(&inst->cg, name, &lim, err) < 0) {
         if (strict || explicit_limits)
             return amber_error_prefix(err, "cgroup limits");
-        log_warn("default limits (memory, pids) not applied: %s", err->msg);
+        log_warn("default limits (memory, pids) not applied by a cgroup: %s", err->msg);
+        inst->plan.memory_rlimit = spec->memory;
         amber_error_clear(err);
         return 0;
     }
@@ -231,6 +235,8 @@ static int native_prepare(const struct amber_spec *spec, struct amber_instance *
     inst->payload_wfd = -1;
     inst->syncback_rfd = -1;
     inst->tty.master = -1;
+    for (int i = 0; i < AMBER_NS_COUNT; i++)
+        inst->nsfds[i] = -1;
     inst->plan.payload_fd = -1;
     if (plan_ids(inst, err) < 0) {
         free(inst);
@@ -472,7 +478,8 @@ static int native_start(struct amber_instance *inst, struct amber_error *err)
      * after the workload and everything it started are dead (init.c), so
      * no workload process ever shares a descriptor that writes into the
      * host workspace. */
-    inst->plan.syncback = spec->workspace != NULL && spec->workspace_mode == AMBER_WORKSPACE_COPY_IN_OUT;
+    inst->plan.syncback =
+        spec->workspace != NULL && spec->workspace_mode == AMBER_WORKSPACE_COPY_IN_OUT;
     if (spec->network == AMBER_NET_NONE)
         flags |= CLONE_NEWNET;
     if (inst->plan.userns)
@@ -542,6 +549,11 @@ static int native_start(struct amber_instance *inst, struct amber_error *err)
         int r = sync_recv_fd(inst->sync_fd, &msg, &passed);
         if (r == 1 && msg.type == SYNC_TTY && passed >= 0) {
             inst->tty.master = passed;
+            continue;
+        }
+        if (r == 1 && msg.type == SYNC_NS && passed >= 0 && msg.status >= 0 &&
+            msg.status < AMBER_NS_COUNT && inst->nsfds[msg.status] < 0) {
+            inst->nsfds[msg.status] = passed;
             continue;
         }
         if (passed >= 0)
@@ -627,7 +639,8 @@ static void drain_messages(struct amber_instance *inst)
         } else if (msg.type == SYNC_SYNCBACK && inst->plan.syncback && !inst->syncback_done) {
             int p[2] = {-1, -1};
             inst->syncback_done = true;
-            if (pipe2(p, O_CLOEXEC) < 0 || sync_send_fd(inst->sync_fd, SYNC_SYNCBACK, 0, p[1]) < 0) {
+            if (pipe2(p, O_CLOEXEC) < 0 ||
+                sync_send_fd(inst->sync_fd, SYNC_SYNCBACK, 0, p[1]) < 0) {
                 amber_error_errno(&inst->syncback_err, "--workspace: sync-back pipe");
                 inst->syncback_failed = true;
                 if (p[0] >= 0) {
@@ -764,6 +777,9 @@ static void native_destroy(struct amber_instance *inst)
     if (inst->have_cg)
         cgroup_destroy(&inst->cg, &ignore);
     tty_relay_stop(&inst->tty);
+    for (int i = 0; i < AMBER_NS_COUNT; i++)
+        if (inst->nsfds[i] >= 0)
+            close(inst->nsfds[i]);
     if (inst->payload_wfd >= 0)
         close(inst->payload_wfd);
     if (inst->syncback_rfd >= 0)
@@ -781,11 +797,13 @@ static int native_release(struct amber_instance *inst, struct amber_error *err)
     return 0;
 }
 
-static pid_t native_describe(struct amber_instance *inst, char *const **cgroups, int *ncgroups)
+static void native_describe(struct amber_instance *inst, struct amber_started *out)
 {
-    *cgroups = inst->have_cg ? inst->cg.paths : NULL;
-    *ncgroups = inst->have_cg ? inst->cg.npaths : 0;
-    return inst->pid;
+    out->pid = inst->pid;
+    out->cgroups = inst->have_cg ? inst->cg.paths : NULL;
+    out->ncgroups = inst->have_cg ? inst->cg.npaths : 0;
+    for (int i = 0; i < AMBER_NS_COUNT; i++)
+        out->nsfds[i] = inst->nsfds[i];
 }
 
 const struct amber_backend amber_backend_native = {

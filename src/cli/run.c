@@ -134,6 +134,7 @@ static int run_main(int argc, char **argv, bool create)
             return fail(&spec, &err);
         }
         spec.freezable = true;
+        spec.enterable = true;
         if (supervisor_start(state_root(cli_root), backend, &spec, meta.name, id, &err) < 0)
             return fail(&spec, &err);
         printf("%s\n", id);

@@ -22,6 +22,7 @@
 #include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 #include <grp.h>
@@ -70,8 +71,45 @@ char *container_exec_policy(const struct amber_spec *spec)
     return text;
 }
 
-static const char *const ns_names[] = {"user", "cgroup", "ipc", "uts", "net", "pid", "mnt"};
-#define NNS (sizeof(ns_names) / sizeof(ns_names[0]))
+void container_exec_set_nsfds(struct container *c, const int *nsfds)
+{
+    json_t *pol = c->exec_json != NULL ? json_loads(c->exec_json, 0, NULL) : NULL;
+    json_t *fds = json_object();
+
+    if (pol == NULL) {
+        json_decref(fds);
+        return;
+    }
+    for (int i = 0; i < AMBER_NS_COUNT; i++)
+        if (nsfds[i] >= 0)
+            json_object_set_new(fds, amber_ns_names[i], json_integer(nsfds[i]));
+    json_object_set_new(pol, "supervisor_nsfds", fds);
+    free(c->exec_json);
+    c->exec_json = json_dumps(pol, JSON_COMPACT);
+    json_decref(pol);
+}
+
+#define NNS AMBER_NS_COUNT
+
+/* Open the sandbox's namespace `name`: the supervisor's copy (PID 1 is
+ * not dumpable, so its /proc/PID/ns is closed to amber exec without root),
+ * taken with pidfd_getfd from the supervisor, which is checked to be the
+ * one in the state (pid and start time) after the pidfd is held; a state
+ * from an older amber has none, and then /proc/PID/ns. */
+static int open_ns(const struct container *c, json_t *pol, int supfd, const char *name)
+{
+    json_t *fd = json_object_get(json_object_get(pol, "supervisor_nsfds"), name);
+    char path[64];
+
+    if (supfd >= 0) {
+        if (!json_is_integer(fd))
+            return -2; /* not handed out: a namespace the sandbox does not have */
+        return (int)syscall(SYS_pidfd_getfd, supfd, (int)json_integer_value(fd), 0);
+    }
+    snprintf(path, sizeof(path), "/proc/%d/ns/%s", (int)c->pid,
+             strcmp(name, "time") == 0 ? "time_for_children" : name);
+    return open(path, O_RDONLY | O_CLOEXEC);
+}
 
 __attribute__((noreturn)) static void child_main(json_t *pol, char **argv, int tty,
                                                  bool interactive)
@@ -197,7 +235,7 @@ __attribute__((noreturn)) static void enter_main(const struct container *c, json
 {
     struct amber_error err;
     int fds[NNS];
-    int slave = -1;
+    int slave = -1, supfd = -1;
     pid_t child;
 
     prctl(PR_SET_PDEATHSIG, SIGKILL);
@@ -205,25 +243,46 @@ __attribute__((noreturn)) static void enter_main(const struct container *c, json
      * is visible inside the sandbox until it execs, and must show the
      * workload neither amber exec's caller's environment and descriptors
      * nor amber's memory. The command's own environment is in pol. */
+    for (size_t i = 0; i < NNS; i++)
+        fds[i] = -1;
     if (seal_process(&ttysock, 1, &err) < 0)
         goto fail;
-    /* Open every namespace first: once inside one, /proc is another's. */
-    for (size_t i = 0; i < NNS; i++) {
-        char mine[64], theirs[64];
-        struct stat a, b;
-
-        snprintf(mine, sizeof(mine), "/proc/self/ns/%s", ns_names[i]);
-        snprintf(theirs, sizeof(theirs), "/proc/%d/ns/%s", (int)c->pid, ns_names[i]);
-        fds[i] = -1;
-        if (stat(mine, &a) == 0 && stat(theirs, &b) == 0 && a.st_ino == b.st_ino &&
-            a.st_dev == b.st_dev)
-            continue; /* shared (e.g. no user namespace): nothing to enter */
-        fds[i] = open(theirs, O_RDONLY | O_CLOEXEC);
-        if (fds[i] < 0) {
-            amber_error_errno(&err, "container %s: open %s", c->id, theirs);
+    if (json_object_get(pol, "supervisor_nsfds") != NULL && c->supervisor > 0) {
+        supfd = (int)syscall(SYS_pidfd_open, c->supervisor, 0);
+        if (supfd < 0 || state_proc_starttime(c->supervisor) != c->supervisor_start) {
+            amber_error_set(&err, supfd < 0 ? errno : ESRCH, "container %s: its supervisor is gone",
+                            c->id);
             goto fail;
         }
     }
+    /* Open every namespace first: once inside one, /proc is another's.
+     * One that is ours already (no user namespace, the host's network) is
+     * not entered (joining one's own user namespace is an error). */
+    for (size_t i = 0; i < NNS; i++) {
+        char mine[64];
+        struct stat a, b;
+
+        snprintf(mine, sizeof(mine), "/proc/self/ns/%s",
+                 strcmp(amber_ns_names[i], "time") == 0 ? "time" : amber_ns_names[i]);
+        fds[i] = open_ns(c, pol, supfd, amber_ns_names[i]);
+        if (fds[i] == -2 ||
+            (fds[i] < 0 && errno == ENOENT && strcmp(amber_ns_names[i], "time") == 0)) {
+            fds[i] = -1;
+            continue;
+        }
+        if (fds[i] < 0) {
+            amber_error_errno(&err, "container %s: open its %s namespace", c->id,
+                              amber_ns_names[i]);
+            goto fail;
+        }
+        if (fstat(fds[i], &a) == 0 && stat(mine, &b) == 0 && a.st_ino == b.st_ino &&
+            a.st_dev == b.st_dev) {
+            close(fds[i]);
+            fds[i] = -1;
+        }
+    }
+    if (supfd >= 0)
+        close(supfd);
     /* The cgroup before anything runs inside: a thread moving itself
      * through v1 "tasks" (or v2 cgroup.procs). */
     for (int i = 0; i < c->ncgroups; i++) {
@@ -236,7 +295,8 @@ __attribute__((noreturn)) static void enter_main(const struct container *c, json
     }
     for (size_t i = 0; i < NNS; i++) {
         if (fds[i] >= 0 && setns(fds[i], 0) < 0) {
-            amber_error_errno(&err, "container %s: enter its %s namespace", c->id, ns_names[i]);
+            amber_error_errno(&err, "container %s: enter its %s namespace", c->id,
+                              amber_ns_names[i]);
             goto fail;
         }
         if (fds[i] >= 0)

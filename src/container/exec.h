@@ -11,6 +11,10 @@
  * working directory, environment, Landlock rules), as JSON for state.json. */
 char *container_exec_policy(const struct amber_spec *spec);
 
+/* Record in c's exec policy where the supervisor (this process) holds
+ * PID 1's namespaces (amber_started.nsfds). */
+void container_exec_set_nsfds(struct container *c, const int *nsfds);
+
 /* Run argv inside c: enter its cgroup and every namespace of its PID 1,
  * then the same capability drop, no_new_privs, Landlock and seccomp as
  * the sandbox's own workload. Returns the process's exit status (128+N

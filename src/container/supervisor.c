@@ -24,6 +24,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/signalfd.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -227,18 +228,22 @@ out:
     return rc;
 }
 
-static int on_started(pid_t pid, char *const *cgroups, int ncgroups, void *data)
+static int on_started(const struct amber_started *s, void *data)
 {
     struct supervisor_ctx *ctx = data;
     struct amber_error err;
     int lock = state_lock(ctx->root, ctx->c->id, true, &err);
+    pid_t pid = s->pid;
 
     ctx->c->status = ctx->hold ? CONTAINER_CREATED : CONTAINER_RUNNING;
     ctx->c->pid = pid;
     if (!ctx->hold)
         ctx->c->started = now_real();
-    for (int i = 0; i < ncgroups && i < 4; i++)
-        ctx->c->cgroups[ctx->c->ncgroups++] = xstrdup(cgroups[i]);
+    for (int i = 0; i < s->ncgroups && i < 4; i++)
+        ctx->c->cgroups[ctx->c->ncgroups++] = xstrdup(s->cgroups[i]);
+    /* exec takes PID 1's namespaces from this process (exec.c): say where
+     * they are among its descriptors. */
+    container_exec_set_nsfds(ctx->c, s->nsfds);
     if (ctx->hold) {
         cleanup_free char *fifo = state_path(ctx->root, ctx->c->id, "start");
         if (mkfifo(fifo, 0600) < 0) {
@@ -278,11 +283,19 @@ __attribute__((noreturn)) static void supervisor_main(const char *root,
     pid_t logger;
 
     /* The supervisor outlives the caller next to the sandbox: it keeps
-     * nothing of the caller's but the spec (seal.h): non-dumpable, the
-     * caller's environment wiped, every descriptor the caller leaked to
-     * amber closed (the sandbox's PID 1 is cloned from this process). */
+     * nothing of the caller's but the spec (seal.h): the caller's
+     * environment wiped, every descriptor the caller leaked to amber closed
+     * (the sandbox's PID 1 is cloned from this process). It stays dumpable:
+     * it is outside the sandbox's pid namespace, and without root amber
+     * writes the id maps of PID 1, its clone, as their common owner. */
     const int keep[] = {ready_fd, amber_log_sink_fd()};
-    if (seal_process(keep, sizeof(keep) / sizeof(keep[0]), &err) < 0) {
+    /* `amber exec` takes PID 1's namespaces from this process with
+     * pidfd_getfd, which Yama (ptrace_scope 1) would otherwise allow only
+     * to an ancestor: let the user's own processes do it (the ordinary
+     * same-user rule still holds; the sandbox cannot see this process). */
+    prctl(PR_SET_PTRACER, PR_SET_PTRACER_ANY, 0, 0, 0);
+    seal_environment();
+    if (seal_fds(keep, sizeof(keep) / sizeof(keep[0]), &err) < 0) {
         report_ready(&ctx, &err);
         _exit(1);
     }

@@ -62,7 +62,7 @@ static const char *const denied[] = {
 
 /* Every namespace flag clone(2) takes: one rule each (the rules of one
  * entry's args all have to hold). */
-static const unsigned long clone_ns[] = {CLONE_NEWNS,  CLONE_NEWCGROUP, CLONE_NEWUTS, CLONE_NEWIPC,
+static const unsigned long clone_ns[] = {CLONE_NEWNS,   CLONE_NEWCGROUP, CLONE_NEWUTS, CLONE_NEWIPC,
                                          CLONE_NEWUSER, CLONE_NEWPID,    CLONE_NEWNET};
 
 static json_t *strs(const char *const *v, size_t n)
@@ -122,8 +122,8 @@ char *oci_default_config(bool rootless)
         mounts, mnt("/dev/shm", "tmpfs", "shm", "nosuid,noexec,nodev,mode=1777,size=65536k"));
     json_array_append_new(mounts, mnt("/dev/mqueue", "mqueue", "mqueue", "nosuid,noexec,nodev"));
     json_array_append_new(mounts, mnt("/sys", "sysfs", "sysfs", "nosuid,noexec,nodev,ro"));
-    json_array_append_new(mounts,
-                          mnt("/tmp", "tmpfs", "tmpfs", "nosuid,nodev,noexec,mode=1777,size=65536k"));
+    json_array_append_new(
+        mounts, mnt("/tmp", "tmpfs", "tmpfs", "nosuid,nodev,noexec,mode=1777,size=65536k"));
     /* New namespaces come from unshare (denied above), clone with a
      * CLONE_NEW* flag, and clone3, whose flags sit in memory a filter
      * cannot read: ENOSYS makes libc fall back to clone. A new user
@@ -134,14 +134,13 @@ char *oci_default_config(bool rootless)
                          "SCMP_ACT_ERRNO", "errnoRet", 1, "names", "clone3", "action",
                          "SCMP_ACT_ERRNO", "errnoRet", 38 /* ENOSYS */);
     for (size_t i = 0; i < sizeof(clone_ns) / sizeof(clone_ns[0]); i++)
-        json_array_append_new(
-            syscalls, json_pack("{s:[s],s:s,s:i,s:[{s:i,s:I,s:I,s:s}]}", "names", "clone", "action",
-                                "SCMP_ACT_ERRNO", "errnoRet", 1, "args", "index", 0, "value",
-                                (json_int_t)clone_ns[i], "valueTwo", (json_int_t)clone_ns[i], "op",
-                                "SCMP_CMP_MASKED_EQ"));
+        json_array_append_new(syscalls,
+                              json_pack("{s:[s],s:s,s:i,s:[{s:i,s:I,s:I,s:s}]}", "names", "clone",
+                                        "action", "SCMP_ACT_ERRNO", "errnoRet", 1, "args", "index",
+                                        0, "value", (json_int_t)clone_ns[i], "valueTwo",
+                                        (json_int_t)clone_ns[i], "op", "SCMP_CMP_MASKED_EQ"));
     seccomp = json_pack("{s:s,s:[s,s,s],s:o}", "defaultAction", "SCMP_ACT_ALLOW", "architectures",
-                        "SCMP_ARCH_X86_64", "SCMP_ARCH_X86", "SCMP_ARCH_X32", "syscalls",
-                        syscalls);
+                        "SCMP_ARCH_X86_64", "SCMP_ARCH_X86", "SCMP_ARCH_X32", "syscalls", syscalls);
     linux_ = json_pack("{s:o,s:{s:[{s:b,s:s}],s:{s:i}},s:o,s:o,s:o}", "namespaces", namespaces,
                        "resources", "devices", "allow", 0, "access", "rwm", "pids", "limit", 4096,
                        "maskedPaths", strs(masked, sizeof(masked) / sizeof(masked[0])),

@@ -768,9 +768,9 @@ void oci_child(const struct oci_plan *plan)
         close(plan->lock_fd);
     /* Until it execs, this process is amber's own, visible to whatever
      * runs in the container (an `exec` into a created container, a hook):
-     * non-dumpable, without the caller's environment (seal.h). Its
-     * descriptors are close-on-exec below and unreachable meanwhile. */
-    seal_undumpable();
+     * without the caller's environment and, after GO, non-dumpable
+     * (seal.h). Its descriptors are close-on-exec below and unreachable
+     * meanwhile. */
     seal_environment();
     for (int i = 0; i < plan->ncgroup_fds; i++) {
         if (write(plan->cgroup_fds[i], "0", 1) != 1) {
@@ -787,6 +787,10 @@ void oci_child(const struct oci_plan *plan)
     prctl(PR_SET_PDEATHSIG, SIGKILL);
     if (sync_recv(plan->sync_fd, &msg) != 1 || msg.type != SYNC_GO)
         _exit(AMBER_EXIT_INTERNAL);
+    /* Non-dumpable once the parent has written the id maps (without root
+     * it does so as this process's owner, which a non-dumpable process's
+     * /proc files no longer have). */
+    seal_undumpable();
     /* Hooks run from here read the state with our pid on the host. */
     state = oci_state_doc(oci->id, "creating", (pid_t)msg.status, oci->bundle, oci->annotations, 0);
     if (oci->has_oom_score_adj) {

@@ -102,8 +102,7 @@ int idmap_tree(const char *src, int userns_fd, unsigned long ms_flags, bool *par
                       OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_RECURSIVE | AT_SYMLINK_NOFOLLOW);
     if (fd < 0)
         return amber_error_errno(err, "open_tree '%s'", src);
-    if (syscall(SYS_mount_setattr, fd, "", AT_EMPTY_PATH | AT_RECURSIVE, &attr, sizeof(attr)) ==
-        0)
+    if (syscall(SYS_mount_setattr, fd, "", AT_EMPTY_PATH | AT_RECURSIVE, &attr, sizeof(attr)) == 0)
         return fd;
     close(fd);
     if (errno != EINVAL)
@@ -145,8 +144,8 @@ int mount_set_recursive(int dirfd, const char *path, unsigned long ms_flags,
     attr.attr_set = mount_attr_of(ms_flags);
     if (attr.attr_set == 0)
         return 0;
-    if (syscall(SYS_mount_setattr, dirfd, path, AT_RECURSIVE | (path[0] ? 0 : AT_EMPTY_PATH),
-                &attr, sizeof(attr)) < 0)
+    if (syscall(SYS_mount_setattr, dirfd, path, AT_RECURSIVE | (path[0] ? 0 : AT_EMPTY_PATH), &attr,
+                sizeof(attr)) < 0)
         return amber_error_errno(err, "set the flags of '%s' and its submounts",
                                  path[0] ? path : "mount");
     return 0;

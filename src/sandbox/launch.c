@@ -34,6 +34,7 @@
 #include <grp.h>
 #include <sched.h>
 #include <signal.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/prctl.h>
@@ -258,6 +259,25 @@ static int apply_landlock(const struct sandbox_plan *plan, struct amber_error *e
     return landlock_apply(rules, n, &abi, err);
 }
 
+/* `run -d`: hand amber this process's namespaces for `exec` (a process
+ * may always open its own /proc/self/ns, dumpable or not). The time
+ * namespace is the one its children, the workload, are in. */
+static void send_namespaces(const struct sandbox_plan *plan)
+{
+    for (int i = 0; i < AMBER_NS_COUNT; i++) {
+        char path[64];
+        int fd;
+
+        snprintf(path, sizeof(path), "/proc/self/ns/%s",
+                 strcmp(amber_ns_names[i], "time") == 0 ? "time_for_children" : amber_ns_names[i]);
+        fd = open(path, O_RDONLY | O_CLOEXEC);
+        if (fd < 0)
+            continue; /* a namespace type this kernel does not have */
+        sync_send_fd(plan->sync_fd, SYNC_NS, i, fd);
+        close(fd);
+    }
+}
+
 int tty_slave = -1;
 static int trees[SANDBOX_MAX_MOUNTS + 1];
 
@@ -390,7 +410,7 @@ void launch_child(const struct sandbox_plan *plan)
         amber_error_errno(&err, "--time-namespace: unshare(CLONE_NEWTIME)");
         fail(plan, &err);
     }
-    if (rlimit_apply(spec, plan->userns, &err) < 0)
+    if (rlimit_apply(spec, plan->userns, plan->memory_rlimit, &err) < 0)
         fail(plan, &err);
 
     /* 6. */
@@ -437,6 +457,8 @@ void launch_child(const struct sandbox_plan *plan)
         fail(plan, &err);
 
     /* 10. */
+    if (spec->enterable)
+        send_namespaces(plan);
     prctl(PR_SET_PDEATHSIG, SIGKILL);
     if (sync_send(plan->sync_fd, SYNC_READY, 0, NULL) < 0)
         _exit(AMBER_EXIT_INTERNAL);

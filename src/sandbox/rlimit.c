@@ -14,6 +14,10 @@
  *    could be made (rootless on a host that gives the user no cgroup).
  *    Outside a user namespace the workload is host root, whom the kernel
  *    never holds to RLIMIT_NPROC; the cgroup does that there.
+ *  - RLIMIT_DATA = the memory limit, when no memory cgroup could be made
+ *    (rootless on a host that gives the user none): a per-process bound
+ *    on private writable memory, which is what an allocation takes; the
+ *    cgroup, where there is one, bounds the sandbox as a whole instead.
  * The spec's --ulimit entries come after and replace a default for the same
  * resource (the default is then skipped rather than applied and
  * overridden: lowering a hard limit cannot be undone without
@@ -82,9 +86,19 @@ static bool spec_sets(const struct amber_spec *spec, int resource)
     return false;
 }
 
-static int apply_defaults(const struct amber_spec *spec, bool userns, struct amber_error *err)
+static int apply_defaults(const struct amber_spec *spec, bool userns, uint64_t data,
+                          struct amber_error *err)
 {
     struct rlimit rl;
+
+    if (data > 0 && spec != NULL && !spec_sets(spec, RLIMIT_DATA) &&
+        getrlimit(RLIMIT_DATA, &rl) == 0 &&
+        (rl.rlim_max == RLIM_INFINITY || rl.rlim_max > (rlim_t)data)) {
+        rl.rlim_cur = rl.rlim_max = (rlim_t)data;
+        if (setrlimit(RLIMIT_DATA, &rl) < 0)
+            return amber_error_errno(err, "ulimit data=%llu (the memory limit)",
+                                     (unsigned long long)data);
+    }
 
     if (userns && spec != NULL && spec->pids > 0 && !spec_sets(spec, RLIMIT_NPROC)) {
         if (getrlimit(RLIMIT_NPROC, &rl) == 0 &&
@@ -121,9 +135,9 @@ static int apply_defaults(const struct amber_spec *spec, bool userns, struct amb
     return 0;
 }
 
-int rlimit_apply(const struct amber_spec *spec, bool userns, struct amber_error *err)
+int rlimit_apply(const struct amber_spec *spec, bool userns, uint64_t data, struct amber_error *err)
 {
-    if (apply_defaults(spec, userns, err) < 0)
+    if (apply_defaults(spec, userns, data, err) < 0)
         return -1;
     if (spec == NULL)
         return 0;

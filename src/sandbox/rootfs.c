@@ -159,8 +159,8 @@ int dev_bind_node(const char *host, int tofd, const char *target, struct amber_e
      * everyone). Reading and writing the device are not file system writes
      * and work on a read-only mount. The bind is made detached, read-only
      * before it is attached: there is no moment when it is writable. */
-    cleanup_close int tree = (int)syscall(SYS_open_tree, AT_FDCWD, host,
-                                          OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC);
+    cleanup_close int tree =
+        (int)syscall(SYS_open_tree, AT_FDCWD, host, OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC);
 
     if (tree < 0)
         return amber_error_errno(err, "bind %s", host);
@@ -560,7 +560,8 @@ static int setup_surface(const struct root *r, const struct sandbox_plan *plan, 
                 rc = mount_set_recursive(AT_FDCWD, t.path, sandbox_mount_flags(m), err);
                 if (rc < 0 && err->code == ENOSYS) /* Linux < 5.12: the top mount only */
                     rc = do_mount(NULL, t.path, m->dst, NULL,
-                                  MS_REMOUNT | MS_BIND | sandbox_mount_flags(m) | mount_flags_of(t.path),
+                                  MS_REMOUNT | MS_BIND | sandbox_mount_flags(m) |
+                                      mount_flags_of(t.path),
                                   NULL, err);
             }
         }
@@ -706,7 +707,8 @@ static int setup_root(const struct sandbox_plan *plan, const int *srcfds, const 
                      "mode=0755", err) < 0)
             return -1;
         if (mkdir(STAGING "/upper", 0755) < 0 || mkdir(STAGING "/work", 0755) < 0 ||
-            mkdir(STAGING "/root", 0755) < 0 || (rootfs_tree >= 0 && mkdir(STAGING "/lower", 0755) < 0))
+            mkdir(STAGING "/root", 0755) < 0 ||
+            (rootfs_tree >= 0 && mkdir(STAGING "/lower", 0755) < 0))
             return amber_error_errno(err, "mkdir overlay layers");
         if (rootfs_tree >= 0 && mount_move_tree(rootfs_tree, -1, STAGING "/lower", err) < 0)
             return -1;

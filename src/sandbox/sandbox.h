@@ -24,6 +24,8 @@ enum sync_type {
     SYNC_SYNCBACK,    /* init -> parent: /workspace follows on the sync-back pipe */
     SYNC_TTY,         /* child -> parent: the pty master (SCM_RIGHTS) for -t */
     SYNC_START,       /* parent -> child: start the held workload (amber create/start) */
+    SYNC_NS,          /* child -> parent: one of PID 1's namespaces (SCM_RIGHTS), index
+                         `status` in amber_ns_names (spec->enterable) */
     SYNC_TREE,        /* parent -> child: an idmapped mount tree (SCM_RIGHTS) for mount
                          `status` (SANDBOX_TREE_ROOTFS: the --rootfs); GO's status counts them */
 };
@@ -70,6 +72,7 @@ struct sandbox_plan {
     bool allow_no_landlock; /* agent mode + --allow-degraded-security */
     bool host_root;         /* amber runs as host root (not rootless) */
     int cgroup_fds[4];      /* cgroup_open_self_join(): the child writes "0" to each */
+    uint64_t memory_rlimit; /* no memory cgroup: RLIMIT_DATA at the memory limit (0: none) */
     int ncgroup_fds;
 };
 

@@ -379,10 +379,10 @@ static const uint32_t denied_ioctls[] = {TIOCSTI, TIOCLINUX};
  * change them (echo, line discipline, flow control, foreground process
  * group, window size, exclusive mode). */
 static const uint32_t denied_ioctls_shared_tty[] = {
-    TIOCSTI,  TIOCLINUX,  TCSETS,   TCSETSW,  TCSETSF,    TCSETA,     TCSETAW,
-    TCSETAF,  TCSETS2,    TCSETSW2, TCSETSF2, TIOCSETD,   TCXONC,     TCFLSH,
-    TIOCSPGRP, TIOCSWINSZ, TIOCEXCL, TIOCNXCL, TIOCSBRK,  TIOCCBRK,   TCSBRK,
-    TCSBRKP,  TIOCCONS,   TIOCSCTTY, TIOCNOTTY, TIOCSLCKTRMIOS, TIOCSSOFTCAR,
+    TIOCSTI,   TIOCLINUX,  TCSETS,    TCSETSW,   TCSETSF,        TCSETA,       TCSETAW,
+    TCSETAF,   TCSETS2,    TCSETSW2,  TCSETSF2,  TIOCSETD,       TCXONC,       TCFLSH,
+    TIOCSPGRP, TIOCSWINSZ, TIOCEXCL,  TIOCNXCL,  TIOCSBRK,       TIOCCBRK,     TCSBRK,
+    TCSBRKP,   TIOCCONS,   TIOCSCTTY, TIOCNOTTY, TIOCSLCKTRMIOS, TIOCSSOFTCAR,
 };
 
 /* Namespace flags clone must not carry (CLONE_NEWTIME shares its bit with
@@ -689,14 +689,14 @@ static int add_conditional_rules(scmp_filter_ctx ctx, unsigned variant, struct a
             const char *name;
             unsigned int mode_arg;
         } by_mode[] = {
-            {"open", 2},  {"openat", 3},  {"creat", 1},  {"mkdir", 1},     {"mkdirat", 2},
-            {"mknod", 1}, {"mknodat", 2}, {"chmod", 1},  {"fchmod", 1},    {"fchmodat", 2},
-            {"fchmodat2", 2},
+            {"open", 2},    {"openat", 3},   {"creat", 1},     {"mkdir", 1},
+            {"mkdirat", 2}, {"mknod", 1},    {"mknodat", 2},   {"chmod", 1},
+            {"fchmod", 1},  {"fchmodat", 2}, {"fchmodat2", 2},
         };
 
         for (size_t i = 0; i < ARRAY_SIZE(by_mode); i++) {
-            if (allow_if_masked_in(ctx, by_mode[i].name, by_mode[i].mode_arg, setid, none, 1,
-                                   err) < 0)
+            if (allow_if_masked_in(ctx, by_mode[i].name, by_mode[i].mode_arg, setid, none, 1, err) <
+                0)
                 return -1;
         }
         if (allow_if_masked_in(ctx, "open", 1, creates, none, 1, err) < 0 ||

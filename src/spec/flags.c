@@ -532,7 +532,8 @@ const struct spec_option spec_run_options[] = {
      "bind-rw (default), bind-ro, or copy-in-out (a private copy, synced back only when the "
      "workload exits 0)",
      opt_workspace_mode},
-    {"workspace-exec", 0, NULL, false, "allow executing files from /workspace (noexec otherwise)",
+    {"workspace-exec", 0, NULL, false,
+     "allow executing files from /workspace (noexec otherwise); a logged degradation",
      opt_workspace_exec},
     {"context", 0, "DIR", false,
      "populate /context from DIR: a copy (default) without secret-bearing files, or a read-only "
@@ -593,9 +594,10 @@ const struct spec_option spec_run_options[] = {
     {"additional-group", 0, "GID", true, "a supplementary group of the workload inside",
      opt_additional_group},
     {"userns", 0, "MODE", false,
-     "auto (new user namespace; default when rootless or strict-agent), keep-id (rootless: your "
-     "ids inside are the same as outside), nomap (rootless: only your subordinate ids are mapped, "
-     "not yours) or host",
+     "auto (default: a new user namespace, its root an unprivileged host uid), keep-id "
+     "(rootless: your ids inside are the same as outside), nomap (rootless: only your "
+     "subordinate ids are mapped, not yours) or host (as root: the workload's root is host "
+     "root; a logged degradation, refused in strict-agent)",
      opt_userns},
     {"uidmap", 0, "INSIDE:HOST:COUNT", true,
      "an explicit uid map line for the user namespace (rootless: newuidmap checks it against "

@@ -169,6 +169,7 @@ struct amber_spec {
     char *result_json;
 
     bool freezable; /* set by `run -d`: the sandbox may be paused (freezer cgroup) */
+    bool enterable; /* set by `run -d`: PID 1 hands its namespaces out for `exec` */
     bool hold;      /* set by `create`: build the sandbox, start the workload on release */
 
     /* filled by spec_validate() */

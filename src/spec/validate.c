@@ -186,7 +186,7 @@ static struct amber_mount *push_mount(struct amber_spec *spec)
  * Sources are compared as resolved paths (resolve_src). */
 static int check_write_exec_overlap(struct amber_spec *spec, struct amber_error *err)
 {
-    static const char *const system_dirs[] = {"/usr",   "/bin",   "/sbin", "/lib",
+    static const char *const system_dirs[] = {"/usr",   "/bin",   "/sbin",  "/lib",
                                               "/lib64", "/lib32", "/libx32"};
 
     for (size_t i = 0; i < spec->nmounts; i++) {
@@ -426,37 +426,37 @@ static int check_reopeners(const struct amber_spec *spec, bool strict, struct am
     /* The flags that reopen a hole the defaults close: explicit, refused
      * in strict-agent mode, a warning in agent mode on every run (after
      * every other check, so a refused command line warns of nothing). */
-        const struct {
-            bool on;
-            const char *flag, *what;
-        } reopen[] = {
-            {spec->allow_jit, "--allow-jit",
-             "pages may be writable and executable, memfds and shared memory executable"},
-            {spec->allow_write_exec, "--allow-write-exec",
-             "the workload may execute what it writes in /tmp, /dev/shm, the home and writable "
-             "volumes"},
-            {spec->workspace_exec, "--workspace-exec",
-             "the workload may execute what it writes in /workspace"},
-        };
-        for (size_t i = 0; i < sizeof(reopen) / sizeof(reopen[0]); i++) {
-            if (!reopen[i].on)
-                continue;
-            if (strict)
-                return amber_error_set(err, 0, "%s: refused in strict-agent mode (%s)",
-                                       reopen[i].flag, reopen[i].what);
-            log_warn("degraded security (%s): %s", reopen[i].flag, reopen[i].what);
-        }
-        if (spec->userns == AMBER_USERNS_HOST && strcmp(spec->backend, "native") == 0)
-            log_warn("degraded security (--userns host): the workload's root is the host's root; "
-                     "whatever host object it reaches is its own to change");
-        if (spec->memory_set && spec->memory == 0) {
-            if (strict)
-                return amber_error_set(err, 0,
-                                       "--memory unlimited: refused in strict-agent mode (the "
-                                       "sandbox could exhaust the host's memory)");
-            log_warn("degraded security (--memory unlimited): no memory limit; the sandbox can "
-                     "exhaust the host's memory");
-        }
+    const struct {
+        bool on;
+        const char *flag, *what;
+    } reopen[] = {
+        {spec->allow_jit, "--allow-jit",
+         "pages may be writable and executable, memfds and shared memory executable"},
+        {spec->allow_write_exec, "--allow-write-exec",
+         "the workload may execute what it writes in /tmp, /dev/shm, the home and writable "
+         "volumes"},
+        {spec->workspace_exec, "--workspace-exec",
+         "the workload may execute what it writes in /workspace"},
+    };
+    for (size_t i = 0; i < sizeof(reopen) / sizeof(reopen[0]); i++) {
+        if (!reopen[i].on)
+            continue;
+        if (strict)
+            return amber_error_set(err, 0, "%s: refused in strict-agent mode (%s)", reopen[i].flag,
+                                   reopen[i].what);
+        log_warn("degraded security (%s): %s", reopen[i].flag, reopen[i].what);
+    }
+    if (spec->userns == AMBER_USERNS_HOST && strcmp(spec->backend, "native") == 0)
+        log_warn("degraded security (--userns host): the workload's root is the host's root; "
+                 "whatever host object it reaches is its own to change");
+    if (spec->memory_set && spec->memory == 0) {
+        if (strict)
+            return amber_error_set(err, 0,
+                                   "--memory unlimited: refused in strict-agent mode (the "
+                                   "sandbox could exhaust the host's memory)");
+        log_warn("degraded security (--memory unlimited): no memory limit; the sandbox can "
+                 "exhaust the host's memory");
+    }
     return 0;
 }
 
