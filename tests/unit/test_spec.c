@@ -102,6 +102,51 @@ static void flags(void)
     }
 }
 
+/* The flags that reopen a hole: accepted (with a warning) in agent mode,
+ * refused in strict-agent mode, each naming itself. */
+static void reopeners(void)
+{
+    static const char *const flags[][2] = {
+        {"--allow-jit", NULL},     {"--allow-write-exec", NULL}, {"--userns", "host"},
+        {"--memory", "unlimited"}, {"--workspace-exec", NULL},
+    };
+    char ws[] = "/tmp/amber-unit-ws-XXXXXX";
+
+    CHECK(mkdtemp(ws) != NULL);
+    for (size_t i = 0; i < sizeof(flags) / sizeof(flags[0]); i++) {
+        for (int strict = 0; strict <= 1; strict++) {
+            struct amber_spec spec;
+            struct run_meta meta;
+            struct amber_error err;
+            char *argv[8];
+            int n = 0;
+
+            if (strict) {
+                argv[n++] = "--service-mode";
+                argv[n++] = "strict-agent";
+            }
+            argv[n++] = (char *)flags[i][0];
+            if (flags[i][1] != NULL)
+                argv[n++] = (char *)flags[i][1];
+            if (strcmp(flags[i][0], "--workspace-exec") == 0) {
+                argv[n++] = "--workspace";
+                argv[n++] = ws;
+            }
+            argv[n++] = "true";
+            parse(&spec, &meta, &err, n, argv);
+            if (strict) {
+                CHECK(spec_validate(&spec, 0, &err) < 0);
+                CHECK(strstr(err.msg, flags[i][0]) != NULL);
+                CHECK(strstr(err.msg, "strict-agent") != NULL);
+            } else {
+                CHECK(spec_validate(&spec, 0, &err) == 0);
+            }
+            spec_free(&spec);
+        }
+    }
+    rmdir(ws);
+}
+
 static void validate(void)
 {
     struct amber_spec spec;
@@ -114,8 +159,10 @@ static void validate(void)
         setenv("AMBER_TEST_HOST_VAR", "leak", 1);
         CHECK(spec_validate(&spec, 0, &err) == 0);
         CHECK(strcmp(spec.backend, "native") == 0);
-        CHECK(spec.userns == AMBER_USERNS_HOST);
+        /* As root too: a user namespace, the default limits. */
+        CHECK(spec.userns == AMBER_USERNS_AUTO);
         CHECK(spec.pids == AMBER_DEFAULT_PIDS && !spec.pids_set);
+        CHECK(spec.memory == AMBER_DEFAULT_MEMORY && !spec.memory_set);
         CHECK(strcmp(spec_getenv(&spec, "HOME"), AMBER_HOME) == 0);
         CHECK(spec_getenv(&spec, "PATH") != NULL);
         CHECK(spec_getenv(&spec, "AMBER_TEST_HOST_VAR") == NULL);
@@ -290,6 +337,7 @@ int main(void)
 {
     flags();
     validate();
+    reopeners();
     config();
     digest();
     return test_finish("spec");
