@@ -63,11 +63,52 @@ static void sync_back(const struct sandbox_plan *plan)
     close(out);
 }
 
-void init_run(const struct sandbox_plan *plan)
+/* Forward signals to the worker and reap every child until the worker
+ * ends; returns its wait status. (Apart from init_run so that nothing of
+ * it lives in the frame vfork shares.) */
+static int supervise(pid_t worker)
 {
     sigset_t set;
+
+    sigemptyset(&set);
+    sigaddset(&set, SIGCHLD);
+    for (int i = 0; i < amber_forward_signals_count; i++)
+        sigaddset(&set, amber_forward_signals[i]);
+
+    for (;;) {
+        siginfo_t si;
+        int sig = sigwaitinfo(&set, &si);
+        bool done = false;
+        int wstatus = 0;
+
+        if (sig < 0)
+            continue;
+        if (sig == SIGCHLD) {
+            pid_t p;
+            int st;
+            /* Reap everything: orphans re-parented to PID 1 included. */
+            while ((p = waitpid(-1, &st, WNOHANG)) > 0) {
+                if (p == worker) {
+                    wstatus = st;
+                    done = true;
+                }
+            }
+            if (done)
+                return wstatus;
+            continue;
+        }
+        /* INT, QUIT and WINCH from the terminal (SI_KERNEL) already reached
+         * the whole foreground process group, the workload included. */
+        if (si.si_code == SI_KERNEL && (sig == SIGINT || sig == SIGQUIT || sig == SIGWINCH))
+            continue;
+        kill(worker, sig);
+    }
+}
+
+void init_run(const struct sandbox_plan *plan)
+{
     pid_t worker;
-    int wstatus = 0;
+    int wstatus;
 
     /* vfork: the workload execs at once, so copying PID 1's page tables
      * would be wasted work on every start. exec_workload only changes
@@ -83,38 +124,7 @@ void init_run(const struct sandbox_plan *plan)
     if (worker == 0)
         exec_workload(plan);
 
-    sigemptyset(&set);
-    sigaddset(&set, SIGCHLD);
-    for (int i = 0; i < amber_forward_signals_count; i++)
-        sigaddset(&set, amber_forward_signals[i]);
-
-    for (;;) {
-        siginfo_t si;
-        int sig = sigwaitinfo(&set, &si);
-        bool done = false;
-
-        if (sig < 0)
-            continue;
-        if (sig == SIGCHLD) {
-            pid_t p;
-            int st;
-            /* Reap everything: orphans re-parented to PID 1 included. */
-            while ((p = waitpid(-1, &st, WNOHANG)) > 0) {
-                if (p == worker) {
-                    wstatus = st;
-                    done = true;
-                }
-            }
-            if (done)
-                break;
-            continue;
-        }
-        /* INT, QUIT and WINCH from the terminal (SI_KERNEL) already reached
-         * the whole foreground process group, the workload included. */
-        if (si.si_code == SI_KERNEL && (sig == SIGINT || sig == SIGQUIT || sig == SIGWINCH))
-            continue;
-        kill(worker, sig);
-    }
+    wstatus = supervise(worker);
     if (plan->syncback && WIFEXITED(wstatus) && WEXITSTATUS(wstatus) == 0)
         sync_back(plan);
     sync_send(plan->sync_fd, SYNC_STATUS, wstatus, NULL);
