@@ -52,7 +52,7 @@ __attribute__((noreturn)) static void child(const struct amber_spec *spec, int e
     amber_error_clear(&err);
     /* Even without isolation, the workload must not outlive amber. */
     prctl(PR_SET_PDEATHSIG, SIGKILL);
-    if (rlimit_apply(spec, false, 0, &err) < 0)
+    if (rlimit_apply(spec, false, &err) < 0)
         goto fail;
     if (spec->workdir != NULL && chdir(spec->workdir) < 0) {
         amber_error_errno(&err, "--workdir '%s'", spec->workdir);

@@ -20,13 +20,18 @@
 
 #include "backend/backend.h"
 #include "sandbox/payload.h"
+#include "sandbox/rlimit.h"
 #include "sandbox/sandbox.h"
 
 __attribute__((noreturn)) static void exec_workload(const struct sandbox_plan *plan)
 {
     struct amber_error err;
 
-    amber_exec_workload(plan->spec, tty_slave, &err);
+    /* Runs in the vfork child: rlimits are per process, PID 1 keeps its. */
+    if (rlimit_data_bound(plan->spec, plan->memory_rlimit, &err) < 0)
+        err.status = AMBER_EXIT_INTERNAL;
+    else
+        amber_exec_workload(plan->spec, tty_slave, &err);
     sync_send(plan->sync_fd, SYNC_EXEC_FAILED, err.status, &err);
     _exit(err.status);
 }

@@ -410,7 +410,7 @@ void launch_child(const struct sandbox_plan *plan)
         amber_error_errno(&err, "--time-namespace: unshare(CLONE_NEWTIME)");
         fail(plan, &err);
     }
-    if (rlimit_apply(spec, plan->userns, plan->memory_rlimit, &err) < 0)
+    if (rlimit_apply(spec, plan->userns, &err) < 0)
         fail(plan, &err);
 
     /* 6. */
@@ -470,7 +470,10 @@ void launch_child(const struct sandbox_plan *plan)
     }
     if (!spec->init) {
         /* --no-init: the workload itself becomes PID 1. */
-        amber_exec_workload(spec, tty_slave, &err);
+        if (rlimit_data_bound(spec, plan->memory_rlimit, &err) < 0)
+            err.status = AMBER_EXIT_INTERNAL;
+        else
+            amber_exec_workload(spec, tty_slave, &err);
         sync_send(plan->sync_fd, SYNC_EXEC_FAILED, err.status, &err);
         _exit(err.status);
     }

@@ -18,6 +18,8 @@
  *    (rootless on a host that gives the user none): a per-process bound
  *    on private writable memory, which is what an allocation takes; the
  *    cgroup, where there is one, bounds the sandbox as a whole instead.
+ *    Set in the workload only (rlimit_data_bound, just before its exec),
+ *    not in amber's PID 1.
  * The spec's --ulimit entries come after and replace a default for the same
  * resource (the default is then skipped rather than applied and
  * overridden: lowering a hard limit cannot be undone without
@@ -86,19 +88,9 @@ static bool spec_sets(const struct amber_spec *spec, int resource)
     return false;
 }
 
-static int apply_defaults(const struct amber_spec *spec, bool userns, uint64_t data,
-                          struct amber_error *err)
+static int apply_defaults(const struct amber_spec *spec, bool userns, struct amber_error *err)
 {
     struct rlimit rl;
-
-    if (data > 0 && spec != NULL && !spec_sets(spec, RLIMIT_DATA) &&
-        getrlimit(RLIMIT_DATA, &rl) == 0 &&
-        (rl.rlim_max == RLIM_INFINITY || rl.rlim_max > (rlim_t)data)) {
-        rl.rlim_cur = rl.rlim_max = (rlim_t)data;
-        if (setrlimit(RLIMIT_DATA, &rl) < 0)
-            return amber_error_errno(err, "ulimit data=%llu (the memory limit)",
-                                     (unsigned long long)data);
-    }
 
     if (userns && spec != NULL && spec->pids > 0 && !spec_sets(spec, RLIMIT_NPROC)) {
         if (getrlimit(RLIMIT_NPROC, &rl) == 0 &&
@@ -135,9 +127,23 @@ static int apply_defaults(const struct amber_spec *spec, bool userns, uint64_t d
     return 0;
 }
 
-int rlimit_apply(const struct amber_spec *spec, bool userns, uint64_t data, struct amber_error *err)
+int rlimit_data_bound(const struct amber_spec *spec, uint64_t data, struct amber_error *err)
 {
-    if (apply_defaults(spec, userns, data, err) < 0)
+    struct rlimit rl;
+
+    if (data == 0 || spec_sets(spec, RLIMIT_DATA) || getrlimit(RLIMIT_DATA, &rl) < 0 ||
+        (rl.rlim_max != RLIM_INFINITY && rl.rlim_max <= (rlim_t)data))
+        return 0;
+    rl.rlim_cur = rl.rlim_max = (rlim_t)data;
+    if (setrlimit(RLIMIT_DATA, &rl) < 0)
+        return amber_error_errno(err, "ulimit data=%llu (the memory limit)",
+                                 (unsigned long long)data);
+    return 0;
+}
+
+int rlimit_apply(const struct amber_spec *spec, bool userns, struct amber_error *err)
+{
+    if (apply_defaults(spec, userns, err) < 0)
         return -1;
     if (spec == NULL)
         return 0;
