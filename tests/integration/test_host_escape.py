@@ -808,13 +808,17 @@ class ExecEntry(unittest.TestCase):
 # 4. device nodes and /proc metadata
 # ==========================================================================
 
-DEVMETA_ATTACK = PRELUDE + r'''
+# t(what, fn): an attempt that must raise OSError.
+TRY = r'''
 def t(what, fn):
     try:
         fn()
         hit(what)
     except OSError as x:
         denied(what, x)
+'''
+
+DEVMETA_ATTACK = PRELUDE + TRY + r'''
 t('chmod /dev/null 0600', lambda: os.chmod('/dev/null', 0o600))
 t('utime /dev/null', lambda: os.utime('/dev/null', (1000, 1000)))
 if os.path.exists('/proc/slabinfo'):
@@ -822,6 +826,49 @@ if os.path.exists('/proc/slabinfo'):
 t('setxattr /dev/null user.x', lambda: os.setxattr('/dev/null', 'user.x', b'1'))
 report()
 '''
+
+
+SUBMOUNT_ATTACK = PRELUDE + TRY + r'''
+t('chmod /v/sub/f', lambda: os.chmod('/v/sub/f', 0o777))
+t('utime /v/sub/f', lambda: os.utime('/v/sub/f', (1000, 1000)))
+t('write /v/sub/f', lambda: open('/v/sub/f', 'a').write('x'))
+t('create /v/sub/new', lambda: open('/v/sub/new', 'w').close())
+t('setxattr /v/sub/f', lambda: os.setxattr('/v/sub/f', 'user.x', b'1'))
+report()
+'''
+
+
+class ReadOnlyVolumeSubmount(unittest.TestCase):
+    """Class 4: a read-only volume whose host directory has a mount below
+    it: the submount is read-only in the sandbox too (a recursive bind
+    carries every submount; each must get the volume's flags)."""
+
+    @requires_root
+    def test_submount_of_a_read_only_volume(self):
+        d = make_tmpdir(self, "amber-he-rosub-")
+        sub = os.path.join(d, "sub")
+        os.mkdir(sub)
+        r = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs", sub],
+                           capture_output=True, text=True)
+        if r.returncode != 0:
+            skip(self, "cannot mount a tmpfs for the test: %s" % r.stderr.strip())
+        self.addCleanup(subprocess.run, ["umount", "-l", sub])
+        f = os.path.join(sub, "f")
+        with open(f, "w") as fh:
+            fh.write("host\n")
+        os.chmod(f, 0o644)
+        os.utime(f, (5000, 5000))
+        for mode in ([], ["--service-mode", "strict-agent"], ["--userns", "host"]):
+            with self.subTest(mode=mode or "default"):
+                res = parse_result(self, amber_cmd(["run", *mode, "-v", "%s:/v:ro" % d, "--",
+                                                    "python3", "-c", SUBMOUNT_ATTACK]))
+                st = os.stat(f)
+                self.assertEqual((st.st_mode & 0o7777, int(st.st_mtime)), (0o644, 5000),
+                                 "the host file changed: %s" % res)
+                with open(f) as fh:
+                    self.assertEqual(fh.read(), "host\n")
+                self.assertFalse(os.path.exists(os.path.join(sub, "new")))
+                assertNoHits(self, res, "writes through a read-only volume's submount")
 
 
 class DeviceAndProcMetadata(unittest.TestCase):

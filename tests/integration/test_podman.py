@@ -51,7 +51,7 @@ IMAGE = "localhost/amber-test-busybox"
 # busybox applets the image links (the scenarios use a subset).
 APPLETS = ("sh", "echo", "cat", "sleep", "ps", "id", "touch", "head", "tail",
            "hostname", "tty", "tr", "sort", "wc", "grep", "ls", "true",
-           "false", "test", "env", "mkdir", "rm")
+           "false", "test", "env", "mkdir", "rm", "chmod")
 # This host's hard RLIMIT_NOFILE is below podman's default (1048576) and we
 # lack CAP_SYS_RESOURCE: runc then fails to set the rlimit. Same for both.
 ULIMITS = ("--ulimit", "nofile=1024:1024", "--ulimit", "nproc=1024:1024")
@@ -607,6 +607,37 @@ class Podman(unittest.TestCase):
             self.assert_gone(rt, cid)
             return ro.stdout, rw.stdout
         self.each_runtime(scenario)
+
+    def test_container_root_changes_no_host_object(self):
+        """The bundle podman generates, run as root: no user namespace, so
+        the container's root is host root. Its chmod and touch of the
+        device nodes and chmod of /proc's global entries must not reach the
+        host's (amber only: under runc they would, so it is not tried)."""
+        if "amber" not in self.runtimes:
+            self.skipTest("amber is not among AMBER_PODMAN_RUNTIMES")
+        targets = [p for p in ("/dev/null", "/dev/zero", "/dev/full", "/proc/slabinfo",
+                               "/proc/cpuinfo", "/proc/tty") if os.path.exists(p)]
+
+        def snap():
+            return {p: (os.stat(p).st_mode, os.stat(p).st_mtime_ns) for p in targets}
+
+        before = snap()
+
+        def restore():
+            for p, (mode, mtime) in before.items():
+                st = os.stat(p)
+                if st.st_mode != mode:
+                    os.chmod(p, mode & 0o7777)
+                if st.st_mtime_ns != mtime:
+                    os.utime(p, ns=(st.st_atime_ns, mtime))
+        self.addCleanup(restore)
+        probe = ("chmod 600 /dev/null /dev/zero; touch /dev/null /dev/full; "
+                 "chmod 400 /proc/slabinfo /proc/cpuinfo; chmod 700 /proc/tty; "
+                 "echo hi > /dev/null && echo written")
+        r, cid = self.run_container("amber", "sh", "-c", probe)
+        self.assertIn("written", r.stdout, _show(r))
+        self.assertEqual(snap(), before, "the container changed host objects:%s" % _show(r))
+        self.assert_gone("amber", cid)
 
     def test_tty_gives_the_container_a_pseudo_terminal(self):
         def scenario(rt):
