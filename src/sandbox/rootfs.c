@@ -157,11 +157,23 @@ int dev_bind_node(const char *host, int tofd, const char *target, struct amber_e
      * chmod, chown, utimes or setxattr from the sandbox reaches it (EROFS;
      * a utimes "now" needs only write permission, which 0666 nodes give
      * everyone). Reading and writing the device are not file system writes
-     * and work on a read-only mount. The bind is made detached, read-only
-     * before it is attached: there is no moment when it is writable. */
-    cleanup_close int tree =
-        (int)syscall(SYS_open_tree, AT_FDCWD, host, OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC);
+     * and work on a read-only mount. A target named by path (amber's own
+     * root) is bound and remounted through that path; one named by an fd
+     * (a root amber did not make) gets a detached bind, read-only before it
+     * is attached there. */
+    cleanup_close int tree = -1;
 
+    if (tofd < 0) {
+        static unsigned long locked = ~0UL; /* the host /dev's flags, read once */
+        if (mount(host, target, NULL, MS_BIND, NULL) < 0)
+            return amber_error_errno(err, "bind %s", host);
+        if (locked == ~0UL)
+            locked = mount_flags_of(host);
+        if (mount(NULL, target, NULL, MS_REMOUNT | MS_BIND | MS_RDONLY | locked, NULL) < 0)
+            return amber_error_errno(err, "%s read-only", host);
+        return 0;
+    }
+    tree = (int)syscall(SYS_open_tree, AT_FDCWD, host, OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC);
     if (tree < 0)
         return amber_error_errno(err, "bind %s", host);
     if (mount_set_recursive(tree, "", MS_RDONLY | MS_NOSUID | MS_NOEXEC, err) < 0)
