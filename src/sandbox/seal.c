@@ -8,10 +8,13 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <linux/mount.h>
 #include <sys/mman.h>
+#include <sys/mount.h>
 #include <sys/prctl.h>
 #include <sys/sendfile.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -127,18 +130,39 @@ int seal_process(const int *keep, size_t nkeep, struct amber_error *err)
     return seal_fds(keep, nkeep, err);
 }
 
+/* The cheap way, as root: a detached bind mount of the binary, made
+ * read-only before anything runs from it (no mount namespace sees it; only
+ * CAP_SYS_ADMIN over the host's mounts could make it writable again). */
+static void exec_from_ro_bind(int self, char **argv)
+{
+    struct mount_attr attr = {.attr_set = MOUNT_ATTR_RDONLY};
+    cleanup_close int tree =
+        (int)syscall(SYS_open_tree, self, "", OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_EMPTY_PATH);
+
+    if (tree < 0 || syscall(SYS_mount_setattr, tree, "", AT_EMPTY_PATH, &attr, sizeof(attr)) < 0)
+        return;
+    syscall(SYS_execveat, tree, "", argv, environ, AT_EMPTY_PATH);
+}
+
 int seal_exe(char **argv, struct amber_error *err)
 {
     cleanup_close int self = open("/proc/self/exe", O_RDONLY | O_CLOEXEC);
     cleanup_close int copy = -1;
+    struct statvfs sv;
     struct stat st;
     int seals;
 
     if (self < 0)
         return amber_error_errno(err, "open /proc/self/exe");
+    /* Already unwritable: on a read-only mount (a read-only /usr, or the
+     * bind below), or a sealed copy. */
+    if (fstatvfs(self, &sv) == 0 && (sv.f_flag & ST_RDONLY))
+        return 0;
     seals = fcntl(self, F_GET_SEALS);
     if (seals >= 0 && (seals & EXE_SEALS) == EXE_SEALS)
         return 0;
+    exec_from_ro_bind(self, argv);
+    /* Without root (or without the new mount API): a sealed memfd copy. */
     if (fstat(self, &st) < 0)
         return amber_error_errno(err, "stat /proc/self/exe");
     copy = memfd_create("amber", MFD_CLOEXEC | MFD_ALLOW_SEALING | MFD_EXEC);

@@ -36,12 +36,13 @@ int seal_process(const int *keep, size_t nkeep, struct amber_error *err);
 /* CVE-2019-5736: a container whose entry point is "#!/proc/self/exe"
  * makes the process that execs it run amber's own binary inside the
  * container, dumpable again, where the container can open
- * /proc/PID/exe and, once amber exits, reopen it for writing. Running
- * amber from a sealed memfd copy (write, grow, shrink and seal-changes
- * refused) makes that file unwritable whoever reaches it. If this
- * process is not running from such a copy, make one and re-execute it
- * with the same argv and environment; returns only when already sealed
- * (0) or when no copy can be made (-1, err says why; nothing changed). */
+ * /proc/PID/exe and, once amber exits, reopen it for writing. Unless this
+ * process already runs from an unwritable file, re-execute amber (same
+ * argv and environment) from one: as root, the binary through a detached,
+ * read-only bind mount (EROFS to whoever reopens it); otherwise a sealed
+ * memfd copy (write, grow, shrink and seal changes refused). Returns only
+ * when already protected (0) or when neither can be made (-1, err says
+ * why; nothing changed). */
 int seal_exe(char **argv, struct amber_error *err);
 
 #endif
