@@ -247,6 +247,16 @@ __attribute__((noreturn)) static void enter_main(const struct container *c, json
         fds[i] = -1;
     if (seal_process(&ttysock, 1, &err) < 0)
         goto fail;
+    /* argv points into amber exec's own command line: copied before that
+     * is wiped. */
+    {
+        char **copy = NULL;
+        size_t n = 0;
+        for (size_t i = 0; argv[i] != NULL; i++)
+            strv_push(&copy, &n, argv[i]);
+        argv = copy;
+    }
+    seal_cmdline("amber-exec");
     if (json_object_get(pol, "supervisor_nsfds") != NULL && c->supervisor > 0) {
         supfd = (int)syscall(SYS_pidfd_open, c->supervisor, 0);
         if (supfd < 0 || state_proc_starttime(c->supervisor) != c->supervisor_start) {

@@ -310,6 +310,7 @@ void launch_child(const struct sandbox_plan *plan)
     {
         const int keep[] = {plan->sync_fd, plan->payload_fd};
         seal_environment();
+        seal_cmdline("amber-init");
         if (seal_fds(keep, sizeof(keep) / sizeof(keep[0]), &err) < 0)
             fail(plan, &err);
     }

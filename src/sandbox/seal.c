@@ -39,10 +39,11 @@ void seal_undumpable(void)
     prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
 }
 
-/* Fields 50 and 51 of /proc/self/stat: where the kernel put the
- * environment strings. The command name (field 2) may hold spaces and
+/* Two consecutive fields of /proc/self/stat, from field `first` (48 and
+ * 49: where the kernel put the argument strings; 50 and 51: the
+ * environment). The command name (field 2) may hold spaces and
  * parentheses, so counting starts after its last ')'. */
-static bool env_area(uintptr_t *start, uintptr_t *end)
+static bool stat_area(int first, uintptr_t *start, uintptr_t *end)
 {
     char buf[2048];
     struct amber_error ignore;
@@ -56,9 +57,9 @@ static bool env_area(uintptr_t *start, uintptr_t *end)
         return false;
     for (char *t = strtok_r(p + 1, " ", &save); t != NULL; t = strtok_r(NULL, " ", &save)) {
         field++;
-        if (field == 50)
+        if (field == first)
             *start = (uintptr_t)strtoull(t, NULL, 10);
-        else if (field == 51) {
+        else if (field == first + 1) {
             *end = (uintptr_t)strtoull(t, NULL, 10);
             return *start != 0 && *end > *start;
         }
@@ -72,9 +73,23 @@ void seal_environment(void)
 
     /* The area lies in this process's own stack, which is writable: the
      * kernel reads /proc/PID/environ from it at every read. */
-    if (env_area(&start, &end))
+    if (stat_area(50, &start, &end))
         memset((void *)start, 0, end - start);
     clearenv();
+}
+
+void seal_cmdline(const char *name)
+{
+    uintptr_t start = 0, end = 0;
+    size_t n = strlen(name);
+
+    /* /proc/PID/cmdline needs no ptrace access: anyone in the pid
+     * namespace reads it. The caller's command line (host paths of
+     * volumes and secrets, -e values) gives way to name. */
+    if (!stat_area(48, &start, &end) || n + 1 > end - start)
+        return;
+    memset((void *)start, 0, end - start);
+    memcpy((void *)start, name, n);
 }
 
 /* Close [first, last]; last ~0U: to the end of the table. */

@@ -25,6 +25,12 @@ void seal_undumpable(void);
  * emptied. Later getenv() calls see nothing. */
 void seal_environment(void);
 
+/* Replace the process's command line (the caller's argv, as the kernel
+ * placed it at exec: /proc/PID/cmdline, readable by anyone in the pid
+ * namespace) with name. Whatever still points into argv reads zeros or
+ * name afterwards: only for processes that no longer use it. */
+void seal_cmdline(const char *name);
+
 /* Close every descriptor >= 3 except the nkeep in keep (not just
  * close-on-exec: a process that never execs keeps those open, reachable
  * through /proc/PID/fd). Negative entries in keep are ignored. */

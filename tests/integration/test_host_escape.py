@@ -425,6 +425,23 @@ class Pid1Exposure(unittest.TestCase):
 
     MODES = (("default", []), ("strict-agent", ["--service-mode", "strict-agent"]))
 
+    def test_cmdlines_name_no_host_path(self):
+        """/proc/PID/cmdline needs no ptrace access: amber's init (and an
+        entering exec, before it execs) must not show the caller's command
+        line, with its host paths of volumes and secrets."""
+        d = make_tmpdir(self, "amber-he-cmdline-")
+        secret = os.path.join(d, "token")
+        write_file(secret, "t0ken")
+        code = ("import os\n"
+                "for p in os.listdir('/proc'):\n"
+                "    if p.isdigit():\n"
+                "        print(open('/proc/%s/cmdline' % p, 'rb').read().replace(b'\\0', b' '))\n")
+        r = amber_cmd(["run", "-v", "%s:/data:ro" % d, "--secret", "%s:tok" % secret, "--",
+                       "python3", "-c", code])
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertIn("amber-init", r.stdout)
+        self.assertNotIn(d, r.stdout, "a host path in a sandbox process's cmdline")
+
     @requires_root
     def test_run_pid1_environ_mem_fds(self):
         """/proc/1/environ holds no secret from amber's own environment;
