@@ -56,6 +56,10 @@ struct amber_started {
 
 struct amber_backend {
     const char *name;
+    /* The workload runs in a session of its own (not in amber's process
+     * group): signals from amber's terminal reach only amber, which
+     * forwards them. */
+    bool own_session;
     /* Can this backend run here? */
     int (*probe)(struct amber_probe *out);
     /* Allocate an instance and every host resource needed before start

@@ -17,6 +17,7 @@
 #include <time.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
+#include <sys/mount.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
@@ -32,6 +33,7 @@
 #include "sandbox/idmap.h"
 #include "sandbox/payload.h"
 #include "sandbox/sandbox.h"
+#include "sandbox/seal.h"
 #include "util/cleanup.h"
 #include "util/fs.h"
 #include "util/log.h"
@@ -237,6 +239,7 @@ static int native_prepare(const struct amber_spec *spec, struct amber_instance *
     inst->tty.master = -1;
     for (int i = 0; i < AMBER_NS_COUNT; i++)
         inst->nsfds[i] = -1;
+    inst->plan.tty_out[0] = inst->plan.tty_out[1] = -1;
     inst->plan.payload_fd = -1;
     if (plan_ids(inst, err) < 0) {
         free(inst);
@@ -364,11 +367,12 @@ static int make_trees(struct amber_instance *inst, int *trees, struct amber_erro
 {
     const struct amber_spec *spec = inst->spec;
     const struct sandbox_plan *plan = &inst->plan;
+    bool strict = spec->mode == AMBER_MODE_STRICT_AGENT;
     struct {
         uint32_t uid, gid;
         int fd;
     } ns[SANDBOX_MAX_MOUNTS];
-    int nns = 0, n = 0;
+    int nns = 0, n = 0, rc = 0;
     uint32_t uid = host_id(plan->uidmap, plan->nuidmap, plan->uid);
     uint32_t gid = host_id(plan->gidmap, plan->ngidmap, plan->gid);
 
@@ -376,9 +380,11 @@ static int make_trees(struct amber_instance *inst, int *trees, struct amber_erro
         trees[i] = -1;
     if (!plan->userns || !plan->host_root)
         return 0;
-    for (size_t i = 0; i < spec->nmounts && i < SANDBOX_MAX_MOUNTS; i++) {
+    for (size_t i = 0; i < spec->nmounts && i < SANDBOX_MAX_MOUNTS && rc == 0; i++) {
         const struct amber_mount *m = &spec->mounts[i];
-        unsigned long flags = sandbox_mount_flags(m);
+        /* Opened once, without following a symlink planted since the
+         * spec was validated; stat and tree are of this very directory. */
+        cleanup_close int src = -1;
         struct amber_error e;
         struct stat st;
         bool partial;
@@ -386,8 +392,17 @@ static int make_trees(struct amber_instance *inst, int *trees, struct amber_erro
 
         if (m->kind != AMBER_MOUNT_BIND)
             continue;
-        if (stat(m->src, &st) < 0)
-            return amber_error_errno(err, "'%s'", m->src);
+        src = open(m->src, O_PATH | O_NOFOLLOW | O_CLOEXEC);
+        if (src < 0 || fstat(src, &st) < 0) {
+            rc = amber_error_errno(err, "'%s'", m->src);
+            break;
+        }
+        if (strict && (st.st_uid == 0 || st.st_gid == 0)) {
+            /* strict-agent never lends host root, not even for one tree. */
+            log_info("%s: owned by root, bound as it is (strict-agent mode lends no host root)",
+                     m->src);
+            continue;
+        }
         for (k = 0; k < nns; k++)
             if (ns[k].uid == st.st_uid && ns[k].gid == st.st_gid)
                 break;
@@ -402,7 +417,7 @@ static int make_trees(struct amber_instance *inst, int *trees, struct amber_erro
             }
             nns++;
         }
-        trees[i] = idmap_tree(m->src, ns[k].fd, flags, &partial, &e);
+        trees[i] = idmap_tree(src, m->src, ns[k].fd, sandbox_mount_flags(m), &partial, &e);
         if (trees[i] < 0)
             log_warn("%s: no idmapped mount (%s): its files stay foreign to the sandbox", m->src,
                      e.msg);
@@ -412,22 +427,38 @@ static int make_trees(struct amber_instance *inst, int *trees, struct amber_erro
     }
     for (int k = 0; k < nns; k++)
         close(ns[k].fd);
-    if (spec->rootfs != NULL) {
+    if (rc == 0 && spec->rootfs != NULL) {
         char path[64];
         struct amber_error e;
         bool partial;
         cleanup_close int own = -1;
+        cleanup_close int src = open(spec->rootfs, O_PATH | O_DIRECTORY | O_CLOEXEC);
 
         snprintf(path, sizeof(path), "/proc/%d/ns/user", (int)inst->pid);
         own = open(path, O_RDONLY | O_CLOEXEC);
-        if (own < 0)
-            return amber_error_errno(err, "open %s", path);
-        trees[SANDBOX_TREE_ROOTFS] = idmap_tree(spec->rootfs, own, 0, &partial, &e);
-        if (trees[SANDBOX_TREE_ROOTFS] < 0)
-            log_warn("--rootfs '%s': no idmapped mount (%s): its files are foreign to the "
-                     "sandbox's ids",
-                     spec->rootfs, e.msg);
-        n += trees[SANDBOX_TREE_ROOTFS] >= 0;
+        if (own < 0 || src < 0) {
+            rc = amber_error_errno(err, "open %s", own < 0 ? path : spec->rootfs);
+        } else {
+            /* Read-only, nosuid, nodev on every mount of it: a writable
+             * submount of the rootfs would otherwise hand its root-owned
+             * files to the sandbox's root (the overlay's writes go to its
+             * upper layer, never to the lower one). */
+            trees[SANDBOX_TREE_ROOTFS] =
+                idmap_tree(src, spec->rootfs, own, MS_RDONLY | MS_NOSUID | MS_NODEV, &partial, &e);
+            if (trees[SANDBOX_TREE_ROOTFS] < 0)
+                log_warn("--rootfs '%s': no idmapped mount (%s): its files are foreign to the "
+                         "sandbox's ids",
+                         spec->rootfs, e.msg);
+            n += trees[SANDBOX_TREE_ROOTFS] >= 0;
+        }
+    }
+    if (rc < 0) {
+        for (int i = 0; i <= SANDBOX_MAX_MOUNTS; i++)
+            if (trees[i] >= 0) {
+                close(trees[i]);
+                trees[i] = -1;
+            }
+        return -1;
     }
     return n;
 }
@@ -494,7 +525,16 @@ static int native_start(struct amber_instance *inst, struct amber_error *err)
         inst->plan.ncgroup_fds = n;
     }
 
+    if (!spec->tty)
+        seal_tty_reopen(inst->plan.tty_out);
     inst->pid = (pid_t)syscall(SYS_clone, flags, NULL, NULL, NULL, NULL);
+    if (inst->pid != 0) {
+        for (int i = 0; i < 2; i++) {
+            if (inst->plan.tty_out[i] >= 0)
+                close(inst->plan.tty_out[i]); /* the child's own now */
+            inst->plan.tty_out[i] = -1;
+        }
+    }
     if (inst->pid < 0) {
         int e = errno;
         close(sv[0]);
@@ -808,6 +848,7 @@ static void native_describe(struct amber_instance *inst, struct amber_started *o
 
 const struct amber_backend amber_backend_native = {
     .name = "native",
+    .own_session = true,
     .probe = native_probe,
     .prepare = native_prepare,
     .start = native_start,

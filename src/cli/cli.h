@@ -27,6 +27,7 @@ void cli_warn_loud(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 struct cli_term {
     int fd; /* -1: none is a terminal */
     struct termios saved;
+    int fl[3]; /* the file status flags of stdin, stdout, stderr */
 };
 void cli_term_save(struct cli_term *t);
 void cli_term_restore(const struct cli_term *t);

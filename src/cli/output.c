@@ -32,7 +32,9 @@ static void emit(const char *level, const char *msg)
         s = o ? json_dumps(o, JSON_COMPACT) : NULL;
         if (s != NULL)
             fprintf(stderr, "%s\n", s);
-        if (s != NULL && log_file != NULL)
+        /* A sealed process closed the file's descriptor (seal.c): its
+         * number may name something else now. */
+        if (s != NULL && log_file != NULL && amber_log_sink_fd() >= 0)
             fprintf(log_file, "%s\n", s);
         free(s);
         json_decref(o);

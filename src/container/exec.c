@@ -36,6 +36,7 @@
 #include "sandbox/seccomp.h"
 #include "util/cleanup.h"
 #include "util/fs.h"
+#include "util/log.h"
 #include "util/xalloc.h"
 
 char *container_exec_policy(const struct amber_spec *spec)
@@ -102,8 +103,13 @@ static int open_ns(const struct container *c, json_t *pol, int supfd, const char
     char path[64];
 
     if (supfd >= 0) {
-        if (!json_is_integer(fd))
-            return -2; /* not handed out: a namespace the sandbox does not have */
+        if (!json_is_integer(fd)) {
+            /* PID 1 hands all of them out (launch.c), time where the kernel
+             * has it: anything else missing fails, rather than leaving the
+             * process in one of the host's namespaces. */
+            errno = ENOENT;
+            return strcmp(name, "time") == 0 ? -2 : -1;
+        }
         return (int)syscall(SYS_pidfd_getfd, supfd, (int)json_integer_value(fd), 0);
     }
     snprintf(path, sizeof(path), "/proc/%d/ns/%s", (int)c->pid,
@@ -138,6 +144,8 @@ __attribute__((noreturn)) static void child_main(json_t *pol, char **argv, int t
         }
         close(tty);
     }
+    if (tty < 0)
+        setsid(); /* out of amber exec's session: no controlling terminal */
     if (!interactive) {
         int null = open("/dev/null", O_RDONLY | O_CLOEXEC);
         if (null >= 0) {
@@ -207,7 +215,7 @@ fail:
 
 /* Forward the signals amber exec receives to child until it ends; returns
  * its exit status (128+N for signal N). */
-static int relay(pid_t child, const sigset_t *set)
+static int relay(pid_t child, const sigset_t *set, bool skip_terminal)
 {
     int st = 0;
 
@@ -219,8 +227,8 @@ static int relay(pid_t child, const sigset_t *set)
                 break;
             continue;
         }
-        if (sig > 0 &&
-            !(si.si_code == SI_KERNEL && (sig == SIGINT || sig == SIGQUIT || sig == SIGWINCH)))
+        if (sig > 0 && !(skip_terminal && si.si_code == SI_KERNEL &&
+                         (sig == SIGINT || sig == SIGQUIT || sig == SIGWINCH)))
             kill(child, sig);
     }
     return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
@@ -245,6 +253,12 @@ __attribute__((noreturn)) static void enter_main(const struct container *c, json
      * nor amber's memory. The command's own environment is in pol. */
     for (size_t i = 0; i < NNS; i++)
         fds[i] = -1;
+    if (ttysock < 0) {
+        /* Without -t: the terminal on stdout/stderr write-only (seal.h). */
+        int out[2];
+        seal_tty_reopen(out);
+        seal_tty_install(out);
+    }
     if (seal_process(&ttysock, 1, &err) < 0)
         goto fail;
     /* argv points into amber exec's own command line: copied before that
@@ -257,6 +271,7 @@ __attribute__((noreturn)) static void enter_main(const struct container *c, json
         argv = copy;
     }
     seal_cmdline("amber-exec");
+    amber_log_set_sink_fd(-1); /* its descriptor is closed (seal_process) */
     if (json_object_get(pol, "supervisor_nsfds") != NULL && c->supervisor > 0) {
         supfd = (int)syscall(SYS_pidfd_open, c->supervisor, 0);
         if (supfd < 0 || state_proc_starttime(c->supervisor) != c->supervisor_start) {
@@ -335,7 +350,10 @@ __attribute__((noreturn)) static void enter_main(const struct container *c, json
         child_main(pol, argv, slave, interactive || slave >= 0);
     if (slave >= 0)
         close(slave);
-    _exit(relay(child, set));
+    /* INT, QUIT, WINCH from the terminal reached this process and amber
+     * exec alike; amber exec forwards them (the command has a session of
+     * its own), so here they are dropped. */
+    _exit(relay(child, set, true));
 fail:
     fprintf(stderr, "amber: %s\n", err.msg);
     _exit(AMBER_EXIT_INTERNAL);
@@ -423,5 +441,5 @@ int container_exec(const struct container *c, char **argv, bool tty, bool intera
         }
         close(sv[0]);
     }
-    return relay(child, &set);
+    return relay(child, &set, false);
 }

@@ -21,6 +21,7 @@
 #include <grp.h>
 #include <linux/capability.h>
 #include <linux/close_range.h>
+#include <linux/magic.h>
 #include <linux/mount.h>
 #include <linux/openat2.h>
 #include <poll.h>
@@ -35,6 +36,7 @@
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/statfs.h>
 #include <sys/syscall.h>
 #include <sys/sysmacros.h>
 #include <sys/wait.h>
@@ -465,38 +467,71 @@ static int setup_root(const struct oci_plan *plan, const char *state, struct amb
     return 0;
 }
 
-/* Without a user namespace the container's uid 0 is host root, the owner
- * of /proc's global entries (cpuinfo, slabinfo, tty/, driver/, ...): a
- * chmod of one changes it for the whole host (pid directories and
- * /proc/sys refuse chmod themselves). Each global entry that is not
- * already a mount (masked, read-only) is bound read-only onto itself, so
- * that no metadata change gets through (EROFS) while reads still work. */
-static int lock_proc_entries(struct amber_error *err)
+/* Is the process's uid 0 host uid 0 (no user namespace, or one that maps
+ * 0 to 0)? */
+static bool root_is_host_root(void)
 {
-    cleanup_closedir DIR *d = opendir("/proc");
-    struct statx top;
-    struct dirent *e;
+    char buf[4096];
+    struct amber_error ignore;
+    char *save = NULL;
 
-    if (d == NULL)
-        return 0; /* no /proc in this container */
-    if (statx(AT_FDCWD, "/proc", AT_SYMLINK_NOFOLLOW, STATX_MNT_ID, &top) < 0 ||
-        !(top.stx_mask & STATX_MNT_ID))
+    if (fs_read_file("/proc/self/uid_map", buf, sizeof(buf), &ignore) < 0)
+        return true;
+    for (char *line = strtok_r(buf, "\n", &save); line != NULL;
+         line = strtok_r(NULL, "\n", &save)) {
+        unsigned long in, out, count;
+        if (sscanf(line, "%lu %lu %lu", &in, &out, &count) == 3 && in == 0 && out == 0)
+            return true;
+    }
+    return false;
+}
+
+/* When the container's uid 0 is host root, it owns procfs's global entries
+ * (cpuinfo, slabinfo, tty/, driver/, ...): a chmod of one changes it for
+ * the whole host (pid directories and /proc/sys refuse chmod themselves).
+ * Each global entry of the procfs mounted at dst (followed: an image may
+ * make /proc a symlink) that is not already a mount (masked, read-only) is
+ * bound read-only onto itself, so that no metadata change gets through
+ * (EROFS) while reads still work. */
+static int lock_proc_entries(const char *dst, struct amber_error *err)
+{
+    cleanup_close int pfd = open(dst, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    cleanup_closedir DIR *d = NULL;
+    char real[256], link[64];
+    struct statx top;
+    struct statfs sf;
+    struct dirent *e;
+    ssize_t n;
+
+    if (pfd < 0)
+        return 0; /* nothing mounted there any more */
+    if (fstatfs(pfd, &sf) < 0 || sf.f_type != PROC_SUPER_MAGIC)
         return 0;
+    snprintf(link, sizeof(link), "/proc/self/fd/%d", pfd);
+    n = readlink(link, real, sizeof(real) - 1);
+    if (n <= 0 || (size_t)n >= sizeof(real) - 1)
+        return amber_error_errno(err, "mount '%s': where procfs is", dst);
+    real[n] = '\0';
+    if (statx(pfd, "", AT_EMPTY_PATH, STATX_MNT_ID, &top) < 0 || !(top.stx_mask & STATX_MNT_ID))
+        return 0;
+    d = fdopendir(dup(pfd));
+    if (d == NULL)
+        return amber_error_errno(err, "mount '%s': list procfs", dst);
     while ((e = readdir(d)) != NULL) {
-        char path[300];
+        char path[512];
         struct statx sx;
 
         if (e->d_name[0] == '.' || (e->d_name[0] >= '0' && e->d_name[0] <= '9') ||
             e->d_type == DT_LNK || strcmp(e->d_name, "sys") == 0)
             continue;
-        snprintf(path, sizeof(path), "/proc/%s", e->d_name);
-        if (statx(AT_FDCWD, path, AT_SYMLINK_NOFOLLOW, STATX_MNT_ID, &sx) < 0 ||
+        if (statx(pfd, e->d_name, AT_SYMLINK_NOFOLLOW, STATX_MNT_ID, &sx) < 0 ||
             sx.stx_mnt_id != top.stx_mnt_id)
             continue;
+        snprintf(path, sizeof(path), "%s/%s", strcmp(real, "/") == 0 ? "" : real, e->d_name);
         if (mount(path, path, NULL, MS_BIND | MS_REC, NULL) < 0) {
             if (errno == ENOENT)
                 continue;
-            return amber_error_errno(err, "bind /proc entry '%s' read-only", path);
+            return amber_error_errno(err, "bind procfs entry '%s' read-only", path);
         }
         if (oci_remount(path, MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, err) < 0)
             return -1;
@@ -555,9 +590,12 @@ static int apply_paths(const struct oci_plan *plan, struct amber_error *err)
         if (oci_remount(p, MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, err) < 0)
             return amber_error_prefix(err, "linux.readonlyPaths");
     }
-    if (!oci->ns_new[OCI_NS_USER] && oci->ns_path[OCI_NS_USER] == NULL &&
-        lock_proc_entries(err) < 0)
-        return -1;
+    if (root_is_host_root()) {
+        for (size_t i = 0; i < oci->nmounts; i++)
+            if (is_mounted_type(oci->mounts[i].type, "proc") &&
+                lock_proc_entries(oci->mounts[i].dst, err) < 0)
+                return -1;
+    }
     if (oci->root_readonly && oci_remount("/", MS_RDONLY, err) < 0)
         return amber_error_prefix(err, "root.readonly");
     return 0;
@@ -808,6 +846,7 @@ void oci_child(const struct oci_plan *plan)
         amber_error_errno(&err, "become root of the user namespace");
         fail(plan, &err);
     }
+    seal_undumpable(); /* after any uid change (fs.suid_dumpable) */
     for (int t = 0; t < OCI_NS_COUNT; t++) {
         if (plan->ns_fds[t] < 0 || t == OCI_NS_PID)
             continue;

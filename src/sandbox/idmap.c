@@ -85,7 +85,7 @@ out:
     return fd;
 }
 
-int idmap_tree(const char *src, int userns_fd, unsigned long ms_flags, bool *partial,
+int idmap_tree(int srcfd, const char *src, int userns_fd, unsigned long ms_flags, bool *partial,
                struct amber_error *err)
 {
     struct mount_attr attr;
@@ -98,8 +98,8 @@ int idmap_tree(const char *src, int userns_fd, unsigned long ms_flags, bool *par
     /* The tree with its submounts, idmapped all through. A submount whose
      * file system cannot be idmapped fails the whole request (EINVAL):
      * then the top mount alone, without what is mounted below it. */
-    fd = (int)syscall(SYS_open_tree, AT_FDCWD, src,
-                      OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_RECURSIVE | AT_SYMLINK_NOFOLLOW);
+    fd = (int)syscall(SYS_open_tree, srcfd, "",
+                      OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_RECURSIVE | AT_EMPTY_PATH);
     if (fd < 0)
         return amber_error_errno(err, "open_tree '%s'", src);
     if (syscall(SYS_mount_setattr, fd, "", AT_EMPTY_PATH | AT_RECURSIVE, &attr, sizeof(attr)) == 0)
@@ -107,8 +107,8 @@ int idmap_tree(const char *src, int userns_fd, unsigned long ms_flags, bool *par
     close(fd);
     if (errno != EINVAL)
         return amber_error_errno(err, "idmap '%s'", src);
-    fd = (int)syscall(SYS_open_tree, AT_FDCWD, src,
-                      OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_SYMLINK_NOFOLLOW);
+    fd =
+        (int)syscall(SYS_open_tree, srcfd, "", OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_EMPTY_PATH);
     if (fd < 0)
         return amber_error_errno(err, "open_tree '%s'", src);
     if (syscall(SYS_mount_setattr, fd, "", AT_EMPTY_PATH, &attr, sizeof(attr)) < 0) {

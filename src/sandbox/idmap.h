@@ -7,9 +7,9 @@
  * gid on disk appear as the workload's own ids, and what the workload
  * creates there is owned on disk by the directory's owner, as if that user
  * had written it. Nothing else is mapped: files of other owners stay
- * foreign (nobody), and no host id, root's least of all, is lent to the
- * sandbox. The trees are made by amber on the host side (only host root may
- * idmap a host file system) and attached in the sandbox by move_mount. */
+ * foreign (nobody), and no other host id is lent to the sandbox (in strict-agent mode not even for
+ * a directory root owns: that one is bound as it is). The trees are made by amber on the host side
+ * (only host root may idmap a host file system) and attached in the sandbox by move_mount. */
 #ifndef AMBER_IDMAP_H
 #define AMBER_IDMAP_H
 
@@ -23,11 +23,12 @@
 int idmap_userns(uint32_t disk_uid, uint32_t uid, uint32_t disk_gid, uint32_t gid,
                  struct amber_error *err);
 
-/* A detached copy of the mount tree at src (with its submounts), idmapped
+/* A detached copy of the mount tree at srcfd (an O_PATH fd of src, which
+ * names it in errors; with its submounts), idmapped
  * through userns_fd, with ms_flags (MS_RDONLY, MS_NOSUID, MS_NODEV,
  * MS_NOEXEC) set on all of it. If a submount's file system cannot be
  * idmapped, the top mount alone (*partial). Returns the tree's fd. */
-int idmap_tree(const char *src, int userns_fd, unsigned long ms_flags, bool *partial,
+int idmap_tree(int srcfd, const char *src, int userns_fd, unsigned long ms_flags, bool *partial,
                struct amber_error *err);
 
 /* Attach a detached tree at tofd (an O_PATH fd, AT_EMPTY_PATH) or, with

@@ -28,10 +28,16 @@ __attribute__((noreturn)) static void exec_workload(const struct sandbox_plan *p
     struct amber_error err;
 
     /* Runs in the vfork child: rlimits are per process, PID 1 keeps its. */
-    if (rlimit_data_bound(plan->spec, plan->memory_rlimit, &err) < 0)
+    if (rlimit_data_bound(plan->spec, plan->memory_rlimit, &err) < 0) {
         err.status = AMBER_EXIT_INTERNAL;
-    else
+    } else {
+        /* Without -t: a session of its own, so the caller's terminal is not
+         * its controlling terminal (no /dev/tty, no job-control ioctls on
+         * it; signals from it reach amber, which forwards them). */
+        if (!plan->spec->tty)
+            setsid();
         amber_exec_workload(plan->spec, tty_slave, &err);
+    }
     sync_send(plan->sync_fd, SYNC_EXEC_FAILED, err.status, &err);
     _exit(err.status);
 }

@@ -262,20 +262,26 @@ static int apply_landlock(const struct sandbox_plan *plan, struct amber_error *e
 /* `run -d`: hand amber this process's namespaces for `exec` (a process
  * may always open its own /proc/self/ns, dumpable or not). The time
  * namespace is the one its children, the workload, are in. */
-static void send_namespaces(const struct sandbox_plan *plan)
+static int send_namespaces(const struct sandbox_plan *plan, struct amber_error *err)
 {
     for (int i = 0; i < AMBER_NS_COUNT; i++) {
+        bool time = strcmp(amber_ns_names[i], "time") == 0;
         char path[64];
-        int fd;
+        int fd, rc;
 
         snprintf(path, sizeof(path), "/proc/self/ns/%s",
-                 strcmp(amber_ns_names[i], "time") == 0 ? "time_for_children" : amber_ns_names[i]);
+                 time ? "time_for_children" : amber_ns_names[i]);
         fd = open(path, O_RDONLY | O_CLOEXEC);
+        if (fd < 0 && time && errno == ENOENT)
+            continue; /* a kernel without time namespaces */
         if (fd < 0)
-            continue; /* a namespace type this kernel does not have */
-        sync_send_fd(plan->sync_fd, SYNC_NS, i, fd);
+            return amber_error_errno(err, "open %s", path);
+        rc = sync_send_fd(plan->sync_fd, SYNC_NS, i, fd);
         close(fd);
+        if (rc < 0)
+            return amber_error_errno(err, "hand %s to amber", path);
     }
+    return 0;
 }
 
 int tty_slave = -1;
@@ -309,7 +315,10 @@ void launch_child(const struct sandbox_plan *plan)
      * --context source directory, whatever the caller leaked to amber). */
     {
         const int keep[] = {plan->sync_fd, plan->payload_fd};
+        int out[2] = {plan->tty_out[0], plan->tty_out[1]};
+        seal_tty_install(out);
         seal_environment();
+        amber_log_set_sink_fd(-1); /* closed below: the sink must not write to its number */
         seal_cmdline("amber-init");
         if (seal_fds(keep, sizeof(keep) / sizeof(keep[0]), &err) < 0)
             fail(plan, &err);
@@ -357,6 +366,7 @@ void launch_child(const struct sandbox_plan *plan)
             amber_error_errno(&err, "become root of the user namespace");
             fail(plan, &err);
         }
+        seal_undumpable(); /* the uid change reset it to fs.suid_dumpable */
     }
     if (plan->setgroups_ok && setgroups(0, NULL) < 0) {
         amber_error_errno(&err, "drop supplementary groups");
@@ -458,8 +468,9 @@ void launch_child(const struct sandbox_plan *plan)
         fail(plan, &err);
 
     /* 10. */
-    if (spec->enterable)
-        send_namespaces(plan);
+    /* `exec` enters through these: all of them, or the start fails. */
+    if (spec->enterable && send_namespaces(plan, &err) < 0)
+        fail(plan, &err);
     prctl(PR_SET_PDEATHSIG, SIGKILL);
     if (sync_send(plan->sync_fd, SYNC_READY, 0, NULL) < 0)
         _exit(AMBER_EXIT_INTERNAL);
@@ -473,8 +484,11 @@ void launch_child(const struct sandbox_plan *plan)
         /* --no-init: the workload itself becomes PID 1. */
         if (rlimit_data_bound(spec, plan->memory_rlimit, &err) < 0)
             err.status = AMBER_EXIT_INTERNAL;
-        else
+        else {
+            if (!spec->tty)
+                setsid(); /* out of the caller's session: no controlling terminal */
             amber_exec_workload(spec, tty_slave, &err);
+        }
         sync_send(plan->sync_fd, SYNC_EXEC_FAILED, err.status, &err);
         _exit(err.status);
     }

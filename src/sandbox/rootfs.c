@@ -693,6 +693,12 @@ static int setup_root(const struct sandbox_plan *plan, const int *srcfds, const 
                              : do_mount(spec->rootfs, STAGING, spec->rootfs, NULL, MS_BIND | MS_REC,
                                         NULL, err) < 0)
             return -1;
+        /* Every submount the recursive bind brought along is as read-only
+         * as the root (the idmapped tree has it already). */
+        if (rootfs_tree < 0 &&
+            mount_set_recursive(AT_FDCWD, STAGING, MS_RDONLY | MS_NOSUID | MS_NODEV, err) < 0 &&
+            err->code != ENOSYS)
+            return -1;
         rootfd = open(STAGING, O_PATH | O_DIRECTORY | O_CLOEXEC);
         if (rootfd < 0)
             return amber_error_errno(err, "open rootfs '%s'", spec->rootfs);

@@ -73,6 +73,7 @@ struct sandbox_plan {
     bool host_root;         /* amber runs as host root (not rootless) */
     int cgroup_fds[4];      /* cgroup_open_self_join(): the child writes "0" to each */
     uint64_t memory_rlimit; /* no memory cgroup: RLIMIT_DATA at the memory limit (0: none) */
+    int tty_out[2]; /* without -t: a write-only open of the terminal on stdout, stderr (or -1) */
     int ncgroup_fds;
 };
 

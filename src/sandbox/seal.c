@@ -6,6 +6,7 @@
 #include <linux/close_range.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <linux/mount.h>
@@ -136,6 +137,29 @@ int seal_fds(const int *keep, size_t nkeep, struct amber_error *err)
             next = (unsigned)sorted[i] + 1;
     }
     return 0;
+}
+
+void seal_tty_reopen(int out[2])
+{
+    for (int i = 0; i < 2; i++) {
+        char path[32];
+        out[i] = -1;
+        if (!isatty(i + 1))
+            continue;
+        snprintf(path, sizeof(path), "/proc/self/fd/%d", i + 1);
+        out[i] = open(path, O_WRONLY | O_NOCTTY | O_CLOEXEC);
+    }
+}
+
+void seal_tty_install(int out[2])
+{
+    for (int i = 0; i < 2; i++) {
+        if (out[i] < 0)
+            continue;
+        dup2(out[i], i + 1);
+        close(out[i]);
+        out[i] = -1;
+    }
 }
 
 int seal_process(const int *keep, size_t nkeep, struct amber_error *err)

@@ -36,6 +36,16 @@ void seal_cmdline(const char *name);
  * through /proc/PID/fd). Negative entries in keep are ignored. */
 int seal_fds(const int *keep, size_t nkeep, struct amber_error *err);
 
+/* Without a terminal of its own, a workload must not read the caller's
+ * terminal through its stdout or stderr (a shell opens its terminal
+ * read-write, and fd 1 is then a way to read what the user types), nor
+ * change the caller's open file (O_NONBLOCK survives it). out[i] becomes a
+ * new write-only open of fd i+1 where that is a terminal, else -1. Done
+ * with the caller's credentials, before any namespace is entered. */
+void seal_tty_reopen(int out[2]);
+/* Put them in place (dup2 onto 1 and 2) and close them. */
+void seal_tty_install(int out[2]);
+
 /* All three, in that order. */
 int seal_process(const int *keep, size_t nkeep, struct amber_error *err);
 

@@ -446,6 +446,23 @@ static int check_reopeners(const struct amber_spec *spec, bool strict, struct am
                                    reopen[i].what);
         log_warn("degraded security (%s): %s", reopen[i].flag, reopen[i].what);
     }
+    for (int k = 0; k < 2; k++) {
+        const struct amber_idmap *maps = k == 0 ? spec->uidmap : spec->gidmap;
+        size_t n = k == 0 ? spec->nuidmap : spec->ngidmap;
+        for (size_t i = 0; i < n; i++) {
+            if (maps[i].outside != 0)
+                continue;
+            if (strict)
+                return amber_error_set(err, 0,
+                                       "%s %u:0:%u: maps host %s 0; refused in strict-agent mode "
+                                       "(container root must not be host root)",
+                                       k == 0 ? "--uidmap" : "--gidmap", maps[i].inside,
+                                       maps[i].count, k == 0 ? "uid" : "gid");
+            log_warn("degraded security (%s %u:0:%u): host %s 0 is one of the sandbox's ids",
+                     k == 0 ? "--uidmap" : "--gidmap", maps[i].inside, maps[i].count,
+                     k == 0 ? "uid" : "gid");
+        }
+    }
     if (spec->userns == AMBER_USERNS_HOST && strcmp(spec->backend, "native") == 0)
         log_warn("degraded security (--userns host): the workload's root is the host's root; "
                  "whatever host object it reaches is its own to change");

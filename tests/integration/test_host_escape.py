@@ -18,6 +18,7 @@ Environment:
   AMBER   the amber binary (default: <repo>/build/amber)
 """
 import errno
+import fcntl
 import json
 import os
 import re
@@ -1361,6 +1362,43 @@ print('RESULT ' + json.dumps({'n': n, 'errno': err}), flush=True)
         self.assertEqual(left, [], "%d processes of the fork loop outlived the sandbox" % len(left))
         self.assertLess(res["n"], 5000, "rootless fork loop made %d processes (%s)"
                         % (res["n"], res["errno"] and errno.errorcode.get(res["errno"])))
+
+    def test_no_reading_the_callers_terminal_without_tty(self):
+        """Without -t, amber's stdout a pty (opened read-write, as shells
+        do) and the user typing: the workload reads nothing through fd 1,
+        fd 2 or /dev/tty, and O_NONBLOCK it sets does not stay on the
+        caller's terminal."""
+        code = r'''
+import fcntl, os, time
+got = []
+time.sleep(0.3)
+for fd in (1, 2):
+    try:
+        fcntl.fcntl(fd, fcntl.F_SETFL, fcntl.fcntl(fd, fcntl.F_GETFL) | os.O_NONBLOCK)
+        got.append(os.read(fd, 100))
+    except OSError as x:
+        pass
+try:
+    t = os.open('/dev/tty', os.O_RDONLY | os.O_NONBLOCK)
+    got.append(os.read(t, 100))
+except OSError:
+    pass
+print('GOT', [g for g in got if g], flush=True)
+'''
+        master, slave = os.openpty()
+        try:
+            p = subprocess.Popen([AMBER, "run", "--", "python3", "-c", code], stdin=subprocess.DEVNULL,
+                                 stdout=slave, stderr=slave, cwd="/")
+            os.write(master, b"typed-secret\n")
+            p.wait(timeout=TIMEOUT)
+            flags = fcntl.fcntl(slave, fcntl.F_GETFL)
+            os.set_blocking(master, False)
+            out = drain(master)
+        finally:
+            os.close(slave)
+            os.close(master)
+        self.assertIn(b"GOT []", out, "the workload read the caller's terminal: %r" % out)
+        self.assertFalse(flags & os.O_NONBLOCK, "O_NONBLOCK left on the caller's terminal")
 
     def test_pty_termios_unchanged_without_tty(self):
         """Without -t, with amber's stdin and stdout a pty: the workload

@@ -45,7 +45,7 @@ import unittest
 # Like the other modules (discover -s tests/integration); the path entry lets
 # `python3 -m unittest tests/integration/test_podman.py` work from the root.
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from helpers import AMBER, IS_ROOT  # noqa: E402
+from helpers import AMBER, IS_ROOT, make_tmpdir  # noqa: E402
 
 IMAGE = "localhost/amber-test-busybox"
 # busybox applets the image links (the scenarios use a subset).
@@ -615,21 +615,36 @@ class Podman(unittest.TestCase):
         host's (amber only: under runc they would, so it is not tried)."""
         if "amber" not in self.runtimes:
             self.skipTest("amber is not among AMBER_PODMAN_RUNTIMES")
-        targets = [p for p in ("/dev/null", "/dev/zero", "/dev/full", "/proc/slabinfo",
-                               "/proc/cpuinfo", "/proc/tty") if os.path.exists(p)]
+        devs = [p for p in ("/dev/null", "/dev/zero", "/dev/full") if os.path.exists(p)]
+        procs = [p for p in ("slabinfo", "cpuinfo", "tty") if os.path.exists("/proc/" + p)]
+        # The host's own /proc caches its inodes: a procfs entry's mode as
+        # the kernel now has it is seen through a fresh procfs mount.
+        fresh = ("mount -t proc proc \"$1\" && shift && cd \"$0\" && "
+                 "for e in \"$@\"; do stat -c %a \"$e\"; done")
+
+        def proc_modes():
+            d = make_tmpdir(self, "amber-pm-proc-")
+            r = subprocess.run(["unshare", "-m", "sh", "-c", fresh, d, d, *procs],
+                               capture_output=True, text=True)
+            return r.stdout.split()
 
         def snap():
-            return {p: (os.stat(p).st_mode, os.stat(p).st_mtime_ns) for p in targets}
+            return ({p: (os.stat(p).st_mode, os.stat(p).st_mtime_ns) for p in devs},
+                    proc_modes())
 
         before = snap()
 
         def restore():
-            for p, (mode, mtime) in before.items():
+            for p, (mode, mtime) in before[0].items():
                 st = os.stat(p)
                 if st.st_mode != mode:
                     os.chmod(p, mode & 0o7777)
                 if st.st_mtime_ns != mtime:
                     os.utime(p, ns=(st.st_atime_ns, mtime))
+            for name, mode in zip(procs, before[1]):
+                d = make_tmpdir(self, "amber-pm-proc-")
+                subprocess.run(["unshare", "-m", "sh", "-c",
+                                "mount -t proc proc \"$0\" && chmod %s \"$0/%s\"" % (mode, name), d])
         self.addCleanup(restore)
         probe = ("chmod 600 /dev/null /dev/zero; touch /dev/null /dev/full; "
                  "chmod 400 /proc/slabinfo /proc/cpuinfo; chmod 700 /proc/tty; "
