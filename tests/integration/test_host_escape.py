@@ -889,25 +889,92 @@ class ReadOnlyVolumeSubmount(unittest.TestCase):
                 assertNoHits(self, res, "writes through a read-only volume's submount")
 
 
+class RootfsSubmount(unittest.TestCase):
+    """Class 4/5: a --rootfs whose tree has a writable mount below it: in
+    the sandbox that submount is read-only too, and root-owned files there
+    are not the sandbox root's to chmod (the rootfs is idmapped through the
+    sandbox's own maps)."""
+
+    @requires_root
+    def test_submount_of_the_rootfs(self):
+        d = make_tmpdir(self, "amber-he-rootsub-")
+        # Under /var/tmp: amber's own /tmp would cover a path under /tmp.
+        base = os.path.join("/var/tmp", os.path.basename(d))
+        os.makedirs(base)
+        self.addCleanup(shutil.rmtree, base, True)
+        r = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs", base],
+                           capture_output=True, text=True)
+        if r.returncode != 0:
+            skip(self, "cannot mount a tmpfs for the test: %s" % r.stderr.strip())
+        self.addCleanup(subprocess.run, ["umount", "-l", base])
+        f = os.path.join(base, "rootfile")
+        with open(f, "w") as fh:
+            fh.write("host\n")
+        os.chmod(f, 0o644)
+        os.utime(f, (5000, 5000))
+        code = PRELUDE + TRY + r'''
+import sys
+p = sys.argv[1]
+t('chmod', lambda: os.chmod(p, 0o666))
+t('utime', lambda: os.utime(p, (1000, 1000)))
+t('setxattr', lambda: os.setxattr(p, 'user.x', b'1'))
+report()
+'''
+        res = parse_result(self, amber_cmd(["run", "--rootfs", "/", "--", "python3", "-c", code, f]))
+        st = os.stat(f)
+        self.assertEqual((st.st_mode & 0o7777, int(st.st_mtime)), (0o644, 5000),
+                         "the host file changed: %s" % res)
+        assertNoHits(self, res, "metadata changes through a --rootfs submount")
+
+    @requires_root
+    def test_strict_agent_refuses_a_map_onto_host_root(self):
+        r = amber_cmd(["run", "--service-mode", "strict-agent", "--uidmap", "0:0:1",
+                       "--gidmap", "0:0:1", "--", "true"])
+        self.assertEqual(r.returncode, 125, r.stderr)
+        self.assertIn("--uidmap 0:0:1", r.stderr)
+
+
+def fresh_proc(test, script, *names):
+    """Run `script` (sh, $@ = names) in the directory of a fresh procfs
+    mount in a private mount namespace: the host's own /proc caches its
+    inodes, so a mode changed through another procfs instance shows only
+    there."""
+    d = make_tmpdir(test, "amber-he-proc-")
+    r = subprocess.run(["unshare", "-m", "sh", "-c",
+                        'mount -t proc proc "$0" && cd "$0" && ' + script, d, *names],
+                       capture_output=True, text=True)
+    return r.stdout.split()
+
+
+def proc_modes(test, *names):
+    return fresh_proc(test, 'for e in "$@"; do stat -c %a "$e"; done', *names)
+
+
+def restore_proc_modes(test, names, modes):
+    for name, mode in zip(names, modes):
+        fresh_proc(test, 'chmod %s "$1"' % mode, name)
+
+
 class DeviceAndProcMetadata(unittest.TestCase):
     """Class 4: chmod/utime/setxattr of /dev/null and chmod of
     /proc/slabinfo from inside leave the host's objects unchanged."""
 
     def host_state(self):
         st = os.stat("/dev/null")
-        slab = os.stat("/proc/slabinfo").st_mode if os.path.exists("/proc/slabinfo") else None
+        slab = (proc_modes(self, "slabinfo") or [None])[0] if os.path.exists("/proc/slabinfo") \
+            else None
         try:
             x = os.getxattr("/dev/null", "user.x")
         except OSError:
             x = None
         return {"null_mode": stat.S_IMODE(st.st_mode), "null_mtime": st.st_mtime_ns,
-                "slab_mode": slab and stat.S_IMODE(slab), "null_xattr": x}
+                "slab_mode": slab, "null_xattr": x}
 
     def protect_host(self):
         """Record the host objects and restore them at cleanup, so the host
         stays usable whatever the attack did."""
         st = os.stat("/dev/null")
-        slab = os.stat("/proc/slabinfo").st_mode if os.path.exists("/proc/slabinfo") else None
+        slab = proc_modes(self, "slabinfo") if os.path.exists("/proc/slabinfo") else []
 
         def restore():
             if stat.S_IMODE(os.stat("/dev/null").st_mode) != stat.S_IMODE(st.st_mode):
@@ -917,8 +984,8 @@ class DeviceAndProcMetadata(unittest.TestCase):
                 os.removexattr("/dev/null", "user.x")
             except OSError:
                 pass
-            if slab is not None and os.stat("/proc/slabinfo").st_mode != slab:
-                os.chmod("/proc/slabinfo", stat.S_IMODE(slab))
+            if slab and proc_modes(self, "slabinfo") != slab:
+                restore_proc_modes(self, ["slabinfo"], slab)
         self.addCleanup(restore)
         return self.host_state()
 
@@ -933,6 +1000,25 @@ class DeviceAndProcMetadata(unittest.TestCase):
         before = self.protect_host()
         r = amber_cmd(["run", "--", "python3", "-c", DEVMETA_ATTACK])
         self.check(before, parse_result(self, r), "amber run")
+
+    @requires_root
+    def test_oci_image_with_proc_a_symlink(self):
+        """An image whose /proc is a symlink (procfs then lands elsewhere):
+        its global entries are still locked (host's /proc/version mode)."""
+        names = ["version"]
+        before = proc_modes(self, *names)
+        self.addCleanup(lambda: proc_modes(self, *names) != before and
+                        restore_proc_modes(self, names, before))
+        attack = PRELUDE + TRY + "t('chmod /proc/version', lambda: os.chmod('/proc/version', 0o440))\nreport()\n"
+        b = python_bundle(self, ["python3", "-c", attack])
+        rf = os.path.join(b, "rootfs")
+        os.rmdir(os.path.join(rf, "proc"))
+        os.mkdir(os.path.join(rf, "realproc"))
+        os.symlink("realproc", os.path.join(rf, "proc"))
+        r = OciState(self).run_foreground(b, "procsym")
+        res = parse_result(self, r)
+        self.assertEqual(proc_modes(self, *names), before, "the host's /proc changed: %s" % res)
+        assertNoHits(self, res, "chmod through a symlinked /proc")
 
     @requires_root
     def test_oci_spec_bundle(self):
