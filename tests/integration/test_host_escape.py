@@ -854,6 +854,22 @@ report()
 '''
 
 
+def tmpfs_with_file(test, where, name):
+    """A tmpfs mounted at where (unmounted at cleanup) holding a root-owned
+    file: mode 0644, mtime 5000, contents "host\\n". Returns its path."""
+    r = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs", where],
+                       capture_output=True, text=True)
+    if r.returncode != 0:
+        skip(test, "cannot mount a tmpfs for the test: %s" % r.stderr.strip())
+    test.addCleanup(subprocess.run, ["umount", "-l", where])
+    f = os.path.join(where, name)
+    with open(f, "w") as fh:
+        fh.write("host\n")
+    os.chmod(f, 0o644)
+    os.utime(f, (5000, 5000))
+    return f
+
+
 class ReadOnlyVolumeSubmount(unittest.TestCase):
     """Class 4: a read-only volume whose host directory has a mount below
     it: the submount is read-only in the sandbox too (a recursive bind
@@ -864,16 +880,7 @@ class ReadOnlyVolumeSubmount(unittest.TestCase):
         d = make_tmpdir(self, "amber-he-rosub-")
         sub = os.path.join(d, "sub")
         os.mkdir(sub)
-        r = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs", sub],
-                           capture_output=True, text=True)
-        if r.returncode != 0:
-            skip(self, "cannot mount a tmpfs for the test: %s" % r.stderr.strip())
-        self.addCleanup(subprocess.run, ["umount", "-l", sub])
-        f = os.path.join(sub, "f")
-        with open(f, "w") as fh:
-            fh.write("host\n")
-        os.chmod(f, 0o644)
-        os.utime(f, (5000, 5000))
+        f = tmpfs_with_file(self, sub, "f")
         for mode in ([], ["--service-mode", "strict-agent"], ["--userns", "host"]):
             with self.subTest(mode=mode or "default"):
                 res = parse_result(self, amber_cmd(["run", *mode, "-v", "%s:/v:ro" % d, "--",
@@ -900,16 +907,7 @@ class RootfsSubmount(unittest.TestCase):
         base = os.path.join("/var/tmp", os.path.basename(d))
         os.makedirs(base)
         self.addCleanup(shutil.rmtree, base, True)
-        r = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs", base],
-                           capture_output=True, text=True)
-        if r.returncode != 0:
-            skip(self, "cannot mount a tmpfs for the test: %s" % r.stderr.strip())
-        self.addCleanup(subprocess.run, ["umount", "-l", base])
-        f = os.path.join(base, "rootfile")
-        with open(f, "w") as fh:
-            fh.write("host\n")
-        os.chmod(f, 0o644)
-        os.utime(f, (5000, 5000))
+        f = tmpfs_with_file(self, base, "rootfile")
         code = PRELUDE + TRY + r'''
 import sys
 p = sys.argv[1]
