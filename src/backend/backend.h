@@ -50,16 +50,12 @@ struct amber_started {
     /* With spec->enterable: PID 1's namespaces as descriptors the instance
      * holds open (-1: not handed out), in amber_ns_names order. PID 1 is
      * not dumpable, so no one without CAP_SYS_PTRACE opens them from its
-     * /proc; `exec` takes them from the supervisor (pidfd_getfd). */
+     * /proc; `exec` gets them from the supervisor's namespace keeper. */
     int nsfds[AMBER_NS_COUNT];
 };
 
 struct amber_backend {
     const char *name;
-    /* The workload runs in a session of its own (not in amber's process
-     * group): signals from amber's terminal reach only amber, which
-     * forwards them. */
-    bool own_session;
     /* Can this backend run here? */
     int (*probe)(struct amber_probe *out);
     /* Allocate an instance and every host resource needed before start

@@ -53,13 +53,15 @@ static void forward_signals(const struct amber_backend *backend, struct amber_in
         if (si.ssi_signo == SIGCHLD)
             continue;
         /* INT, QUIT and WINCH from amber's terminal (SI_KERNEL) also reach
-         * the workload directly when it shares amber's foreground process
-         * group (the process backend); forwarding them would deliver them
-         * twice. Anything else from the kernel, like the SIGHUP of a
-         * terminal hangup that only amber (the session leader) gets, is
-         * forwarded; a native workload has a session of its own (with -t,
-         * its own terminal, where WINCH becomes its new size). */
-        if (si.ssi_code == SI_KERNEL && !spec->tty && !backend->own_session &&
+         * the sandbox directly when it shares amber's foreground process
+         * group (no -t): the workload (process backend) or the sandbox's
+         * PID 1, which passes them on (native: the workload has a session
+         * of its own). Forwarding them too would deliver them twice, or,
+         * as two of one signal merge while pending, hide one. Anything else
+         * from the kernel, like the SIGHUP of a terminal hangup that only
+         * amber (the session leader) gets, is forwarded; with -t the
+         * workload has its own terminal and WINCH becomes its new size. */
+        if (si.ssi_code == SI_KERNEL && !spec->tty &&
             (si.ssi_signo == SIGINT || si.ssi_signo == SIGQUIT || si.ssi_signo == SIGWINCH))
             continue;
         log_debug("forwarding signal %u to the workload", si.ssi_signo);

@@ -488,6 +488,7 @@ static int native_start(struct amber_instance *inst, struct amber_error *err)
 {
     const struct amber_spec *spec = inst->spec;
     unsigned long flags = CLONE_NEWPID | CLONE_NEWNS | CLONE_NEWUTS | CLONE_NEWIPC | SIGCHLD;
+    bool undumpable;
     int sv[2];
     struct sync_msg msg;
 
@@ -527,7 +528,16 @@ static int native_start(struct amber_instance *inst, struct amber_error *err)
 
     if (!spec->tty)
         seal_tty_reopen(inst->plan.tty_out);
+    /* The child must start dumpable: without root amber writes its id
+     * maps as its owner, which only a dumpable process's /proc files have
+     * (it turns non-dumpable itself once they are written). A sealed
+     * caller (the supervisor) is dumpable for the clone only. */
+    undumpable = prctl(PR_GET_DUMPABLE, 0, 0, 0, 0) == 0;
+    if (undumpable)
+        prctl(PR_SET_DUMPABLE, 1, 0, 0, 0);
     inst->pid = (pid_t)syscall(SYS_clone, flags, NULL, NULL, NULL, NULL);
+    if (inst->pid != 0 && undumpable)
+        prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
     if (inst->pid != 0) {
         for (int i = 0; i < 2; i++) {
             if (inst->plan.tty_out[i] >= 0)
@@ -848,7 +858,6 @@ static void native_describe(struct amber_instance *inst, struct amber_started *o
 
 const struct amber_backend amber_backend_native = {
     .name = "native",
-    .own_session = true,
     .probe = native_probe,
     .prepare = native_prepare,
     .start = native_start,

@@ -21,6 +21,7 @@
 #include <sys/prctl.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
+#include <sys/un.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -72,50 +73,138 @@ char *container_exec_policy(const struct amber_spec *spec)
     return text;
 }
 
-void container_exec_set_nsfds(struct container *c, const int *nsfds)
+/* The namespace keeper: a small process of the supervisor's that holds
+ * PID 1's namespaces (PID 1 is not dumpable, so its /proc/PID/ns is closed
+ * to amber exec without root) and hands them, over a socket in the
+ * sandbox's 0700 state directory, to a connecting process of the same user
+ * (or root). It is sealed like every amber process next to a sandbox and
+ * dies with the supervisor. */
+static void keeper_main(int ls, const int *nsfds)
 {
-    json_t *pol = c->exec_json != NULL ? json_loads(c->exec_json, 0, NULL) : NULL;
-    json_t *fds = json_object();
+    int keep[AMBER_NS_COUNT + 1];
+    int present[AMBER_NS_COUNT];
+    int sendfds[AMBER_NS_COUNT];
+    struct amber_error ignore;
+    int n = 0;
 
-    if (pol == NULL) {
-        json_decref(fds);
-        return;
-    }
-    for (int i = 0; i < AMBER_NS_COUNT; i++)
+    keep[0] = ls;
+    for (int i = 0; i < AMBER_NS_COUNT; i++) {
+        keep[i + 1] = nsfds[i];
+        present[i] = nsfds[i] >= 0;
         if (nsfds[i] >= 0)
-            json_object_set_new(fds, amber_ns_names[i], json_integer(nsfds[i]));
-    json_object_set_new(pol, "supervisor_nsfds", fds);
+            sendfds[n++] = nsfds[i];
+    }
+    sigset_t none;
+
+    sigemptyset(&none);
+    sigprocmask(SIG_SETMASK, &none, NULL); /* the supervisor's blocked set is not its */
+    seal_process(keep, AMBER_NS_COUNT + 1, &ignore);
+    seal_cmdline("amber-ns");
+    {
+        /* Not the supervisor's stdio: its stdout and stderr are the log
+         * pipes, whose reader waits for every writer to go. */
+        int null = open("/dev/null", O_RDWR | O_CLOEXEC);
+        for (int fd = 0; fd <= 2 && null >= 0; fd++)
+            dup2(null, fd);
+        if (null > 2)
+            close(null);
+    }
+    amber_log_set_sink_fd(-1);
+    for (;;) {
+        struct ucred cr;
+        socklen_t len = sizeof(cr);
+        int c = accept4(ls, NULL, NULL, SOCK_CLOEXEC);
+
+        if (c < 0) {
+            if (errno == EINTR || errno == ECONNABORTED)
+                continue;
+            _exit(0);
+        }
+        if (getsockopt(c, SOL_SOCKET, SO_PEERCRED, &cr, &len) == 0 &&
+            (cr.uid == getuid() || cr.uid == 0))
+            send_fds(c, present, sizeof(present), sendfds, n);
+        close(c);
+    }
+}
+
+int container_ns_keeper_start(struct container *c, const char *sock, const int *nsfds,
+                              struct amber_error *err)
+{
+    struct sockaddr_un sa = {.sun_family = AF_UNIX};
+    json_t *pol = c->exec_json != NULL ? json_loads(c->exec_json, 0, NULL) : NULL;
+    pid_t parent = getpid(), pid;
+    mode_t old;
+    int ls;
+
+    if (pol == NULL)
+        return amber_error_set(err, 0, "no exec policy");
+    if (strlen(sock) >= sizeof(sa.sun_path)) {
+        json_decref(pol);
+        return amber_error_set(err, ENAMETOOLONG, "'%s': too long for a socket", sock);
+    }
+    memcpy(sa.sun_path, sock, strlen(sock) + 1);
+    ls = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
+    if (ls < 0) {
+        json_decref(pol);
+        return amber_error_errno(err, "socket");
+    }
+    unlink(sock);
+    old = umask(077);
+    if (bind(ls, (struct sockaddr *)&sa, sizeof(sa)) < 0 || listen(ls, 16) < 0) {
+        umask(old);
+        amber_error_errno(err, "'%s'", sock);
+        close(ls);
+        json_decref(pol);
+        return -1;
+    }
+    umask(old);
+    pid = fork();
+    if (pid == 0) {
+        prctl(PR_SET_PDEATHSIG, SIGKILL);
+        if (getppid() != parent)
+            _exit(0);
+        keeper_main(ls, nsfds);
+    }
+    close(ls);
+    if (pid < 0) {
+        json_decref(pol);
+        unlink(sock);
+        return amber_error_errno(err, "fork the namespace keeper");
+    }
+    json_object_set_new(pol, "ns_socket", json_string(sock));
     free(c->exec_json);
     c->exec_json = json_dumps(pol, JSON_COMPACT);
     json_decref(pol);
+    return 0;
+}
+
+/* PID 1's namespaces from the keeper: out[i] an fd or -1. */
+static int fetch_namespaces(const char *sock, int *out, struct amber_error *err)
+{
+    struct sockaddr_un sa = {.sun_family = AF_UNIX};
+    int present[AMBER_NS_COUNT];
+    int fds[AMBER_NS_COUNT];
+    cleanup_close int s = -1;
+    int n, k = 0;
+
+    for (int i = 0; i < AMBER_NS_COUNT; i++)
+        out[i] = -1;
+    if (strlen(sock) >= sizeof(sa.sun_path))
+        return amber_error_set(err, ENAMETOOLONG, "'%s'", sock);
+    memcpy(sa.sun_path, sock, strlen(sock) + 1);
+    s = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
+    if (s < 0 || connect(s, (struct sockaddr *)&sa, sizeof(sa)) < 0)
+        return amber_error_errno(err, "its namespaces ('%s')", sock);
+    n = recv_fds(s, present, sizeof(present), fds, AMBER_NS_COUNT);
+    if (n < 0)
+        return amber_error_errno(err, "its namespaces ('%s')", sock);
+    for (int i = 0; i < AMBER_NS_COUNT; i++)
+        if (present[i] && k < n)
+            out[i] = fds[k++];
+    return 0;
 }
 
 #define NNS AMBER_NS_COUNT
-
-/* Open the sandbox's namespace `name`: the supervisor's copy (PID 1 is
- * not dumpable, so its /proc/PID/ns is closed to amber exec without root),
- * taken with pidfd_getfd from the supervisor, which is checked to be the
- * one in the state (pid and start time) after the pidfd is held; a state
- * from an older amber has none, and then /proc/PID/ns. */
-static int open_ns(const struct container *c, json_t *pol, int supfd, const char *name)
-{
-    json_t *fd = json_object_get(json_object_get(pol, "supervisor_nsfds"), name);
-    char path[64];
-
-    if (supfd >= 0) {
-        if (!json_is_integer(fd)) {
-            /* PID 1 hands all of them out (launch.c), time where the kernel
-             * has it: anything else missing fails, rather than leaving the
-             * process in one of the host's namespaces. */
-            errno = ENOENT;
-            return strcmp(name, "time") == 0 ? -2 : -1;
-        }
-        return (int)syscall(SYS_pidfd_getfd, supfd, (int)json_integer_value(fd), 0);
-    }
-    snprintf(path, sizeof(path), "/proc/%d/ns/%s", (int)c->pid,
-             strcmp(name, "time") == 0 ? "time_for_children" : name);
-    return open(path, O_RDONLY | O_CLOEXEC);
-}
 
 __attribute__((noreturn)) static void child_main(json_t *pol, char **argv, int tty,
                                                  bool interactive)
@@ -243,7 +332,8 @@ __attribute__((noreturn)) static void enter_main(const struct container *c, json
 {
     struct amber_error err;
     int fds[NNS];
-    int slave = -1, supfd = -1;
+    int slave = -1;
+    const char *sock;
     pid_t child;
 
     prctl(PR_SET_PDEATHSIG, SIGKILL);
@@ -272,42 +362,42 @@ __attribute__((noreturn)) static void enter_main(const struct container *c, json
     }
     seal_cmdline("amber-exec");
     amber_log_set_sink_fd(-1); /* its descriptor is closed (seal_process) */
-    if (json_object_get(pol, "supervisor_nsfds") != NULL && c->supervisor > 0) {
-        supfd = (int)syscall(SYS_pidfd_open, c->supervisor, 0);
-        if (supfd < 0 || state_proc_starttime(c->supervisor) != c->supervisor_start) {
-            amber_error_set(&err, supfd < 0 ? errno : ESRCH, "container %s: its supervisor is gone",
-                            c->id);
-            goto fail;
-        }
+    sock = json_string_value(json_object_get(pol, "ns_socket"));
+    if (sock != NULL && fetch_namespaces(sock, fds, &err) < 0) {
+        amber_error_prefix(&err, "container %s", c->id);
+        goto fail;
     }
-    /* Open every namespace first: once inside one, /proc is another's.
-     * One that is ours already (no user namespace, the host's network) is
-     * not entered (joining one's own user namespace is an error). */
+    /* Every namespace but time (a kernel may lack it) must be there: a
+     * missing one would leave the process in the host's. A state from an
+     * older amber has no keeper: /proc/PID/ns then (root only). Once they
+     * are open, one that is ours already (no user namespace, the host's
+     * network) is not entered (joining one's own user namespace is an
+     * error). */
     for (size_t i = 0; i < NNS; i++) {
+        bool time = strcmp(amber_ns_names[i], "time") == 0;
         char mine[64];
         struct stat a, b;
 
-        snprintf(mine, sizeof(mine), "/proc/self/ns/%s",
-                 strcmp(amber_ns_names[i], "time") == 0 ? "time" : amber_ns_names[i]);
-        fds[i] = open_ns(c, pol, supfd, amber_ns_names[i]);
-        if (fds[i] == -2 ||
-            (fds[i] < 0 && errno == ENOENT && strcmp(amber_ns_names[i], "time") == 0)) {
-            fds[i] = -1;
-            continue;
-        }
-        if (fds[i] < 0) {
-            amber_error_errno(&err, "container %s: open its %s namespace", c->id,
-                              amber_ns_names[i]);
+        if (sock == NULL) {
+            snprintf(mine, sizeof(mine), "/proc/%d/ns/%s", (int)c->pid,
+                     time ? "time_for_children" : amber_ns_names[i]);
+            fds[i] = open(mine, O_RDONLY | O_CLOEXEC);
+            if (fds[i] < 0 && !(time && errno == ENOENT)) {
+                amber_error_errno(&err, "container %s: open %s", c->id, mine);
+                goto fail;
+            }
+        } else if (fds[i] < 0 && !time) {
+            amber_error_set(&err, ENOENT, "container %s: its %s namespace is not at hand", c->id,
+                            amber_ns_names[i]);
             goto fail;
         }
-        if (fstat(fds[i], &a) == 0 && stat(mine, &b) == 0 && a.st_ino == b.st_ino &&
+        snprintf(mine, sizeof(mine), "/proc/self/ns/%s", amber_ns_names[i]);
+        if (fds[i] >= 0 && fstat(fds[i], &a) == 0 && stat(mine, &b) == 0 && a.st_ino == b.st_ino &&
             a.st_dev == b.st_dev) {
             close(fds[i]);
             fds[i] = -1;
         }
     }
-    if (supfd >= 0)
-        close(supfd);
     /* The cgroup before anything runs inside: a thread moving itself
      * through v1 "tasks" (or v2 cgroup.procs). */
     for (int i = 0; i < c->ncgroups; i++) {
@@ -351,9 +441,10 @@ __attribute__((noreturn)) static void enter_main(const struct container *c, json
     if (slave >= 0)
         close(slave);
     /* INT, QUIT, WINCH from the terminal reached this process and amber
-     * exec alike; amber exec forwards them (the command has a session of
-     * its own), so here they are dropped. */
-    _exit(relay(child, set, true));
+     * exec alike; the command, in a session of its own, gets them from
+     * here (amber exec drops them: two of one signal would merge). With
+     * -t they are the caller's terminal's, not the command's. */
+    _exit(relay(child, set, slave >= 0));
 fail:
     fprintf(stderr, "amber: %s\n", err.msg);
     _exit(AMBER_EXIT_INTERNAL);
@@ -441,5 +532,5 @@ int container_exec(const struct container *c, char **argv, bool tty, bool intera
         }
         close(sv[0]);
     }
-    return relay(child, &set, false);
+    return relay(child, &set, true);
 }

@@ -11,9 +11,11 @@
  * working directory, environment, Landlock rules), as JSON for state.json. */
 char *container_exec_policy(const struct amber_spec *spec);
 
-/* Record in c's exec policy where the supervisor (this process) holds
- * PID 1's namespaces (amber_started.nsfds). */
-void container_exec_set_nsfds(struct container *c, const int *nsfds);
+/* Start the namespace keeper for c (a child of this process, the
+ * supervisor): it holds PID 1's namespaces (amber_started.nsfds) and hands
+ * them to `exec` over the socket sock; c's exec policy records sock. */
+int container_ns_keeper_start(struct container *c, const char *sock, const int *nsfds,
+                              struct amber_error *err);
 
 /* Run argv inside c: enter its cgroup and every namespace of its PID 1,
  * then the same capability drop, no_new_privs, Landlock and seccomp as

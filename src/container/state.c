@@ -351,7 +351,7 @@ void state_unlock(int lockfd)
 int state_remove(const char *root, const char *id, struct amber_error *err)
 {
     static const char *const files[] = {"state.json", "log",         "log.1", "start",
-                                        "exec.fifo",  "config.json", "lock"};
+                                        "exec.fifo",  "config.json", "lock",  "ns.sock"};
     cleanup_free char *dir = state_path(root, id, NULL);
 
     for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++) {

@@ -241,9 +241,12 @@ static int on_started(const struct amber_started *s, void *data)
         ctx->c->started = now_real();
     for (int i = 0; i < s->ncgroups && i < 4; i++)
         ctx->c->cgroups[ctx->c->ncgroups++] = xstrdup(s->cgroups[i]);
-    /* exec takes PID 1's namespaces from this process (exec.c): say where
-     * they are among its descriptors. */
-    container_exec_set_nsfds(ctx->c, s->nsfds);
+    /* exec takes PID 1's namespaces from the keeper (exec.c). */
+    {
+        cleanup_free char *sock = state_path(ctx->root, ctx->c->id, "ns.sock");
+        if (container_ns_keeper_start(ctx->c, sock, s->nsfds, &err) < 0)
+            log_warn("amber exec will not work for %s: %s", ctx->c->id, err.msg);
+    }
     if (ctx->hold) {
         cleanup_free char *fifo = state_path(ctx->root, ctx->c->id, "start");
         if (mkfifo(fifo, 0600) < 0) {
@@ -283,19 +286,11 @@ __attribute__((noreturn)) static void supervisor_main(const char *root,
     pid_t logger;
 
     /* The supervisor outlives the caller next to the sandbox: it keeps
-     * nothing of the caller's but the spec (seal.h): the caller's
-     * environment wiped, every descriptor the caller leaked to amber closed
-     * (the sandbox's PID 1 is cloned from this process). It stays dumpable:
-     * it is outside the sandbox's pid namespace, and without root amber
-     * writes the id maps of PID 1, its clone, as their common owner. */
+     * nothing of the caller's but the spec (seal.h): non-dumpable, the
+     * caller's environment wiped, every descriptor the caller leaked to
+     * amber closed (the sandbox's PID 1 is cloned from this process). */
     const int keep[] = {ready_fd, amber_log_sink_fd()};
-    /* `amber exec` takes PID 1's namespaces from this process with
-     * pidfd_getfd, which Yama (ptrace_scope 1) would otherwise allow only
-     * to an ancestor: let the user's own processes do it (the ordinary
-     * same-user rule still holds; the sandbox cannot see this process). */
-    prctl(PR_SET_PTRACER, PR_SET_PTRACER_ANY, 0, 0, 0);
-    seal_environment();
-    if (seal_fds(keep, sizeof(keep) / sizeof(keep[0]), &err) < 0) {
+    if (seal_process(keep, sizeof(keep) / sizeof(keep[0]), &err) < 0) {
         report_ready(&ctx, &err);
         _exit(1);
     }

@@ -10,6 +10,7 @@
  * Everything here runs after the whole policy (capabilities, Landlock,
  * seccomp) is in force, so PID 1 is as confined as the workload. */
 #include <errno.h>
+#include <stdbool.h>
 #include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
@@ -77,7 +78,7 @@ static void sync_back(const struct sandbox_plan *plan)
 /* Forward signals to the worker and reap every child until the worker
  * ends; returns its wait status. (Apart from init_run so that nothing of
  * it lives in the frame vfork shares.) */
-static int supervise(pid_t worker)
+static int supervise(pid_t worker, bool own_tty)
 {
     sigset_t set;
 
@@ -108,9 +109,13 @@ static int supervise(pid_t worker)
                 return wstatus;
             continue;
         }
-        /* INT, QUIT and WINCH from the terminal (SI_KERNEL) already reached
-         * the whole foreground process group, the workload included. */
-        if (si.si_code == SI_KERNEL && (sig == SIGINT || sig == SIGQUIT || sig == SIGWINCH))
+        /* The worker has a session of its own, so INT, QUIT and WINCH from
+         * amber's terminal (SI_KERNEL) reached this process, in amber's
+         * process group, and not it: they go on (amber does not forward
+         * those: two of one signal would merge here). With -t they are the
+         * caller's terminal's, not the workload's (amber resizes its pty). */
+        if (own_tty && si.si_code == SI_KERNEL &&
+            (sig == SIGINT || sig == SIGQUIT || sig == SIGWINCH))
             continue;
         kill(worker, sig);
     }
@@ -135,7 +140,7 @@ void init_run(const struct sandbox_plan *plan)
     if (worker == 0)
         exec_workload(plan);
 
-    wstatus = supervise(worker);
+    wstatus = supervise(worker, plan->spec->tty);
     if (plan->syncback && WIFEXITED(wstatus) && WEXITSTATUS(wstatus) == 0)
         sync_back(plan);
     sync_send(plan->sync_fd, SYNC_STATUS, wstatus, NULL);

@@ -71,23 +71,28 @@ int sync_send(int fd, int type, int status, const struct amber_error *err)
     }
 }
 
-int send_fd(int sock, const void *data, size_t len, int passfd)
+int send_fds(int sock, const void *data, size_t len, const int *fds, int n)
 {
     struct iovec iov = {.iov_base = (void *)(uintptr_t)data, .iov_len = len};
     union {
-        char buf[CMSG_SPACE(sizeof(int))];
+        char buf[CMSG_SPACE(sizeof(int) * SEND_FDS_MAX)];
         struct cmsghdr align;
     } u;
-    struct msghdr mh = {
-        .msg_iov = &iov, .msg_iovlen = 1, .msg_control = u.buf, .msg_controllen = sizeof(u.buf)};
+    struct msghdr mh = {.msg_iov = &iov, .msg_iovlen = 1};
     struct cmsghdr *c;
 
+    if (n < 0 || n > SEND_FDS_MAX)
+        return -1;
     memset(&u, 0, sizeof(u));
-    c = CMSG_FIRSTHDR(&mh);
-    c->cmsg_level = SOL_SOCKET;
-    c->cmsg_type = SCM_RIGHTS;
-    c->cmsg_len = CMSG_LEN(sizeof(int));
-    memcpy(CMSG_DATA(c), &passfd, sizeof(int));
+    if (n > 0) {
+        mh.msg_control = u.buf;
+        mh.msg_controllen = CMSG_SPACE(sizeof(int) * (size_t)n);
+        c = CMSG_FIRSTHDR(&mh);
+        c->cmsg_level = SOL_SOCKET;
+        c->cmsg_type = SCM_RIGHTS;
+        c->cmsg_len = CMSG_LEN(sizeof(int) * (size_t)n);
+        memcpy(CMSG_DATA(c), fds, sizeof(int) * (size_t)n);
+    }
     for (;;) {
         ssize_t w = sendmsg(sock, &mh, MSG_NOSIGNAL);
         if (w == (ssize_t)len)
@@ -96,6 +101,46 @@ int send_fd(int sock, const void *data, size_t len, int passfd)
             continue;
         return -1;
     }
+}
+
+int send_fd(int sock, const void *data, size_t len, int passfd)
+{
+    return send_fds(sock, data, len, &passfd, 1);
+}
+
+int recv_fds(int sock, void *data, size_t len, int *fds, int max)
+{
+    struct iovec iov = {.iov_base = data, .iov_len = len};
+    union {
+        char buf[CMSG_SPACE(sizeof(int) * SEND_FDS_MAX)];
+        struct cmsghdr align;
+    } u;
+    struct msghdr mh = {
+        .msg_iov = &iov, .msg_iovlen = 1, .msg_control = u.buf, .msg_controllen = sizeof(u.buf)};
+    ssize_t r;
+    int n = 0;
+
+    do
+        r = recvmsg(sock, &mh, MSG_CMSG_CLOEXEC);
+    while (r < 0 && errno == EINTR);
+    if (r != (ssize_t)len) {
+        if (r >= 0)
+            errno = EPROTO;
+        n = -1;
+    }
+    for (struct cmsghdr *c = CMSG_FIRSTHDR(&mh); c != NULL; c = CMSG_NXTHDR(&mh, c)) {
+        if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS)
+            continue;
+        for (size_t i = 0; i < (c->cmsg_len - CMSG_LEN(0)) / sizeof(int); i++) {
+            int fd;
+            memcpy(&fd, CMSG_DATA(c) + i * sizeof(int), sizeof(int));
+            if (n >= 0 && n < max)
+                fds[n++] = fd;
+            else
+                close(fd); /* more than asked for, or a bad message */
+        }
+    }
+    return n;
 }
 
 int sync_send_fd(int fd, int type, int status, int passfd)
@@ -319,6 +364,7 @@ void launch_child(const struct sandbox_plan *plan)
         seal_tty_install(out);
         seal_environment();
         amber_log_set_sink_fd(-1); /* closed below: the sink must not write to its number */
+
         seal_cmdline("amber-init");
         if (seal_fds(keep, sizeof(keep) / sizeof(keep[0]), &err) < 0)
             fail(plan, &err);

@@ -94,6 +94,12 @@ int sync_recv(int fd, struct sync_msg *msg);
 /* Send len bytes of data with passfd attached (SCM_RIGHTS) in one message;
  * -1 on failure. Async-signal-safe. */
 int send_fd(int sock, const void *data, size_t len, int passfd);
+/* The same with n descriptors (at most SEND_FDS_MAX); and the receiving
+ * side: exactly len bytes into data, up to max descriptors into fds
+ * (close-on-exec; extra ones closed). Returns how many, -1 on error. */
+#define SEND_FDS_MAX 16
+int send_fds(int sock, const void *data, size_t len, const int *fds, int n);
+int recv_fds(int sock, void *data, size_t len, int *fds, int max);
 /* The same with one file descriptor attached (SCM_RIGHTS); *passfd is -1
  * when the message carried none. */
 int sync_send_fd(int fd, int type, int status, int passfd);
