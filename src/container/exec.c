@@ -495,7 +495,7 @@ int container_exec(const struct container *c, char **argv, bool tty, bool intera
 {
     json_t *pol;
     pid_t child;
-    sigset_t set;
+    sigset_t set, saved;
     int sv[2] = {-1, -1};
 
     if (c->status != CONTAINER_RUNNING || c->pid <= 0)
@@ -510,11 +510,17 @@ int container_exec(const struct container *c, char **argv, bool tty, bool intera
     for (int i = 0; i < amber_forward_signals_count; i++)
         sigaddset(&set, amber_forward_signals[i]);
     sigaddset(&set, SIGCHLD);
-    sigprocmask(SIG_BLOCK, &set, NULL);
+    sigprocmask(SIG_BLOCK, &set, &saved);
     child = fork();
     if (child < 0) {
+        int e = errno;
         json_decref(pol);
-        return amber_error_errno(err, "fork");
+        if (sv[0] >= 0) {
+            close(sv[0]);
+            close(sv[1]);
+        }
+        sigprocmask(SIG_SETMASK, &saved, NULL);
+        return amber_error_set(err, e, "fork");
     }
     if (child == 0) {
         if (sv[0] >= 0)

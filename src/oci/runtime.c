@@ -950,6 +950,9 @@ int oci_exec(const struct oci_exec_opts *o, struct amber_error *err)
         for (ncg = 0; ncg < n; ncg++)
             if ((cgfd[ncg] = raise_fd(cgfd[ncg], min)) < 0) {
                 amber_error_errno(err, "exec: cgroup fd");
+                /* raise_fd closed the one it failed on; the rest are open. */
+                for (int k = ncg + 1; k < n; k++)
+                    close(cgfd[k]);
                 goto out;
             }
     }

@@ -636,9 +636,12 @@ int rootfs_setup(const struct sandbox_plan *plan, const int *trees, struct amber
     if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0)
         return amber_error_errno(err, "make mounts private");
     /* Open every bind source now: the staging tmpfs about to cover /tmp
-     * must not hide one that lives there, and each is resolved once. */
-    for (size_t i = 0; i < spec->nmounts && i < SANDBOX_MAX_MOUNTS; i++) {
+     * must not hide one that lives there, and each is resolved once. All
+     * -1 first: a failed open leaves the rest unopened, and they are
+     * closed below. */
+    for (size_t i = 0; i < SANDBOX_MAX_MOUNTS; i++)
         srcfds[i] = -1;
+    for (size_t i = 0; i < spec->nmounts && i < SANDBOX_MAX_MOUNTS; i++) {
         if (spec->mounts[i].kind != AMBER_MOUNT_BIND)
             continue;
         srcfds[i] = open(spec->mounts[i].src, O_PATH | O_CLOEXEC);

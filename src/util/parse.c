@@ -21,35 +21,51 @@ int parse_uint(const char *s, uint64_t max, uint64_t *out)
     return 0;
 }
 
-/* Parse "<digits>[.<digits>]" into an integer part and a fraction scaled by
- * `scale`, leaving *end at the first other character. */
+/* Parse "<digits>[.<digits>]" times `scale` into *out, leaving *end at the
+ * first other character. The value must be exact: a result that is not a
+ * whole number of the unit (0.3333 CPUs in milli-CPUs, 1.1k bytes) or
+ * that does not fit in 64 bits is refused, never rounded or wrapped.
+ * scale 0: only check the syntax and find *end. */
 static int parse_decimal(const char *s, uint64_t scale, uint64_t *out, const char **end)
 {
-    uint64_t ip = 0, frac = 0, div = 1;
+    unsigned __int128 ip = 0, frac = 0, div = 1, v;
     const char *p = s;
 
     if (!isdigit((unsigned char)*p))
         return -1;
     for (; isdigit((unsigned char)*p); p++) {
-        if (ip > (UINT64_MAX - 9) / 10)
+        ip = ip * 10 + (unsigned)(*p - '0');
+        if (ip > UINT64_MAX)
             return -1;
-        ip = ip * 10 + (uint64_t)(*p - '0');
     }
     if (*p == '.') {
         p++;
         if (!isdigit((unsigned char)*p))
             return -1;
         for (; isdigit((unsigned char)*p); p++) {
-            if (div < 1000000000ULL) {
-                frac = frac * 10 + (uint64_t)(*p - '0');
-                div *= 10;
+            /* 10^19 still leaves frac * scale (scale < 2^64) in 128 bits;
+             * further digits must be zeros. */
+            if (div >= 10000000000000000000ULL) {
+                if (*p != '0')
+                    return -1;
+                continue;
             }
+            frac = frac * 10 + (unsigned)(*p - '0');
+            div *= 10;
         }
     }
-    if (ip != 0 && scale > UINT64_MAX / ip)
-        return -1;
-    *out = ip * scale + (frac * scale) / div;
     *end = p;
+    if (scale == 0)
+        return 0;
+    if ((frac * scale) % div != 0)
+        return -1; /* not a whole number of the unit */
+    v = ip * scale;
+    if (ip != 0 && v / ip != scale)
+        return -1;
+    v += (frac * scale) / div;
+    if (v > UINT64_MAX)
+        return -1;
+    *out = (uint64_t)v;
     return 0;
 }
 
@@ -67,7 +83,7 @@ static int parse_with_units(const char *s, const struct unit *units, size_t n, b
     const char *end;
     uint64_t v;
 
-    if (s == NULL || parse_decimal(s, 1, &v, &end) < 0)
+    if (s == NULL || parse_decimal(s, 0, &v, &end) < 0)
         return -1;
     for (size_t i = 0; i < n; i++) {
         if ((nocase ? strcasecmp(end, units[i].suffix) : strcmp(end, units[i].suffix)) != 0)

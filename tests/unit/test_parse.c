@@ -25,6 +25,13 @@ static void sizes(void)
     CHECK(parse_size("99999999999999999999", &v) < 0);
     CHECK(parse_size("20000000T", &v) < 0);
     CHECK(parse_size(NULL, &v) < 0);
+    CHECK(parse_size("0.999999999t", &v) < 0); /* not a whole number of bytes */
+    CHECK(parse_size("1.1k", &v) < 0);
+    CHECK(parse_size("1.25k", &v) == 0 && v == 1280);
+    CHECK(parse_size("1.50G", &v) == 0 && v == 3ULL << 29);
+    CHECK(parse_size("16777215.999999999999t", &v) < 0);
+    CHECK(parse_size("16777215t", &v) == 0 && v == 16777215ULL << 40);
+    CHECK(parse_size("16777216t", &v) < 0); /* 2^64 */
 }
 
 static void durations(void)
@@ -41,6 +48,15 @@ static void durations(void)
     CHECK(parse_duration("abc", &v) < 0);
     CHECK(parse_duration("5x", &v) < 0);
     CHECK(parse_duration("-1", &v) < 0);
+    /* Exact or refused: no fraction that overflows, wraps or rounds. */
+    CHECK(parse_duration("0.999999999m", &v) == 0 && v == 59999999940ULL);
+    CHECK(parse_duration("0.333333333h", &v) == 0 && v == 1199999998800ULL);
+    CHECK(parse_duration("18446744073.9", &v) < 0);
+    CHECK(parse_duration("18446744073", &v) == 0 && v == 18446744073000000000ULL);
+    CHECK(parse_duration("18446744074", &v) < 0);
+    CHECK(parse_duration("0.0000000001", &v) < 0); /* a tenth of a nanosecond */
+    CHECK(parse_duration("1.500000000000000000000000", &v) == 0 && v == 1500000000ULL);
+    CHECK(parse_duration("1.5000000000000000000000001", &v) < 0);
 }
 
 static void numbers(void)
@@ -57,6 +73,8 @@ static void numbers(void)
     CHECK(parse_cpus("0.5", &v) == 0 && v == 500);
     CHECK(parse_cpus("2", &v) == 0 && v == 2000);
     CHECK(parse_cpus("0", &v) < 0);
+    CHECK(parse_cpus("0.001", &v) == 0 && v == 1);
+    CHECK(parse_cpus("0.3333", &v) < 0); /* finer than a milli-CPU */
     CHECK(parse_cpus("abc", &v) < 0);
     CHECK(parse_cpus("1.5x", &v) < 0);
     CHECK(parse_user("1000", &uid, &gid, &has_gid) == 0 && uid == 1000 && !has_gid);
