@@ -32,6 +32,7 @@
 #include "backend/tty.h"
 #include "sandbox/caps.h"
 #include "sandbox/landlock.h"
+#include "sandbox/rlimit.h"
 #include "sandbox/sandbox.h"
 #include "sandbox/seal.h"
 #include "sandbox/seccomp.h"
@@ -66,6 +67,19 @@ char *container_exec_policy(const struct amber_spec *spec)
     json_object_set_new(o, "env", env);
     json_object_set_new(o, "landlock", ll);
     json_object_set_new(o, "allow_jit", json_boolean(spec->allow_jit));
+    /* The rlimits the sandbox's workload got (rlimit.c applies them to the
+     * exec'd process from the same data): --ulimit, and the pids limit
+     * that becomes RLIMIT_NPROC in a user namespace. */
+    {
+        json_t *ul = json_array();
+        for (size_t i = 0; i < spec->nulimits; i++)
+            json_array_append_new(ul, json_pack("[iII]", spec->ulimits[i].resource,
+                                                (json_int_t)spec->ulimits[i].soft,
+                                                (json_int_t)spec->ulimits[i].hard));
+        json_object_set_new(o, "ulimits", ul);
+        json_object_set_new(o, "pids", json_integer((json_int_t)spec->pids));
+        json_object_set_new(o, "userns", json_boolean(spec->userns != AMBER_USERNS_HOST));
+    }
     json_object_set_new(o, "allow_no_landlock",
                         json_boolean(spec->allow_degraded && spec->mode == AMBER_MODE_AGENT));
     text = json_dumps(o, JSON_COMPACT);
@@ -258,6 +272,26 @@ __attribute__((noreturn)) static void child_main(json_t *pol, char **argv, int t
     for (i = 0; i < json_array_size(json_object_get(pol, "env")); i++)
         env[i] = (char *)json_string_value(json_array_get(json_object_get(pol, "env"), i));
 
+    /* The sandbox's rlimits, by the same code that gave them to its
+     * workload (launch.c, step 5). */
+    {
+        struct amber_spec lim;
+        size_t k;
+        json_t *u;
+
+        spec_init(&lim);
+        json_array_foreach(json_object_get(pol, "ulimits"), k, u)
+        {
+            spec_set_ulimit(&lim, (int)json_integer_value(json_array_get(u, 0)),
+                            (uint64_t)json_integer_value(json_array_get(u, 1)),
+                            (uint64_t)json_integer_value(json_array_get(u, 2)));
+        }
+        lim.pids = (uint64_t)json_integer_value(json_object_get(pol, "pids"));
+        k = (size_t)rlimit_apply(&lim, json_is_true(json_object_get(pol, "userns")), &err);
+        spec_free(&lim);
+        if ((int)k < 0)
+            goto fail;
+    }
     if (caps_drop_bounding(&err) < 0)
         goto fail;
     /* setgroups is denied in a user namespace mapped without privilege;

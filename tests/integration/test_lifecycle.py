@@ -121,6 +121,24 @@ class Lifecycle(unittest.TestCase):
         r = self.amber("exec", "p", "--", "no-such-command")
         self.assertEqual(r.returncode, 127)
 
+    def test_exec_keeps_the_sandbox_rlimits(self):
+        """A process amber exec starts has the rlimits the sandbox's own
+        workload has (--ulimit and amber's defaults), not amber exec's."""
+        self.start("sleep", "1000", name="u", extra=("--ulimit", "nofile=64:64",
+                                                   "--ulimit", "stack=4194304:4194304"))
+        probe = "ulimit -n; ulimit -s"
+        r = self.amber("exec", "u", "--", "sh", "-c", probe)
+        self.assertEqual((r.returncode, r.stdout.split()), (0, ["64", "4096"]), r.stderr)
+        # The same as the workload itself: its limits through /proc/1's child.
+        r2 = self.amber("exec", "u", "--", "sh", "-c",
+                        "grep -E '^Max (open files|core file size)' /proc/2/limits")
+        self.assertEqual(r2.returncode, 0, r2.stderr)
+        self.assertRegex(r2.stdout, r"Max open files\s+64\s+64")
+        self.assertRegex(r2.stdout, r"Max core file size\s+0\s+0")
+        r3 = self.amber("exec", "u", "--", "sh", "-c",
+                        "grep -E '^Max core file size' /proc/self/limits")
+        self.assertRegex(r3.stdout, r"Max core file size\s+0\s+0", "core dumps off in exec too")
+
     def test_exec_stdin_and_tty(self):
         import pty
         self.start("sleep", "1000", name="t")
