@@ -55,8 +55,11 @@ static int signal_container(const struct container *c, int sig)
     }
     if (!state_supervisor_alive(c))
         return 0;
-    if (sig == SIGKILL && c->pid > 0)
-        rc = kill(c->pid, SIGKILL);
+    /* SIGKILL goes to PID 1 itself (through a pidfd, only if it is still
+     * the state's); where it cannot be named so, to the supervisor, whose
+     * death takes PID 1 along (parent-death signal). */
+    if (sig == SIGKILL && c->pid > 0 && state_signal_pid1(c, SIGKILL) == 0)
+        rc = 0;
     else
         rc = kill(c->supervisor, sig);
     if (c->status == CONTAINER_PAUSED) {

@@ -16,6 +16,7 @@
 #include <sys/random.h>
 #include <sys/stat.h>
 #include <time.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "util/cleanup.h"
@@ -127,11 +128,11 @@ int state_save(const char *root, const struct container *c, struct amber_error *
     for (int i = 0; i < c->ncgroups; i++)
         json_array_append_new(cg, json_string(c->cgroups[i]));
     json_object_set_new(o, "cgroups", cg);
+    json_object_set_new(o, "pid_start", json_integer((json_int_t)c->pid_start));
     if (c->oci) {
         json_t *a = c->annotations != NULL ? json_loads(c->annotations, 0, NULL) : NULL;
         json_object_set_new(o, "oci", json_true());
         json_object_set_new(o, "bundle", json_string(c->bundle != NULL ? c->bundle : ""));
-        json_object_set_new(o, "pid_start", json_integer((json_int_t)c->pid_start));
         json_object_set_new(o, "annotations", a != NULL ? a : json_object());
     }
     if (c->exec_json != NULL) {
@@ -194,10 +195,10 @@ int state_load(const char *root, const char *id, struct container *c, struct amb
     v = json_object_get(o, "exec");
     if (v != NULL)
         c->exec_json = json_dumps(v, JSON_COMPACT);
+    c->pid_start = (uint64_t)json_integer_value(json_object_get(o, "pid_start"));
     c->oci = json_is_true(json_object_get(o, "oci"));
     if (c->oci) {
         c->bundle = xstrdup(jstr(o, "bundle"));
-        c->pid_start = (uint64_t)json_integer_value(json_object_get(o, "pid_start"));
         v = json_object_get(o, "annotations");
         c->annotations = json_is_object(v) ? json_dumps(v, JSON_COMPACT) : xstrdup("{}");
     }
@@ -361,6 +362,26 @@ int state_remove(const char *root, const char *id, struct amber_error *err)
     if (rmdir(dir) < 0 && errno != ENOENT)
         return amber_error_errno(err, "remove '%s'", dir);
     return 0;
+}
+
+int state_signal_pid1(const struct container *c, int sig)
+{
+    int pfd, rc = -1;
+
+    if (c->pid <= 0 || c->pid_start == 0) {
+        errno = ESRCH;
+        return -1;
+    }
+    pfd = (int)syscall(SYS_pidfd_open, c->pid, 0);
+    if (pfd < 0)
+        return -1;
+    /* Held by the pidfd: the start time now tells whether it is ours. */
+    if (state_proc_starttime(c->pid) == c->pid_start)
+        rc = (int)syscall(SYS_pidfd_send_signal, pfd, sig, NULL, 0);
+    else
+        errno = ESRCH;
+    close(pfd);
+    return rc;
 }
 
 uint64_t state_proc_starttime(pid_t pid)

@@ -44,8 +44,8 @@ struct container {
      * first process is `pid`, identified by its start time. */
     bool oci;
     char *bundle;
-    uint64_t pid_start;
-    char *annotations; /* JSON object text */
+    uint64_t pid_start; /* `pid`'s start time: a signal goes only to that very process */
+    char *annotations;  /* JSON object text */
 };
 
 const char *container_status_name(enum container_status s);
@@ -89,5 +89,8 @@ char *state_path(const char *root, const char *id, const char *file);
 bool state_supervisor_alive(const struct container *c);
 /* Start time of pid (field 22 of /proc/PID/stat), 0 if gone. */
 uint64_t state_proc_starttime(pid_t pid);
+/* Signal c's PID 1 through a pidfd, only if it is still the process the
+ * state names (pid and start time); -1 (ESRCH) otherwise. */
+int state_signal_pid1(const struct container *c, int sig);
 
 #endif

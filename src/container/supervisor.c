@@ -27,6 +27,7 @@
 #include <sys/prctl.h>
 #include <sys/signalfd.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -237,6 +238,7 @@ static int on_started(const struct amber_started *s, void *data)
 
     ctx->c->status = ctx->hold ? CONTAINER_CREATED : CONTAINER_RUNNING;
     ctx->c->pid = pid;
+    ctx->c->pid_start = state_proc_starttime(pid);
     if (!ctx->hold)
         ctx->c->started = now_real();
     for (int i = 0; i < s->ncgroups && i < 4; i++)
@@ -450,8 +452,11 @@ void supervisor_reap_lost(const char *root, struct container *c)
         return;
     /* The supervisor is gone (SIGKILL, OOM, reboot): so is the sandbox
      * (parent-death signal); remove whatever the watchdog has not. */
-    if (c->pid > 0)
-        kill(c->pid, SIGKILL);
+    /* PID 1 died with it (parent-death signal). Should it linger, it is
+     * killed through a pidfd, and only if it is still the process the state
+     * names (pid and start time): never a bare pid that may be another's
+     * by now (a state without a start time: nothing is signalled). */
+    state_signal_pid1(c, SIGKILL);
     for (int i = 0; i < c->ncgroups; i++)
         rmdir(c->cgroups[i]);
     c->status = CONTAINER_STOPPED;

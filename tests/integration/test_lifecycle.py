@@ -256,6 +256,32 @@ class Lifecycle(unittest.TestCase):
         r = self.amber("rm", "orphan")
         self.assertEqual(r.returncode, 0, r.stderr)
 
+    def test_reused_pid_is_never_signalled(self):
+        """The supervisor and PID 1 are gone and PID 1's pid now names
+        another process (faked in state.json): the reaper run by `ps` and
+        `rm -f` leave that process alone (pidfd + start time, not the bare
+        pid)."""
+        cid = self.start("sleep", "1000", name="reuse")
+        st = self.raw_state(cid)
+        os.kill(st["supervisor"], signal.SIGKILL)
+        deadline = time.time() + 5
+        while time.time() < deadline and os.path.exists("/proc/%d" % st["pid"]):
+            time.sleep(0.05)
+        victim = subprocess.Popen(["sleep", "1000"])
+        self.addCleanup(lambda: (victim.kill(), victim.wait()))
+        path = os.path.join(self.root, cid, "state.json")
+        with open(path) as f:
+            doc = json.load(f)
+        doc["pid"] = victim.pid  # what a reused pid looks like
+        with open(path, "w") as f:
+            json.dump(doc, f)
+        r = self.amber("ps", "--all")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        r = self.amber("rm", "-f", "reuse")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        time.sleep(0.2)
+        self.assertIsNone(victim.poll(), "a process that merely reused the pid was signalled")
+
     @unittest.skipUnless(IS_ROOT, "needs a freezer cgroup (root)")
     def test_pause_resume(self):
         self.start("sh", "-c", "i=0; while :; do i=$((i+1)); echo $i; sleep 0.05; done",
