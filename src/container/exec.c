@@ -112,8 +112,7 @@ static void keeper_main(int ls, const int *nsfds)
 
     sigemptyset(&none);
     sigprocmask(SIG_SETMASK, &none, NULL); /* the supervisor's blocked set is not its */
-    seal_process(keep, AMBER_NS_COUNT + 1, &ignore);
-    seal_cmdline("amber-ns");
+    seal_process(keep, AMBER_NS_COUNT + 1, "amber-ns", &ignore);
     {
         /* Not the supervisor's stdio: its stdout and stderr are the log
          * pipes, whose reader waits for every writer to go. */
@@ -383,8 +382,6 @@ __attribute__((noreturn)) static void enter_main(const struct container *c, json
         seal_tty_reopen(out);
         seal_tty_install(out);
     }
-    if (seal_process(&ttysock, 1, &err) < 0)
-        goto fail;
     /* argv points into amber exec's own command line: copied before that
      * is wiped. */
     {
@@ -394,7 +391,8 @@ __attribute__((noreturn)) static void enter_main(const struct container *c, json
             strv_push(&copy, &n, argv[i]);
         argv = copy;
     }
-    seal_cmdline("amber-exec");
+    if (seal_process(&ttysock, 1, "amber-exec", &err) < 0)
+        goto fail;
     amber_log_set_sink_fd(-1); /* its descriptor is closed (seal_process) */
     sock = json_string_value(json_object_get(pol, "ns_socket"));
     if (sock != NULL && fetch_namespaces(sock, fds, &err) < 0) {

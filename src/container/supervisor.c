@@ -292,7 +292,7 @@ __attribute__((noreturn)) static void supervisor_main(const char *root,
      * caller's environment wiped, every descriptor the caller leaked to
      * amber closed (the sandbox's PID 1 is cloned from this process). */
     const int keep[] = {ready_fd, amber_log_sink_fd()};
-    if (seal_process(keep, sizeof(keep) / sizeof(keep[0]), &err) < 0) {
+    if (seal_process(keep, sizeof(keep) / sizeof(keep[0]), NULL, &err) < 0) {
         report_ready(&ctx, &err);
         _exit(1);
     }

@@ -809,8 +809,7 @@ void oci_child(const struct oci_plan *plan)
      * without the caller's environment and, after GO, non-dumpable
      * (seal.h). Its descriptors are close-on-exec below and unreachable
      * meanwhile. */
-    seal_environment();
-    seal_cmdline("amber-init");
+    seal_environment("amber-init");
     for (int i = 0; i < plan->ncgroup_fds; i++) {
         if (write(plan->cgroup_fds[i], "0", 1) != 1) {
             amber_error_errno(&err, "join the container's cgroup");

@@ -998,8 +998,7 @@ int oci_exec(const struct oci_exec_opts *o, struct amber_error *err)
          * execs: non-dumpable and without amber exec's caller's
          * environment (seal.h); its descriptors are close-on-exec. */
         seal_undumpable();
-        seal_environment();
-        seal_cmdline("amber-exec");
+        seal_environment("amber-exec");
         if (nsfd[OCI_NS_USER] >= 0 && setns(nsfd[OCI_NS_USER], CLONE_NEWUSER) < 0) {
             amber_error_errno(&m.err, "container '%s': join its user namespace", c.id);
             goto mid_fail;

@@ -125,7 +125,7 @@ int recv_fds(int sock, void *data, size_t len, int *fds, int max)
     while (r < 0 && errno == EINTR);
     if (r != (ssize_t)len) {
         if (r >= 0)
-            errno = EPROTO;
+            errno = r == 0 ? ENODATA : EPROTO; /* ENODATA: the peer is gone (EOF) */
         n = -1;
     }
     for (struct cmsghdr *c = CMSG_FIRSTHDR(&mh); c != NULL; c = CMSG_NXTHDR(&mh, c)) {
@@ -155,28 +155,9 @@ int sync_send_fd(int fd, int type, int status, int passfd)
 
 int sync_recv_fd(int fd, struct sync_msg *msg, int *passfd)
 {
-    struct iovec iov = {.iov_base = msg, .iov_len = sizeof(*msg)};
-    union {
-        char buf[CMSG_SPACE(sizeof(int))];
-        struct cmsghdr align;
-    } u;
-    struct msghdr mh = {
-        .msg_iov = &iov, .msg_iovlen = 1, .msg_control = u.buf, .msg_controllen = sizeof(u.buf)};
-    ssize_t r;
-
     *passfd = -1;
-    do
-        r = recvmsg(fd, &mh, MSG_CMSG_CLOEXEC);
-    while (r < 0 && errno == EINTR);
-    if (r == 0)
-        return 0;
-    if (r != (ssize_t)sizeof(*msg))
-        return -1;
-    for (struct cmsghdr *c = CMSG_FIRSTHDR(&mh); c != NULL; c = CMSG_NXTHDR(&mh, c)) {
-        if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS &&
-            c->cmsg_len == CMSG_LEN(sizeof(int)))
-            memcpy(passfd, CMSG_DATA(c), sizeof(int));
-    }
+    if (recv_fds(fd, msg, sizeof(*msg), passfd, 1) < 0)
+        return errno == ENODATA ? 0 : -1;
     return 1;
 }
 
@@ -352,20 +333,17 @@ void launch_child(const struct sandbox_plan *plan)
         close(plan->cgroup_fds[i]);
     }
 
-    /* 1. Sealed before anything of the sandbox exists: non-dumpable (no
-     * /proc/1/{fd,mem,environ,exe} and no ptrace for the workload, which
-     * holds no CAP_SYS_PTRACE), the caller's environment wiped, and every
-     * descriptor closed but the channels to amber. Close, not CLOEXEC:
+    /* 1. Sealed before anything of the sandbox exists: the caller's
+     * environment and command line wiped, every descriptor closed but the
+     * channels to amber (non-dumpable follows at GO, 2). Close, not CLOEXEC:
      * PID 1 never execs, and the clone copied amber's whole table (the
      * --context source directory, whatever the caller leaked to amber). */
     {
         const int keep[] = {plan->sync_fd, plan->payload_fd};
         int out[2] = {plan->tty_out[0], plan->tty_out[1]};
         seal_tty_install(out);
-        seal_environment();
+        seal_environment("amber-init");
         amber_log_set_sink_fd(-1); /* closed below: the sink must not write to its number */
-
-        seal_cmdline("amber-init");
         if (seal_fds(keep, sizeof(keep) / sizeof(keep[0]), &err) < 0)
             fail(plan, &err);
     }

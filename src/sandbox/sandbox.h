@@ -96,7 +96,8 @@ int sync_recv(int fd, struct sync_msg *msg);
 int send_fd(int sock, const void *data, size_t len, int passfd);
 /* The same with n descriptors (at most SEND_FDS_MAX); and the receiving
  * side: exactly len bytes into data, up to max descriptors into fds
- * (close-on-exec; extra ones closed). Returns how many, -1 on error. */
+ * (close-on-exec; extra ones closed). Returns how many, -1 on error
+ * (ENODATA: end of file, the peer is gone). */
 #define SEND_FDS_MAX 16
 int send_fds(int sock, const void *data, size_t len, const int *fds, int n);
 int recv_fds(int sock, void *data, size_t len, int *fds, int max);

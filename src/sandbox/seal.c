@@ -40,11 +40,11 @@ void seal_undumpable(void)
     prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
 }
 
-/* Two consecutive fields of /proc/self/stat, from field `first` (48 and
- * 49: where the kernel put the argument strings; 50 and 51: the
- * environment). The command name (field 2) may hold spaces and
- * parentheses, so counting starts after its last ')'. */
-static bool stat_area(int first, uintptr_t *start, uintptr_t *end)
+/* Fields 48 to 51 of /proc/self/stat: where the kernel put the argument
+ * strings (a[0], a[1]) and the environment (a[2], a[3]). The command name
+ * (field 2) may hold spaces and parentheses, so counting starts after its
+ * last ')'. */
+static bool stat_areas(uintptr_t a[4])
 {
     char buf[2048];
     struct amber_error ignore;
@@ -57,40 +57,30 @@ static bool stat_area(int first, uintptr_t *start, uintptr_t *end)
     if (p == NULL)
         return false;
     for (char *t = strtok_r(p + 1, " ", &save); t != NULL; t = strtok_r(NULL, " ", &save)) {
-        field++;
-        if (field == first)
-            *start = (uintptr_t)strtoull(t, NULL, 10);
-        else if (field == first + 1) {
-            *end = (uintptr_t)strtoull(t, NULL, 10);
-            return *start != 0 && *end > *start;
-        }
+        if (++field >= 48 && field <= 51)
+            a[field - 48] = (uintptr_t)strtoull(t, NULL, 10);
+        if (field == 51)
+            return a[0] != 0 && a[1] > a[0] && a[2] != 0 && a[3] > a[2];
     }
     return false;
 }
 
-void seal_environment(void)
+void seal_environment(const char *cmdline)
 {
-    uintptr_t start = 0, end = 0;
+    uintptr_t a[4] = {0, 0, 0, 0};
+    size_t n = cmdline != NULL ? strlen(cmdline) : 0;
 
-    /* The area lies in this process's own stack, which is writable: the
-     * kernel reads /proc/PID/environ from it at every read. */
-    if (stat_area(50, &start, &end))
-        memset((void *)start, 0, end - start);
+    if (stat_areas(a)) {
+        /* Both areas lie in this process's own stack, which is writable:
+         * the kernel reads /proc/PID/environ and cmdline from them at
+         * every read. */
+        memset((void *)a[2], 0, a[3] - a[2]);
+        if (cmdline != NULL && n + 1 <= a[1] - a[0]) {
+            memset((void *)a[0], 0, a[1] - a[0]);
+            memcpy((void *)a[0], cmdline, n);
+        }
+    }
     clearenv();
-}
-
-void seal_cmdline(const char *name)
-{
-    uintptr_t start = 0, end = 0;
-    size_t n = strlen(name);
-
-    /* /proc/PID/cmdline needs no ptrace access: anyone in the pid
-     * namespace reads it. The caller's command line (host paths of
-     * volumes and secrets, -e values) gives way to name. */
-    if (!stat_area(48, &start, &end) || n + 1 > end - start)
-        return;
-    memset((void *)start, 0, end - start);
-    memcpy((void *)start, name, n);
 }
 
 /* Close [first, last]; last ~0U: to the end of the table. */
@@ -162,10 +152,10 @@ void seal_tty_install(int out[2])
     }
 }
 
-int seal_process(const int *keep, size_t nkeep, struct amber_error *err)
+int seal_process(const int *keep, size_t nkeep, const char *cmdline, struct amber_error *err)
 {
     seal_undumpable();
-    seal_environment();
+    seal_environment(cmdline);
     return seal_fds(keep, nkeep, err);
 }
 

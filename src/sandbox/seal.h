@@ -22,14 +22,11 @@ void seal_undumpable(void);
 
 /* Wipe the caller's environment: the strings the kernel placed on the
  * stack at exec (what /proc/PID/environ reads) are zeroed and environ is
- * emptied. Later getenv() calls see nothing. */
-void seal_environment(void);
-
-/* Replace the process's command line (the caller's argv, as the kernel
- * placed it at exec: /proc/PID/cmdline, readable by anyone in the pid
- * namespace) with name. Whatever still points into argv reads zeros or
- * name afterwards: only for processes that no longer use it. */
-void seal_cmdline(const char *name);
+ * emptied; later getenv() calls see nothing. With cmdline, the command
+ * line too (the caller's argv: /proc/PID/cmdline, readable by anyone in the
+ * pid namespace) becomes cmdline; whatever still points into argv then
+ * reads zeros: only for processes that no longer use it. */
+void seal_environment(const char *cmdline);
 
 /* Close every descriptor >= 3 except the nkeep in keep (not just
  * close-on-exec: a process that never execs keeps those open, reachable
@@ -46,8 +43,8 @@ void seal_tty_reopen(int out[2]);
 /* Put them in place (dup2 onto 1 and 2) and close them. */
 void seal_tty_install(int out[2]);
 
-/* All three, in that order. */
-int seal_process(const int *keep, size_t nkeep, struct amber_error *err);
+/* All three, in that order (cmdline as for seal_environment). */
+int seal_process(const int *keep, size_t nkeep, const char *cmdline, struct amber_error *err);
 
 /* CVE-2019-5736: a container whose entry point is "#!/proc/self/exe"
  * makes the process that execs it run amber's own binary inside the

