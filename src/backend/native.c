@@ -38,6 +38,7 @@
 #include "util/fs.h"
 #include "util/log.h"
 #include "util/xalloc.h"
+#include "util/text.h"
 
 struct watchdog_args {
     int fd;       /* read end */
@@ -775,7 +776,7 @@ static int native_wait(struct amber_instance *inst, bool nohang, struct amber_re
         amber_result_from_wait(res, 0, &ru);
         res->exec_failed = true;
         res->exit_code = inst->exec_err.status;
-        snprintf(res->message, sizeof(res->message), "%s", inst->exec_err.msg);
+        text_copy(res->message, sizeof(res->message), inst->exec_err.msg);
         return 1;
     }
     amber_result_from_wait(res, inst->got_status ? inst->worker_status : st, &ru);

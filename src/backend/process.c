@@ -18,6 +18,7 @@
 #include "sandbox/rlimit.h"
 #include "util/fs.h"
 #include "util/xalloc.h"
+#include "util/text.h"
 
 struct amber_instance {
     const struct amber_spec *spec;
@@ -111,7 +112,7 @@ static int process_wait(struct amber_instance *inst, bool nohang, struct amber_r
                 res->exec_failed = true;
                 res->exit_code = cerr.status;
                 res->signal = 0;
-                snprintf(res->message, sizeof(res->message), "%s", cerr.msg);
+                text_copy(res->message, sizeof(res->message), cerr.msg);
             } else {
                 *err = cerr;
                 return -1;

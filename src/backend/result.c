@@ -10,6 +10,7 @@
 
 #include "backend/backend.h"
 #include "util/fs.h"
+#include "util/json.h"
 
 int amber_result_write_json(const struct amber_result *res, const char *path,
                             struct amber_error *err)
@@ -34,7 +35,7 @@ int amber_result_write_json(const struct amber_result *res, const char *path,
     json_object_set_new(o, "backend", json_string(res->backend ? res->backend : "?"));
     json_object_set_new(o, "mode", json_string(spec_mode_name(res->mode)));
     json_object_set_new(o, "spec_digest", json_string(res->spec_digest));
-    json_object_set_new(o, "message", res->message[0] ? json_string(res->message) : json_null());
+    json_object_set_new(o, "message", res->message[0] ? json_text(res->message) : json_null());
     text = json_dumps(o, JSON_INDENT(2) | JSON_SORT_KEYS | JSON_REAL_PRECISION(9));
     json_decref(o);
     if (text == NULL)

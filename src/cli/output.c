@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include "cli/cli.h"
+#include "util/json.h"
 
 static enum log_format log_fmt = LOG_FORMAT_TEXT;
 static FILE *log_file; /* --log FILE: a copy of every line (engines read it) */
@@ -27,8 +28,8 @@ static void emit(const char *level, const char *msg)
         gmtime_r(&ts.tv_sec, &tm);
         n = strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%S", &tm);
         snprintf(when + n, sizeof(when) - n, ".%09ldZ", ts.tv_nsec);
-        o = json_pack("{s:s,s:s,s:s,s:i}", "time", when, "level", level, "msg", msg, "pid",
-                      (int)getpid());
+        o = json_pack("{s:s,s:s,s:o,s:i}", "time", when, "level", level, "msg", json_text(msg),
+                      "pid", (int)getpid());
         s = o ? json_dumps(o, JSON_COMPACT) : NULL;
         if (s != NULL)
             fprintf(stderr, "%s\n", s);

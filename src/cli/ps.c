@@ -8,6 +8,7 @@
 #include "cli/cli.h"
 #include "cli/container_common.h"
 #include "util/cleanup.h"
+#include "util/json.h"
 
 static json_t *container_json(const struct container *c)
 {
@@ -23,7 +24,7 @@ static json_t *container_json(const struct container *c)
     json_object_set_new(o, "exit_code",
                         c->status == CONTAINER_STOPPED ? json_integer(c->exit_code) : json_null());
     json_object_set_new(o, "oom", json_boolean(c->oom));
-    json_object_set_new(o, "message", json_string(c->message));
+    json_object_set_new(o, "message", json_text(c->message));
     json_object_set_new(o, "created", json_real(c->created));
     json_object_set_new(o, "started", json_real(c->started));
     json_object_set_new(o, "finished", json_real(c->finished));

@@ -9,6 +9,7 @@
 #include "container/supervisor.h"
 #include "spec/flags.h"
 #include "util/parse.h"
+#include "util/text.h"
 
 static int fail(struct amber_spec *spec, const struct amber_error *err)
 {
@@ -153,7 +154,7 @@ static int run_main(int argc, char **argv, bool create)
         if (spec.result_json != NULL) {
             struct amber_error werr;
             res.exit_code = err.status ? err.status : 125;
-            snprintf(res.message, sizeof(res.message), "%s", err.msg);
+            text_copy(res.message, sizeof(res.message), err.msg);
             if (amber_result_write_json(&res, spec.result_json, &werr) < 0)
                 cli_error(&werr);
         }

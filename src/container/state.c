@@ -22,6 +22,8 @@
 #include "util/cleanup.h"
 #include "util/fs.h"
 #include "util/xalloc.h"
+#include "util/json.h"
+#include "util/text.h"
 
 static const char *const status_names[] = {"created", "running", "paused", "stopped"};
 
@@ -99,7 +101,7 @@ static json_t *strv_to_json(char **v)
 {
     json_t *a = json_array();
     for (size_t i = 0; v != NULL && v[i] != NULL; i++)
-        json_array_append_new(a, json_string(v[i]));
+        json_array_append_new(a, json_text(v[i]));
     return a;
 }
 
@@ -112,27 +114,27 @@ int state_save(const char *root, const struct container *c, struct amber_error *
     int rc;
 
     json_object_set_new(o, "id", json_string(c->id));
-    json_object_set_new(o, "name", json_string(c->name));
+    json_object_set_new(o, "name", json_text(c->name));
     json_object_set_new(o, "status", json_string(container_status_name(c->status)));
     json_object_set_new(o, "supervisor", json_integer(c->supervisor));
     json_object_set_new(o, "supervisor_start", json_integer((json_int_t)c->supervisor_start));
     json_object_set_new(o, "pid", json_integer(c->pid));
     json_object_set_new(o, "exit_code", json_integer(c->exit_code));
     json_object_set_new(o, "oom", json_boolean(c->oom));
-    json_object_set_new(o, "message", json_string(c->message));
+    json_object_set_new(o, "message", json_text(c->message));
     json_object_set_new(o, "created", json_real(c->created));
     json_object_set_new(o, "started", json_real(c->started));
     json_object_set_new(o, "finished", json_real(c->finished));
     json_object_set_new(o, "command", strv_to_json(c->command));
     json_object_set_new(o, "spec_digest", json_string(c->spec_digest));
     for (int i = 0; i < c->ncgroups; i++)
-        json_array_append_new(cg, json_string(c->cgroups[i]));
+        json_array_append_new(cg, json_text(c->cgroups[i]));
     json_object_set_new(o, "cgroups", cg);
     json_object_set_new(o, "pid_start", json_integer((json_int_t)c->pid_start));
     if (c->oci) {
         json_t *a = c->annotations != NULL ? json_loads(c->annotations, 0, NULL) : NULL;
         json_object_set_new(o, "oci", json_true());
-        json_object_set_new(o, "bundle", json_string(c->bundle != NULL ? c->bundle : ""));
+        json_object_set_new(o, "bundle", json_text(c->bundle != NULL ? c->bundle : ""));
         json_object_set_new(o, "annotations", a != NULL ? a : json_object());
     }
     if (c->exec_json != NULL) {
@@ -168,7 +170,7 @@ int state_load(const char *root, const char *id, struct container *c, struct amb
         return amber_error_set(err, ENOENT, "container '%s': no readable state (%s)", id,
                                jerr.text);
     snprintf(c->id, sizeof(c->id), "%s", jstr(o, "id"));
-    snprintf(c->name, sizeof(c->name), "%s", jstr(o, "name"));
+    text_copy(c->name, sizeof(c->name), jstr(o, "name"));
     for (int s = 0; s < 4; s++)
         if (strcmp(jstr(o, "status"), status_names[s]) == 0)
             c->status = (enum container_status)s;
@@ -177,7 +179,7 @@ int state_load(const char *root, const char *id, struct container *c, struct amb
     c->pid = (pid_t)json_integer_value(json_object_get(o, "pid"));
     c->exit_code = (int)json_integer_value(json_object_get(o, "exit_code"));
     c->oom = json_is_true(json_object_get(o, "oom"));
-    snprintf(c->message, sizeof(c->message), "%s", jstr(o, "message"));
+    text_copy(c->message, sizeof(c->message), jstr(o, "message"));
     c->created = json_number_value(json_object_get(o, "created"));
     c->started = json_number_value(json_object_get(o, "started"));
     c->finished = json_number_value(json_object_get(o, "finished"));

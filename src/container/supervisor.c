@@ -39,6 +39,7 @@
 #include "util/fs.h"
 #include "util/log.h"
 #include "util/xalloc.h"
+#include "util/text.h"
 
 static double now_real(void)
 {
@@ -334,12 +335,12 @@ __attribute__((noreturn)) static void supervisor_main(const char *root,
     c->finished = now_real();
     if (rc < 0) {
         c->exit_code = err.status ? err.status : 125;
-        snprintf(c->message, sizeof(c->message), "%s", err.msg);
+        text_copy(c->message, sizeof(c->message), err.msg);
         log_error("%s", err.msg);
     } else {
         c->exit_code = res.exit_code;
         c->oom = res.oom;
-        snprintf(c->message, sizeof(c->message), "%s", res.message);
+        text_copy(c->message, sizeof(c->message), res.message);
         if (res.message[0])
             log_warn("%s", res.message);
     }
@@ -373,7 +374,7 @@ int supervisor_start(const char *root, const struct amber_backend *backend,
     if (name != NULL && !state_valid_name(name))
         return amber_error_set(err, 0, "--name '%s': use letters, digits, '_', '.', '-'", name);
     state_new_id(c.id);
-    snprintf(c.name, sizeof(c.name), "%s", name ? name : "");
+    text_copy(c.name, sizeof(c.name), name ? name : "");
     c.status = CONTAINER_CREATED;
     c.created = now_real();
     c.command = spec->argv;

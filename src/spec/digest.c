@@ -7,13 +7,37 @@
 #include <string.h>
 
 #include "spec/spec.h"
+#include "util/xalloc.h"
+
+/* A string exactly: as itself when it is UTF-8, else as {"hex": its
+ * bytes}, so no two specs that differ in a byte share a digest (jansson
+ * refuses invalid UTF-8, which would drop the value). */
+static json_t *str_json(const char *s)
+{
+    json_t *j;
+    char *hex;
+    size_t n;
+
+    if (s == NULL)
+        return json_null();
+    j = json_string(s);
+    if (j != NULL)
+        return j;
+    n = strlen(s);
+    hex = xmalloc(2 * n + 1);
+    for (size_t i = 0; i < n; i++)
+        snprintf(hex + 2 * i, 3, "%02x", (unsigned char)s[i]);
+    j = json_pack("{s:s}", "hex", hex);
+    free(hex);
+    return j;
+}
 
 static json_t *strv_json(char **v)
 {
     json_t *a = json_array();
 
     for (size_t i = 0; v != NULL && v[i] != NULL; i++)
-        json_array_append_new(a, json_string(v[i]));
+        json_array_append_new(a, str_json(v[i]));
     return a;
 }
 
@@ -27,13 +51,13 @@ int spec_digest(const struct amber_spec *spec, char out[65], struct amber_error 
 
     json_object_set_new(o, "command", strv_json(spec->argv));
     json_object_set_new(o, "env", strv_json(spec->env));
-    json_object_set_new(o, "workdir", spec->workdir ? json_string(spec->workdir) : json_null());
-    json_object_set_new(o, "hostname", spec->hostname ? json_string(spec->hostname) : json_null());
+    json_object_set_new(o, "workdir", str_json(spec->workdir));
+    json_object_set_new(o, "hostname", str_json(spec->hostname));
     json_object_set_new(o, "user",
                         spec->has_user
                             ? json_pack("[II]", (json_int_t)spec->uid, (json_int_t)spec->gid)
                             : json_null());
-    json_object_set_new(o, "rootfs", spec->rootfs ? json_string(spec->rootfs) : json_null());
+    json_object_set_new(o, "rootfs", str_json(spec->rootfs));
     json_object_set_new(o, "rootfs_mode", json_integer(spec->rootfs_mode));
     json_object_set_new(o, "network", json_integer(spec->network));
     json_object_set_new(o, "userns", json_integer(spec->userns));

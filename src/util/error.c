@@ -3,6 +3,8 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "util/text.h"
+
 int amber_error_set(struct amber_error *err, int errnum, const char *fmt, ...)
 {
     va_list ap;
@@ -19,6 +21,7 @@ int amber_error_set(struct amber_error *err, int errnum, const char *fmt, ...)
         n = 0;
     if (errnum != 0 && (size_t)n < sizeof(err->msg))
         snprintf(err->msg + n, sizeof(err->msg) - (size_t)n, ": %s", strerror(errnum));
+    text_cut_utf8(err->msg);
     return -1;
 }
 
@@ -33,6 +36,7 @@ int amber_error_coded(struct amber_error *err, int code, const char *fmt, ...)
     va_start(ap, fmt);
     vsnprintf(err->msg, sizeof(err->msg), fmt, ap);
     va_end(ap);
+    text_cut_utf8(err->msg);
     return -1;
 }
 
@@ -63,6 +67,7 @@ int amber_error_prefix(struct amber_error *err, const char *fmt, ...)
             m = cap - pos;
         memcpy(err->msg + pos, old, m);
         err->msg[pos + m] = '\0';
+        text_cut_utf8(err->msg);
     }
     return -1;
 }

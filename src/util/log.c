@@ -4,6 +4,8 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "util/text.h"
+
 static amber_log_sink log_sink;
 static void *log_data;
 static enum amber_log_level log_level = AMBER_LOG_WARN;
@@ -68,5 +70,6 @@ void amber_log(enum amber_log_level level, const char *fmt, ...)
     va_start(ap, fmt);
     vsnprintf(buf, sizeof(buf), fmt, ap);
     va_end(ap);
+    text_cut_utf8(buf);
     log_sink(level, buf, log_data);
 }
