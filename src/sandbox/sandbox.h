@@ -36,9 +36,9 @@ struct sync_msg {
     struct amber_error err;
 };
 
-#define SANDBOX_MAX_MAPS 8
-#define SANDBOX_MAX_GROUPS 32
-#define SANDBOX_MAX_MOUNTS 64
+#define SANDBOX_MAX_MAPS AMBER_MAX_IDMAP
+#define SANDBOX_MAX_GROUPS (AMBER_MAX_GROUPS + 1)
+#define SANDBOX_MAX_MOUNTS AMBER_MAX_MOUNTS
 #define SANDBOX_MAX_RULES (SANDBOX_MAX_MOUNTS + 24)
 /* Index of the --rootfs tree among the idmapped trees (idmap.h). */
 #define SANDBOX_TREE_ROOTFS SANDBOX_MAX_MOUNTS

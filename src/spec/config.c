@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <jansson.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,10 +20,72 @@
 
 #define CONFIG_MAX (4 << 20)
 
+/* A JSON or TOML real as the decimal text the option parser reads, with
+ * exactly the value written: the shortest text that reads back as the same
+ * double, without an exponent. A double holds every decimal of up to 15
+ * significant digits exactly in this sense; one that needs more (a literal
+ * like 0.1000000000000000055) may not be what was written, so it is
+ * refused rather than rounded. */
+static int real_text(double d, char *out, size_t cap)
+{
+    char e[40], digits[20];
+    int p, exp, nd = 0;
+    size_t w = 0;
+    const char *m;
+
+    if (d != d || d - d != 0) /* NaN, infinities */
+        return -1;
+    for (p = 1; p <= 17; p++) {
+        snprintf(e, sizeof(e), "%.*e", p - 1, d);
+        if (strtod(e, NULL) == d)
+            break;
+    }
+    if (p > 15)
+        return -1;
+    /* e is [-]D[.DDD]e(+|-)XX */
+    m = e;
+    if (*m == '-') {
+        out[w++] = '-';
+        m++;
+    }
+    for (; *m != 'e'; m++)
+        if (*m != '.')
+            digits[nd++] = *m;
+    exp = atoi(m + 1);
+    while (nd > 1 && digits[nd - 1] == '0')
+        nd--;
+    if (exp > 40 || exp < -40 || cap < 100)
+        return -1;
+    if (exp < 0) {
+        out[w++] = '0';
+        out[w++] = '.';
+        for (int i = 0; i < -exp - 1; i++)
+            out[w++] = '0';
+        for (int i = 0; i < nd; i++)
+            out[w++] = digits[i];
+    } else {
+        for (int i = 0; i <= exp; i++)
+            out[w++] = i < nd ? digits[i] : '0';
+        if (nd > exp + 1) {
+            out[w++] = '.';
+            for (int i = exp + 1; i < nd; i++)
+                out[w++] = digits[i];
+        }
+    }
+    out[w] = '\0';
+    return 0;
+}
+
+/* A string value with a NUL inside would be read as its prefix. */
+static bool has_nul(json_t *v)
+{
+    return json_is_string(v) && strlen(json_string_value(v)) != json_string_length(v);
+}
+
 static int apply_value(struct amber_spec *spec, const struct spec_option *o, const char *key,
                        json_t *v, const char *name, struct amber_error *err)
 {
-    char buf[64];
+    char buf[128];
     const char *s = NULL;
 
     if (o->metavar == NULL) {
@@ -30,13 +93,20 @@ static int apply_value(struct amber_spec *spec, const struct spec_option *o, con
             return amber_error_set(err, 0, "%s: key '%s': expected true or false", name, key);
         return json_is_true(v) ? o->apply(spec, "", err) : 0;
     }
-    if (json_is_string(v)) {
+    if (has_nul(v)) {
+        return amber_error_set(err, 0, "%s: key '%s': the value contains a NUL character", name,
+                               key);
+    } else if (json_is_string(v)) {
         s = json_string_value(v);
     } else if (json_is_integer(v)) {
         snprintf(buf, sizeof(buf), "%" JSON_INTEGER_FORMAT, json_integer_value(v));
         s = buf;
     } else if (json_is_real(v)) {
-        snprintf(buf, sizeof(buf), "%g", json_real_value(v));
+        if (real_text(json_real_value(v), buf, sizeof(buf)) < 0)
+            return amber_error_set(err, 0,
+                                   "%s: key '%s': %.17g cannot be read exactly (more than 15 "
+                                   "significant digits); give it as a string",
+                                   name, key, json_real_value(v));
         s = buf;
     } else {
         return amber_error_set(err, 0, "%s: key '%s': expected a string or number", name, key);
@@ -50,14 +120,19 @@ static int apply_object(struct amber_spec *spec, json_t *root, const char *name,
                         struct amber_error *err)
 {
     const char *key;
+    size_t key_len;
     json_t *v;
 
     if (!json_is_object(root))
         return amber_error_set(err, 0, "%s: expected an object (a table) at the top", name);
-    json_object_foreach(root, key, v)
+    json_object_keylen_foreach(root, key, key_len, v)
     {
         char opt[64];
         const struct spec_option *o;
+
+        if (strlen(key) != key_len)
+            return amber_error_set(err, 0, "%s: unknown key '%s' (it contains a NUL character)",
+                                   name, key);
 
         if (strcmp(key, "command") == 0) {
             size_t i;
@@ -70,6 +145,9 @@ static int apply_object(struct amber_spec *spec, json_t *root, const char *name,
             {
                 if (!json_is_string(arg))
                     return amber_error_set(err, 0, "%s: command[%zu]: expected a string", name, i);
+                if (has_nul(arg))
+                    return amber_error_set(err, 0, "%s: command[%zu]: contains a NUL character",
+                                           name, i);
                 strv_push(&spec->argv, &spec->argc, json_string_value(arg));
             }
             continue;

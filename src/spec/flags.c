@@ -458,19 +458,24 @@ static int parse_idmap(const char *flag, const char *a, struct amber_idmap **map
                        struct amber_error *e)
 {
     uint64_t v[3];
-    char buf[96];
-    char *save = NULL;
-    char *f;
-    int i = 0;
+    const char *p = a;
+    int i;
 
-    if (strlen(a) >= sizeof(buf))
-        return amber_error_set(e, 0, "%s '%.40s...': too long", flag, a);
-    strcpy(buf, a);
-    for (f = strtok_r(buf, ":", &save); f != NULL && i < 3; f = strtok_r(NULL, ":", &save))
-        if (parse_uint(f, 0xffffffffULL, &v[i++]) < 0)
+    /* Exactly three fields, each a number: no empty field, no extra one. */
+    for (i = 0; i < 3; i++) {
+        const char *colon = strchr(p, ':');
+        size_t len = colon != NULL ? (size_t)(colon - p) : strlen(p);
+        char field[16];
+
+        if (len == 0 || len >= sizeof(field) || (i < 2) != (colon != NULL))
             break;
-    if (i != 3 || f != NULL || v[2] == 0 || v[0] + v[2] > 0x100000000ULL ||
-        v[1] + v[2] > 0x100000000ULL)
+        memcpy(field, p, len);
+        field[len] = '\0';
+        if (parse_uint(field, 0xffffffffULL, &v[i]) < 0)
+            break;
+        p = colon != NULL ? colon + 1 : p + len;
+    }
+    if (i != 3 || v[2] == 0 || v[0] + v[2] > 0x100000000ULL || v[1] + v[2] > 0x100000000ULL)
         return amber_error_set(e, 0, "%s '%s': expected INSIDE:HOST:COUNT (numbers, COUNT > 0)",
                                flag, a);
     *maps = xrealloc(*maps, (*n + 1) * sizeof(**maps));

@@ -78,7 +78,9 @@ static ssize_t env_find(const struct amber_spec *spec, const char *name, size_t 
 void spec_setenv(struct amber_spec *spec, const char *name, const char *value)
 {
     size_t nlen = strlen(name);
-    ssize_t i = env_find(spec, name, nlen);
+    /* Past the limit spec_validate() refuses the spec whatever it holds:
+     * append without the search, so filling it stays linear. */
+    ssize_t i = spec->nenv < AMBER_MAX_ENV ? env_find(spec, name, nlen) : -1;
     char *entry = xasprintf("%s=%s", name, value);
 
     if (i >= 0) {

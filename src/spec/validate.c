@@ -295,6 +295,11 @@ static int validate_surface(struct amber_spec *spec, struct amber_error *err)
             m->kind = AMBER_MOUNT_TMPFS; /* filled by copy */
         }
     }
+    if (spec->nmounts > AMBER_MAX_MOUNTS)
+        return amber_error_set(err, 0,
+                               "--volume, --tmpfs, --provider-config-*, --workspace and "
+                               "--context: %zu mounts, at most %d",
+                               spec->nmounts, AMBER_MAX_MOUNTS);
 
     for (size_t i = 0; i < spec->nmounts; i++) {
         struct amber_mount *m = &spec->mounts[i];
@@ -477,11 +482,36 @@ static int check_reopeners(const struct amber_spec *spec, bool strict, struct am
     return 0;
 }
 
+/* The lengths of the lists, before anything that grows with them. */
+static int check_counts(const struct amber_spec *spec, struct amber_error *err)
+{
+    const struct {
+        const char *what;
+        size_t n, max;
+    } lists[] = {
+        {"--volume, --tmpfs and --provider-config-*", spec->nmounts, AMBER_MAX_MOUNTS},
+        {"--uidmap", spec->nuidmap, AMBER_MAX_IDMAP},
+        {"--gidmap", spec->ngidmap, AMBER_MAX_IDMAP},
+        {"--additional-group", spec->ngroups, AMBER_MAX_GROUPS},
+        {"--secret", spec->nsecrets, AMBER_MAX_SECRETS},
+        {"--env and --env-fd", spec->nenv + spec->nsecret_env, AMBER_MAX_ENV},
+        {"--context-exclude", spec->ncontext_excludes, AMBER_MAX_EXCLUDES},
+    };
+
+    for (size_t i = 0; i < sizeof(lists) / sizeof(lists[0]); i++)
+        if (lists[i].n > lists[i].max)
+            return amber_error_set(err, 0, "%s: %zu given, at most %zu", lists[i].what,
+                                   lists[i].n, lists[i].max);
+    return 0;
+}
+
 int spec_validate(struct amber_spec *spec, uid_t euid, struct amber_error *err)
 {
     bool strict = spec->mode == AMBER_MODE_STRICT_AGENT;
 
     spec->rootless = euid != 0;
+    if (check_counts(spec, err) < 0)
+        return -1;
 
     if (spec->argc == 0 || spec->argv == NULL || spec->argv[0] == NULL || spec->argv[0][0] == '\0')
         return amber_error_set(err, 0,

@@ -309,6 +309,121 @@ static void config(void)
     spec_free(&spec);
 }
 
+static int from_text(struct amber_spec *spec, const char *text, size_t len,
+                     struct amber_error *err)
+{
+    spec_init(spec);
+    return spec_from_config_text(spec, text, len, "cfg", err);
+}
+
+/* Launch-file numbers keep their exact value, or are refused; a key or
+ * value with a NUL inside is refused (not read as its prefix); id maps
+ * take exactly three fields; over-long lists are refused by their count. */
+static void exact_input(void)
+{
+    struct amber_spec spec;
+    struct amber_error err;
+    static const struct {
+        const char *text;
+        uint64_t timeout_ns; /* 0: refused */
+    } reals[] = {
+        {"{\"command\": [\"true\"], \"timeout\": 123456.7}", 123456700000000ULL},
+        {"{\"command\": [\"true\"], \"timeout\": 1000000.5}", 1000000500000000ULL},
+        {"{\"command\": [\"true\"], \"timeout\": 0.25}", 250000000ULL},
+        {"{\"command\": [\"true\"], \"timeout\": 2.5e2}", 250000000000ULL},
+        {"{\"command\": [\"true\"], \"timeout\": 1e-3}", 1000000ULL},
+        {"command = [\"true\"]\ntimeout = 123456.7\n", 123456700000000ULL},
+        {"command = [\"true\"]\ntimeout = 1_000_000.5\n", 1000000500000000ULL},
+        {"{\"command\": [\"true\"], \"timeout\": 1.0000000000000002}", 0},
+        {"{\"command\": [\"true\"], \"timeout\": 1e300}", 0},
+        {"command = [\"true\"]\ntimeout = inf\n", 0},
+        {"command = [\"true\"]\ntimeout = nan\n", 0},
+    };
+
+    for (size_t i = 0; i < sizeof(reals) / sizeof(reals[0]); i++) {
+        int rc = from_text(&spec, reals[i].text, strlen(reals[i].text), &err);
+        if (reals[i].timeout_ns == 0) {
+            CHECK(rc < 0);
+            CHECK_STR_CONTAINS(err.msg, "timeout");
+        } else {
+            CHECK(rc == 0);
+            CHECK(spec.timeout_ns == reals[i].timeout_ns);
+            if (spec.timeout_ns != reals[i].timeout_ns)
+                fprintf(stderr, "  %s -> %llu\n", reals[i].text,
+                        (unsigned long long)spec.timeout_ns);
+        }
+        spec_free(&spec);
+    }
+    {
+        double d = 1048576.5;
+        char text[128];
+        snprintf(text, sizeof(text), "{\"command\": [\"true\"], \"memory\": %.1f}", d);
+        CHECK(from_text(&spec, text, strlen(text), &err) < 0); /* half a byte */
+        spec_free(&spec);
+    }
+
+    /* NUL inside a TOML key or value (jansson refuses \u0000 in JSON). */
+    {
+        static const char k[] = "command = [\"true\"]\n\"hostname\\u0000junk\" = \"box\"\n";
+        static const char v[] = "command = [\"true\"]\nhostname = \"box\\u0000junk\"\n";
+        static const char c[] = "command = [\"tr\\u0000ue\"]\n";
+        CHECK(from_text(&spec, k, sizeof(k) - 1, &err) < 0);
+        CHECK_STR_CONTAINS(err.msg, "NUL");
+        CHECK(spec.hostname == NULL);
+        spec_free(&spec);
+        CHECK(from_text(&spec, v, sizeof(v) - 1, &err) < 0);
+        CHECK_STR_CONTAINS(err.msg, "NUL");
+        CHECK(spec.hostname == NULL);
+        spec_free(&spec);
+        CHECK(from_text(&spec, c, sizeof(c) - 1, &err) < 0);
+        CHECK_STR_CONTAINS(err.msg, "NUL");
+        spec_free(&spec);
+    }
+
+    /* --uidmap: exactly INSIDE:HOST:COUNT. */
+    {
+        static const char *const bad[] = {"::0:0:1::", "0:0:1::", "0:0:1:", ":0:0:1", "0::1",
+                                          "0:0:", "0:0:0", "0:0:1:2", "a:0:1", ""};
+        struct run_meta meta;
+        for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+            char *argv[] = {"--uidmap", (char *)bad[i], "--", "true"};
+            CHECK(parse(&spec, &meta, &err, 4, argv) < 0);
+            CHECK_STR_CONTAINS(err.msg, "INSIDE:HOST:COUNT");
+            spec_free(&spec);
+        }
+        char *argv[] = {"--uidmap", "0:100000:65536", "--", "true"};
+        CHECK(parse(&spec, &meta, &err, 4, argv) == 0);
+        CHECK(spec.nuidmap == 1 && spec.uidmap[0].outside == 100000 &&
+              spec.uidmap[0].count == 65536);
+        spec_free(&spec);
+    }
+
+    /* Lists longer than the model holds are refused by count, first
+     * (before the checks whose cost grows with them). */
+    {
+        size_t n = 100000, cap = n * 16 + 64, w = 0;
+        char *text = malloc(cap);
+        w += (size_t)snprintf(text + w, cap - w, "{\"command\": [\"true\"], \"tmpfs\": [");
+        for (size_t i = 0; i < n; i++)
+            w += (size_t)snprintf(text + w, cap - w, "%s\"/t%zu\"", i ? "," : "", i);
+        w += (size_t)snprintf(text + w, cap - w, "]}");
+        CHECK(from_text(&spec, text, w, &err) == 0);
+        CHECK(spec_validate(&spec, 0, &err) < 0);
+        CHECK_STR_CONTAINS(err.msg, "100000 given, at most 64");
+        spec_free(&spec);
+
+        w = (size_t)snprintf(text, cap, "{\"command\": [\"true\"], \"env\": [");
+        for (size_t i = 0; i < n; i++)
+            w += (size_t)snprintf(text + w, cap - w, "%s\"V%zu=1\"", i ? "," : "", i);
+        w += (size_t)snprintf(text + w, cap - w, "]}");
+        CHECK(from_text(&spec, text, w, &err) == 0);
+        CHECK(spec_validate(&spec, 0, &err) < 0);
+        CHECK_STR_CONTAINS(err.msg, "--env");
+        spec_free(&spec);
+        free(text);
+    }
+}
+
 static void digest(void)
 {
     struct amber_spec a, b;
@@ -339,6 +454,7 @@ int main(void)
     validate();
     reopeners();
     config();
+    exact_input();
     digest();
     return test_finish("spec");
 }
