@@ -180,11 +180,11 @@ struct amber_spec {
  * before any work that grows with a list, so a launch file of megabytes is
  * refused in microseconds, not validated for minutes. The native backend
  * sizes its plan with them (sandbox/sandbox.h). */
-#define AMBER_MAX_MOUNTS 64   /* --volume, --tmpfs, --provider-config-*, workspace, context */
-#define AMBER_MAX_IDMAP 8     /* --uidmap, and --gidmap, lines */
-#define AMBER_MAX_GROUPS 31   /* --additional-group (with the primary gid: 32) */
-#define AMBER_MAX_SECRETS 64  /* --secret */
-#define AMBER_MAX_ENV 4096    /* --env, --env-fd variables */
+#define AMBER_MAX_MOUNTS 64     /* --volume, --tmpfs, --provider-config-*, workspace, context */
+#define AMBER_MAX_IDMAP 8       /* --uidmap, and --gidmap, lines */
+#define AMBER_MAX_GROUPS 31     /* --additional-group (with the primary gid: 32) */
+#define AMBER_MAX_SECRETS 64    /* --secret */
+#define AMBER_MAX_ENV 4096      /* --env, --env-fd variables */
 #define AMBER_MAX_EXCLUDES 1024 /* --context-exclude */
 
 #define AMBER_DEFAULT_PIDS 4096

@@ -500,8 +500,8 @@ static int check_counts(const struct amber_spec *spec, struct amber_error *err)
 
     for (size_t i = 0; i < sizeof(lists) / sizeof(lists[0]); i++)
         if (lists[i].n > lists[i].max)
-            return amber_error_set(err, 0, "%s: %zu given, at most %zu", lists[i].what,
-                                   lists[i].n, lists[i].max);
+            return amber_error_set(err, 0, "%s: %zu given, at most %zu", lists[i].what, lists[i].n,
+                                   lists[i].max);
     return 0;
 }
 

@@ -309,8 +309,7 @@ static void config(void)
     spec_free(&spec);
 }
 
-static int from_text(struct amber_spec *spec, const char *text, size_t len,
-                     struct amber_error *err)
+static int from_text(struct amber_spec *spec, const char *text, size_t len, struct amber_error *err)
 {
     spec_init(spec);
     return spec_from_config_text(spec, text, len, "cfg", err);
@@ -382,8 +381,8 @@ static void exact_input(void)
 
     /* --uidmap: exactly INSIDE:HOST:COUNT. */
     {
-        static const char *const bad[] = {"::0:0:1::", "0:0:1::", "0:0:1:", ":0:0:1", "0::1",
-                                          "0:0:", "0:0:0", "0:0:1:2", "a:0:1", ""};
+        static const char *const bad[] = {"::0:0:1::", "0:0:1::", "0:0:1:",  ":0:0:1", "0::1",
+                                          "0:0:",      "0:0:0",   "0:0:1:2", "a:0:1",  ""};
         struct run_meta meta;
         for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
             char *argv[] = {"--uidmap", (char *)bad[i], "--", "true"};

@@ -64,8 +64,12 @@ int main(void)
 
     /* Bytes that are not UTF-8 become U+FFFD; valid text is unchanged. */
     {
-        char *v = text_utf8_valid("a\xff" "b\xc0\xaf" "c\xed\xa0\x80" "d\xe2\x82\xac");
-        CHECK(strcmp(v, "a\xef\xbf\xbd" "b\xef\xbf\xbd\xef\xbf\xbd"
+        char *v = text_utf8_valid("a\xff"
+                                  "b\xc0\xaf"
+                                  "c\xed\xa0\x80"
+                                  "d\xe2\x82\xac");
+        CHECK(strcmp(v, "a\xef\xbf\xbd"
+                        "b\xef\xbf\xbd\xef\xbf\xbd"
                         "c\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd"
                         "d\xe2\x82\xac") == 0);
         CHECK(is_utf8(v));

@@ -1,0 +1,30 @@
+/* OCI config.json (oci/config.c), whole documents and `exec --process`
+ * process objects. Oracle: a parse that fails leaves nothing to free but
+ * what spec_free/oci_free release (leak check). */
+#include "fuzz.h"
+#include "oci/oci.h"
+#include "spec/spec.h"
+
+int LLVMFuzzerInitialize(int *argc, char ***argv)
+{
+    (void)argc;
+    (void)argv;
+    fuzz_quiet();
+    return 0;
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+    for (int process_only = 0; process_only < 2; process_only++) {
+        struct amber_spec spec;
+        struct amber_oci oci;
+        struct amber_error err;
+
+        spec_init(&spec);
+        memset(&oci, 0, sizeof(oci));
+        (void)oci_config_parse((const char *)data, size, &spec, &oci, process_only, &err);
+        oci_free(&oci);
+        spec_free(&spec);
+    }
+    return 0;
+}
