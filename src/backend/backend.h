@@ -5,12 +5,20 @@
 #define AMBER_BACKEND_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <poll.h>
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "backend/caps.h"
 #include "spec/spec.h"
 #include "util/error.h"
+
+/* A limit as it was applied to a run: 0 / NONE when it was not. */
+struct amber_applied_limit {
+    uint64_t value; /* bytes, millicpus, processes */
+    enum amber_enforce by;
+};
 
 struct amber_result {
     int exit_code;    /* what `amber run` exits with */
@@ -26,6 +34,8 @@ struct amber_result {
     enum amber_mode mode;
     char spec_digest[65];
     char message[256]; /* one line for the user when not a plain exit */
+    /* What the backend enforced (never what was only asked for). */
+    struct amber_applied_limit memory, cpus, pids;
 };
 
 struct amber_probe {
@@ -56,6 +66,7 @@ struct amber_started {
 
 struct amber_backend {
     const char *name;
+    const struct amber_backend_caps *caps;
     /* Can this backend run here? */
     int (*probe)(struct amber_probe *out);
     /* Allocate an instance and every host resource needed before start
@@ -94,6 +105,8 @@ extern const struct amber_backend amber_backend_process;
 
 /* Look a backend up by name; NULL if unknown. */
 const struct amber_backend *amber_backend_find(const char *name);
+/* The i-th backend (from 0), NULL past the last: `amber check` lists them. */
+const struct amber_backend *amber_backend_at(size_t i);
 
 /* Run spec to completion on backend: start, forward signals, enforce the
  * timeout, wait, fill res. The caller must have called

@@ -89,6 +89,12 @@ int amber_execute(const struct amber_backend *backend, const struct amber_spec *
     /* The forwarded signals and SIGCHLD are blocked (amber_signals_block)
      * and read here, so one poll() waits for them, the timeout and the
      * backend's descriptors together. */
+    {
+        struct amber_probe probe;
+        if (backend->probe(&probe) < 0 || !probe.available)
+            return amber_error_set(err, 0, "--backend %s: not available on this host: %s",
+                                   backend->name, probe.reason);
+    }
     wait_set(&set);
     sfd = signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
     if (sfd < 0)

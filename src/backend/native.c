@@ -51,6 +51,7 @@ struct amber_instance {
     struct sandbox_plan plan;
     struct amber_cgroup cg;
     bool have_cg;
+    struct amber_applied_limit applied[3]; /* memory, cpus, pids as enforced */
     pid_t pid;
     int sync_fd;
     pid_t watchdog;
@@ -173,6 +174,20 @@ static int plan_ids(struct amber_instance *inst, struct amber_error *err)
     return 0;
 }
 
+/* Without a cgroup: the memory limit holds each process's data
+ * (RLIMIT_DATA), the pids limit the user namespace's processes
+ * (RLIMIT_NPROC, rlimit.c); nothing holds the CPUs. */
+static void applied_without_cgroup(struct amber_instance *inst)
+{
+    const struct amber_spec *spec = inst->spec;
+
+    memset(inst->applied, 0, sizeof(inst->applied));
+    if (spec->memory)
+        inst->applied[0] = (struct amber_applied_limit){spec->memory, AMBER_ENFORCE_RLIMIT};
+    if (spec->pids && inst->plan.userns)
+        inst->applied[2] = (struct amber_applied_limit){spec->pids, AMBER_ENFORCE_RLIMIT};
+}
+
 static int plan_cgroup(struct amber_instance *inst, struct amber_error *err)
 {
     const struct amber_spec *spec = inst->spec;
@@ -188,6 +203,7 @@ static int plan_cgroup(struct amber_instance *inst, struct amber_error *err)
         if (strict)
             return amber_error_set(err, 0, "strict-agent mode requires cgroup limits, but %s", why);
         inst->plan.memory_rlimit = spec->memory;
+        applied_without_cgroup(inst);
         if (explicit_limits)
             log_warn("resource limits (--memory/--cpus/--pids) not applied: %s", why);
         else
@@ -203,10 +219,17 @@ static int plan_cgroup(struct amber_instance *inst, struct amber_error *err)
             return amber_error_prefix(err, "cgroup limits");
         log_warn("default limits (memory, pids) not applied by a cgroup: %s", err->msg);
         inst->plan.memory_rlimit = spec->memory;
+        applied_without_cgroup(inst);
         amber_error_clear(err);
         return 0;
     }
     inst->have_cg = true;
+    inst->applied[0] = (struct amber_applied_limit){spec->memory, AMBER_ENFORCE_CGROUP};
+    inst->applied[1] = (struct amber_applied_limit){spec->cpus_milli, AMBER_ENFORCE_CGROUP};
+    inst->applied[2] = (struct amber_applied_limit){spec->pids, AMBER_ENFORCE_CGROUP};
+    for (int i = 0; i < 3; i++)
+        if (inst->applied[i].value == 0)
+            inst->applied[i].by = AMBER_ENFORCE_NONE;
     return 0;
 }
 
@@ -752,6 +775,9 @@ static int native_wait(struct amber_instance *inst, bool nohang, struct amber_re
     inst->reaped = true;
     drain_messages(inst);
     tty_relay_drain(&inst->tty);
+    res->memory = inst->applied[0];
+    res->cpus = inst->applied[1];
+    res->pids = inst->applied[2];
 
     /* Only the memory controller has something to report at the end (OOM
      * kills, peak usage); otherwise rusage covers it. */
@@ -857,8 +883,23 @@ static void native_describe(struct amber_instance *inst, struct amber_started *o
         out->nsfds[i] = inst->nsfds[i];
 }
 
+static const struct amber_backend_caps native_caps = {
+    .isolates = true,
+    .filesystem = true,
+    .tty = true,
+    .time_ns = true,
+    .userns = true,
+    .detach = true,
+    .hold = true,
+    .exec = true,
+    .memory = AMBER_ENFORCE_CGROUP,
+    .cpus = AMBER_ENFORCE_CGROUP,
+    .pids = AMBER_ENFORCE_CGROUP,
+};
+
 const struct amber_backend amber_backend_native = {
     .name = "native",
+    .caps = &native_caps,
     .probe = native_probe,
     .prepare = native_prepare,
     .start = native_start,

@@ -1,6 +1,7 @@
 /* The process backend: no isolation at all, for developing amber itself and
  * for comparing. It still honours the command, environment, working
- * directory, rlimits and the timeout, so it is a faithful baseline. The CLI
+ * directory, rlimits, the memory limit (per process, as RLIMIT_DATA) and
+ * the timeout, so it is a faithful baseline. The CLI
  * warns loudly whenever it is used; spec_validate() refuses it in
  * strict-agent mode. */
 #include <errno.h>
@@ -53,7 +54,7 @@ __attribute__((noreturn)) static void child(const struct amber_spec *spec, int e
     amber_error_clear(&err);
     /* Even without isolation, the workload must not outlive amber. */
     prctl(PR_SET_PDEATHSIG, SIGKILL);
-    if (rlimit_apply(spec, false, &err) < 0)
+    if (rlimit_apply(spec, false, &err) < 0 || rlimit_data_bound(spec, spec->memory, &err) < 0)
         goto fail;
     if (spec->workdir != NULL && chdir(spec->workdir) < 0) {
         amber_error_errno(&err, "--workdir '%s'", spec->workdir);
@@ -104,6 +105,10 @@ static int process_wait(struct amber_instance *inst, bool nohang, struct amber_r
     }
     inst->reaped = true;
     amber_result_from_wait(res, st, &ru);
+    /* Each process's data is held to the memory limit; nothing holds the
+     * CPUs or counts the processes (caps below). */
+    if (inst->spec->memory)
+        res->memory = (struct amber_applied_limit){inst->spec->memory, AMBER_ENFORCE_RLIMIT};
     {
         struct amber_error cerr;
         if (read(inst->errpipe, &cerr, sizeof(cerr)) == (ssize_t)sizeof(cerr)) {
@@ -142,8 +147,13 @@ static void process_destroy(struct amber_instance *inst)
     free(inst);
 }
 
+static const struct amber_backend_caps process_caps = {
+    .memory = AMBER_ENFORCE_RLIMIT,
+};
+
 const struct amber_backend amber_backend_process = {
     .name = "process",
+    .caps = &process_caps,
     .probe = process_probe,
     .prepare = process_prepare,
     .start = process_start,

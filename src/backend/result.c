@@ -36,6 +36,24 @@ int amber_result_write_json(const struct amber_result *res, const char *path,
     json_object_set_new(o, "mode", json_string(spec_mode_name(res->mode)));
     json_object_set_new(o, "spec_digest", json_string(res->spec_digest));
     json_object_set_new(o, "message", res->message[0] ? json_text(res->message) : json_null());
+    {
+        /* What was enforced, and how: {"memory": {"value": N, "by":
+         * "cgroup"}, "cpus": null, ...}; null when it was not. */
+        const struct {
+            const char *key;
+            const struct amber_applied_limit *l;
+        } limits[] = {{"memory", &res->memory}, {"cpus", &res->cpus}, {"pids", &res->pids}};
+        json_t *lo = json_object();
+        for (size_t i = 0; i < sizeof(limits) / sizeof(limits[0]); i++) {
+            const struct amber_applied_limit *l = limits[i].l;
+            json_object_set_new(lo, limits[i].key,
+                                l->by != AMBER_ENFORCE_NONE
+                                    ? json_pack("{s:I,s:s}", "value", (json_int_t)l->value, "by",
+                                                amber_enforce_name(l->by))
+                                    : json_null());
+        }
+        json_object_set_new(o, "limits", lo);
+    }
     text = json_dumps(o, JSON_INDENT(2) | JSON_SORT_KEYS | JSON_REAL_PRECISION(9));
     json_decref(o);
     if (text == NULL)

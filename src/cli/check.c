@@ -13,12 +13,39 @@ static const char *yn(bool b)
     return b ? "yes" : "no";
 }
 
+/* What each backend says of itself: its probe here and what it enforces. */
+static json_t *backends_json(void)
+{
+    json_t *a = json_array();
+    const struct amber_backend *b;
+
+    for (size_t i = 0; (b = amber_backend_at(i)) != NULL; i++) {
+        struct amber_probe p = {false, ""};
+        const struct amber_backend_caps *c = b->caps;
+        const char *mem = amber_enforce_name(c->memory), *cpu = amber_enforce_name(c->cpus),
+                   *pids = amber_enforce_name(c->pids);
+
+        b->probe(&p);
+        json_array_append_new(
+            a, json_pack("{s:s,s:b,s:o,s:b,s:b,s:b,s:b,s:b,s:b,s:b,s:{s:o,s:o,s:o}}", "name",
+                         b->name, "available", p.available, "reason",
+                         p.available ? json_null() : json_string(p.reason), "isolates", c->isolates,
+                         "filesystem", c->filesystem, "tty", c->tty, "time_namespace", c->time_ns,
+                         "detach", c->detach, "hold", c->hold, "exec", c->exec, "limits", "memory",
+                         mem ? json_string(mem) : json_null(), "cpus",
+                         cpu ? json_string(cpu) : json_null(), "pids",
+                         pids ? json_string(pids) : json_null()));
+    }
+    return a;
+}
+
 static void print_json(const struct amber_host *h)
 {
     json_t *o = json_object();
     json_t *ns = json_object();
     char *s;
 
+    json_object_set_new(o, "backends", backends_json());
     json_object_set_new(o, "kernel", json_string(h->kernel));
     json_object_set_new(o, "arch", json_string(h->arch));
     json_object_set_new(o, "rootless", json_boolean(h->rootless));
@@ -73,6 +100,17 @@ static void print_text(const struct amber_host *h)
     printf("/dev/kvm:          %s\n", h->kvm ? "usable" : "no");
     printf("runsc (gVisor):    %s\n", h->runsc[0] ? h->runsc : "not found");
     printf("qemu:              %s\n", h->qemu[0] ? h->qemu : "not found");
+    {
+        const struct amber_backend *b;
+        for (size_t i = 0; (b = amber_backend_at(i)) != NULL; i++) {
+            struct amber_probe p = {false, ""};
+            const char *mem = amber_enforce_name(b->caps->memory);
+            b->probe(&p);
+            printf("backend %-10s %s; %s; memory limit: %s\n", b->name,
+                   p.available ? "available" : p.reason,
+                   b->caps->isolates ? "isolates" : "NO isolation", mem ? mem : "none");
+        }
+    }
 }
 
 int cmd_check(int argc, char **argv)

@@ -111,14 +111,11 @@ static int run_main(int argc, char **argv, bool create)
     }
     if (spec_validate(&spec, geteuid(), &err) < 0)
         return fail(&spec, &err);
-    backend = amber_backend_find(spec.backend);
-    if (backend == NULL) {
-        amber_error_set(&err, 0, "--backend '%s': unknown backend", spec.backend);
-        return fail(&spec, &err);
-    }
-    if (strcmp(backend->name, "process") == 0)
-        cli_warn_loud("--backend process: the workload runs WITHOUT ANY ISOLATION "
-                      "(no namespaces, no seccomp, no Landlock, no limits); development use only");
+    backend = amber_backend_find(spec.backend); /* spec_validate() knows it */
+    if (!backend->caps->isolates)
+        cli_warn_loud("--backend %s: the workload runs WITHOUT ANY ISOLATION (no namespaces, no "
+                      "seccomp, no Landlock, no cgroup limits); development use only",
+                      backend->name);
 
     if (meta.name != NULL && !meta.detach) {
         amber_error_set(&err, 0, "--name: only with -d/--detach");
@@ -130,8 +127,8 @@ static int run_main(int argc, char **argv, bool create)
             amber_error_set(&err, 0, "-d: cannot be combined with -t or -i (use amber exec)");
             return fail(&spec, &err);
         }
-        if (strcmp(backend->name, "native") != 0) {
-            amber_error_set(&err, 0, "-d: needs the native backend");
+        if (!backend->caps->detach) {
+            amber_error_set(&err, 0, "-d: the %s backend cannot run detached", backend->name);
             return fail(&spec, &err);
         }
         spec.freezable = true;

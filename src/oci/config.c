@@ -248,28 +248,6 @@ static int parse_caps(json_t *c, struct amber_oci *oci, struct amber_error *err)
     return 0;
 }
 
-static const struct {
-    const char *name;
-    int resource;
-} rlimits[] = {
-    {"RLIMIT_AS", RLIMIT_AS},
-    {"RLIMIT_CORE", RLIMIT_CORE},
-    {"RLIMIT_CPU", RLIMIT_CPU},
-    {"RLIMIT_DATA", RLIMIT_DATA},
-    {"RLIMIT_FSIZE", RLIMIT_FSIZE},
-    {"RLIMIT_LOCKS", RLIMIT_LOCKS},
-    {"RLIMIT_MEMLOCK", RLIMIT_MEMLOCK},
-    {"RLIMIT_MSGQUEUE", RLIMIT_MSGQUEUE},
-    {"RLIMIT_NICE", RLIMIT_NICE},
-    {"RLIMIT_NOFILE", RLIMIT_NOFILE},
-    {"RLIMIT_NPROC", RLIMIT_NPROC},
-    {"RLIMIT_RSS", RLIMIT_RSS},
-    {"RLIMIT_RTPRIO", RLIMIT_RTPRIO},
-    {"RLIMIT_RTTIME", RLIMIT_RTTIME},
-    {"RLIMIT_SIGPENDING", RLIMIT_SIGPENDING},
-    {"RLIMIT_STACK", RLIMIT_STACK},
-};
-
 static int parse_rlimits(json_t *a, struct amber_spec *spec, struct amber_error *err)
 {
     static const char *const keys[] = {"type", "soft", "hard", NULL};
@@ -286,9 +264,16 @@ static int parse_rlimits(json_t *a, struct amber_spec *spec, struct amber_error 
         if (only_keys(r, field, keys, err) < 0)
             return -1;
         type = json_string_value(json_object_get(r, "type"));
-        for (size_t k = 0; type != NULL && k < sizeof(rlimits) / sizeof(rlimits[0]); k++)
-            if (strcmp(rlimits[k].name, type) == 0)
-                res = rlimits[k].resource;
+        /* "RLIMIT_NOFILE" is --ulimit's "nofile": one name table (spec.c). */
+        if (type != NULL && strncmp(type, "RLIMIT_", 7) == 0 && strlen(type) < 32) {
+            char lower[32];
+            size_t n = 0;
+            for (const char *c = type + 7; *c != '\0'; c++)
+                lower[n++] = (*c >= 'A' && *c <= 'Z') ? (char)(*c - 'A' + 'a') : '~';
+            lower[n] = '\0';
+            if (spec_rlimit_parse(lower, &res) < 0)
+                res = -1;
+        }
         if (res < 0)
             return amber_error_coded(err, EINVAL, "config.json: %s.type: unknown rlimit '%s'",
                                      field, type != NULL ? type : "?");

@@ -30,6 +30,7 @@
 #include <inttypes.h>
 #include <stdbool.h>
 #include <stdio.h>
+#include <string.h>
 #include <sys/resource.h>
 
 /* Above this a soft open-file limit is not a real choice, only a host
@@ -37,25 +38,12 @@
 #define NOFILE_SANE_MAX 1048576
 #define NOFILE_DEFAULT_SOFT 1024
 
-/* Names as --ulimit spells them, for messages only (spec.c owns parsing). */
-static const struct {
-    int resource;
-    const char *name;
-} rlimit_names[] = {
-    {RLIMIT_AS, "as"},           {RLIMIT_CORE, "core"},         {RLIMIT_CPU, "cpu"},
-    {RLIMIT_DATA, "data"},       {RLIMIT_FSIZE, "fsize"},       {RLIMIT_LOCKS, "locks"},
-    {RLIMIT_MEMLOCK, "memlock"}, {RLIMIT_MSGQUEUE, "msgqueue"}, {RLIMIT_NICE, "nice"},
-    {RLIMIT_NOFILE, "nofile"},   {RLIMIT_NPROC, "nproc"},       {RLIMIT_RSS, "rss"},
-    {RLIMIT_RTPRIO, "rtprio"},   {RLIMIT_RTTIME, "rttime"},     {RLIMIT_SIGPENDING, "sigpending"},
-    {RLIMIT_STACK, "stack"},
-};
-
 static const char *rlimit_name(int resource, char *buf, size_t len)
 {
-    for (size_t i = 0; i < sizeof(rlimit_names) / sizeof(rlimit_names[0]); i++) {
-        if (rlimit_names[i].resource == resource)
-            return rlimit_names[i].name;
-    }
+    const char *name = spec_rlimit_name(resource);
+
+    if (strcmp(name, "?") != 0)
+        return name;
     snprintf(buf, len, "resource %d", resource);
     return buf;
 }

@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "backend/caps.h"
 #include "spec/spec.h"
 #include "util/xalloc.h"
 
@@ -63,7 +64,8 @@ int spec_digest(const struct amber_spec *spec, char out[65], struct amber_error 
     json_object_set_new(o, "userns", json_integer(spec->userns));
     json_object_set_new(o, "time_ns", json_boolean(spec->time_ns));
     json_object_set_new(o, "mode", json_string(spec_mode_name(spec->mode)));
-    json_object_set_new(o, "backend", json_string(spec->backend ? spec->backend : "native"));
+    json_object_set_new(o, "backend",
+                        json_string(spec->backend ? spec->backend : amber_backend_default()));
     json_object_set_new(o, "memory", json_integer((json_int_t)spec->memory));
     json_object_set_new(o, "cpus_milli", json_integer((json_int_t)spec->cpus_milli));
     json_object_set_new(o, "pids", json_integer((json_int_t)spec->pids));

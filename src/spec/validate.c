@@ -9,6 +9,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "backend/caps.h"
 #include "util/cleanup.h"
 #include "util/log.h"
 #include "util/xalloc.h"
@@ -229,7 +230,8 @@ static int check_write_exec_overlap(struct amber_spec *spec, struct amber_error 
 /* Workspace, context, volumes, tmpfs, home, provider configs and secrets:
  * sources exist, destinations are clean absolute paths that neither
  * overlap each other nor amber's own mounts. */
-static int validate_surface(struct amber_spec *spec, struct amber_error *err)
+static int validate_surface(struct amber_spec *spec, const struct amber_backend_caps *caps,
+                            struct amber_error *err)
 {
     static const char *const reserved[] = {"/proc", "/dev", "/sys"};
     const char *home;
@@ -254,12 +256,12 @@ static int validate_surface(struct amber_spec *spec, struct amber_error *err)
         return amber_error_set(err, 0,
                                "--workspace-mode copy-in-out: needs the init (it syncs "
                                "back), not --no-init");
-    if (spec->backend != NULL && strcmp(spec->backend, "process") == 0 &&
-        (spec->nmounts || spec->nsecrets || spec->context || spec->workspace || spec->home ||
-         spec->tty))
+    if (!caps->filesystem && (spec->nmounts || spec->nsecrets || spec->context || spec->workspace ||
+                              spec->home || (spec->tty && !caps->tty)))
         return amber_error_set(err, 0,
-                               "--backend process: has no sandbox to give --workspace, "
-                               "--context, --volume, --tmpfs, --home, --secret or --tty");
+                               "--backend %s: has no sandbox to give --workspace, "
+                               "--context, --volume, --tmpfs, --home, --secret or --tty",
+                               spec->backend);
     if (spec->home != NULL && clean_dst("--home", &spec->home, err) < 0)
         return -1;
     home = spec_home(spec);
@@ -426,7 +428,45 @@ static int validate_identity(struct amber_spec *spec, struct amber_error *err)
     return 0;
 }
 
-static int check_reopeners(const struct amber_spec *spec, bool strict, struct amber_error *err)
+/* The limits given explicitly against what the backend can enforce. A
+ * default limit the backend cannot enforce is not asked for: the result's
+ * "limits" shows it was not applied, without a warning. */
+static int check_enforced(const struct amber_spec *spec, const struct amber_backend_caps *caps,
+                          bool strict, struct amber_error *err)
+{
+    const struct {
+        const char *flag;
+        bool given;
+        enum amber_enforce can;
+        const char *rlimit_what;
+    } limits[] = {
+        {"--memory", spec->memory_set && spec->memory > 0, caps->memory,
+         "each process's data (RLIMIT_DATA), not to the sandbox as a whole"},
+        {"--cpus", spec->cpus_milli > 0, caps->cpus, NULL},
+        {"--pids", spec->pids_set && spec->pids > 0, caps->pids,
+         "the processes of its user namespace (RLIMIT_NPROC), not to a cgroup"},
+    };
+
+    for (size_t i = 0; i < sizeof(limits) / sizeof(limits[0]); i++) {
+        if (!limits[i].given || limits[i].can == AMBER_ENFORCE_CGROUP)
+            continue;
+        if (strict)
+            return amber_error_set(err, 0,
+                                   "%s: the %s backend cannot enforce it for the whole sandbox; "
+                                   "refused in strict-agent mode",
+                                   limits[i].flag, spec->backend);
+        if (limits[i].can == AMBER_ENFORCE_RLIMIT)
+            log_warn("degraded limit (%s): the %s backend applies it to %s", limits[i].flag,
+                     spec->backend, limits[i].rlimit_what);
+        else
+            log_warn("degraded limit (%s): not applied, the %s backend cannot enforce it",
+                     limits[i].flag, spec->backend);
+    }
+    return 0;
+}
+
+static int check_reopeners(const struct amber_spec *spec, const struct amber_backend_caps *caps,
+                           bool strict, struct amber_error *err)
 {
     /* The flags that reopen a hole the defaults close: explicit, refused
      * in strict-agent mode, a warning in agent mode on every run (after
@@ -468,7 +508,7 @@ static int check_reopeners(const struct amber_spec *spec, bool strict, struct am
                      k == 0 ? "uid" : "gid");
         }
     }
-    if (spec->userns == AMBER_USERNS_HOST && strcmp(spec->backend, "native") == 0)
+    if (spec->userns == AMBER_USERNS_HOST && caps->userns)
         log_warn("degraded security (--userns host): the workload's root is the host's root; "
                  "whatever host object it reaches is its own to change");
     if (spec->memory_set && spec->memory == 0) {
@@ -508,6 +548,7 @@ static int check_counts(const struct amber_spec *spec, struct amber_error *err)
 int spec_validate(struct amber_spec *spec, uid_t euid, struct amber_error *err)
 {
     bool strict = spec->mode == AMBER_MODE_STRICT_AGENT;
+    const struct amber_backend_caps *caps;
 
     spec->rootless = euid != 0;
     if (check_counts(spec, err) < 0)
@@ -518,13 +559,20 @@ int spec_validate(struct amber_spec *spec, uid_t euid, struct amber_error *err)
                                "no command given (usage: amber run [OPTIONS] -- COMMAND [ARG...])");
 
     if (spec->backend == NULL)
-        spec->backend = xstrdup("native");
-    if (strcmp(spec->backend, "native") != 0 && strcmp(spec->backend, "process") != 0)
-        return amber_error_set(err, 0, "--backend '%s': unknown backend (native, process)",
+        spec->backend = xstrdup(amber_backend_default());
+    caps = amber_backend_caps(spec->backend);
+    if (caps == NULL)
+        return amber_error_set(err, 0, "--backend '%s': unknown backend (%s)", spec->backend,
+                               amber_backend_names());
+    if (strict && !caps->isolates)
+        return amber_error_set(err, 0,
+                               "--backend %s: refused in strict-agent mode (it does not isolate)",
                                spec->backend);
-    if (strict && strcmp(spec->backend, "process") == 0)
-        return amber_error_set(
-            err, 0, "--backend process: refused in strict-agent mode (it does not isolate)");
+    if (spec->tty && !caps->tty)
+        return amber_error_set(err, 0, "-t: the %s backend has no terminal to give", spec->backend);
+    if (spec->hold && !caps->hold)
+        return amber_error_set(err, 0, "create: the %s backend cannot hold a workload for start",
+                               spec->backend);
 
     if (strict && spec->allow_degraded)
         return amber_error_set(
@@ -565,7 +613,7 @@ int spec_validate(struct amber_spec *spec, uid_t euid, struct amber_error *err)
      * a warning, and refused in strict-agent mode. */
     if (spec->userns == AMBER_USERNS_DEFAULT)
         spec->userns = AMBER_USERNS_AUTO;
-    if (spec->userns == AMBER_USERNS_HOST && spec->rootless && strcmp(spec->backend, "native") == 0)
+    if (spec->userns == AMBER_USERNS_HOST && spec->rootless && caps->userns)
         return amber_error_set(
             err, 0, "--userns host: not possible without root (a user namespace is required)");
     if (spec->userns == AMBER_USERNS_HOST && strict)
@@ -578,17 +626,20 @@ int spec_validate(struct amber_spec *spec, uid_t euid, struct amber_error *err)
                                "--user %u: only your own uid (%u) is mapped when running without "
                                "root (see --uidmap, --userns nomap)",
                                spec->uid, (unsigned)euid);
-    if (spec->time_ns && strcmp(spec->backend, "native") != 0)
-        return amber_error_set(err, 0, "--time-namespace: needs the native backend");
+    if (spec->time_ns && !caps->time_ns)
+        return amber_error_set(err, 0, "--time-namespace: the %s backend has no time namespace",
+                               spec->backend);
 
-    if (validate_surface(spec, err) < 0)
+    if (validate_surface(spec, caps, err) < 0)
         return -1;
 
     if (!spec->pids_set)
         spec->pids = AMBER_DEFAULT_PIDS;
     if (!spec->memory_set)
         spec->memory = AMBER_DEFAULT_MEMORY;
-    if (check_reopeners(spec, strict, err) < 0)
+    if (check_reopeners(spec, caps, strict, err) < 0)
+        return -1;
+    if (check_enforced(spec, caps, strict, err) < 0)
         return -1;
 
     if (!spec->keep_ld_env)

@@ -10,7 +10,7 @@ import subprocess
 import time
 import unittest
 
-from helpers import AMBER, amber_run, run
+from helpers import AMBER, IS_ROOT, amber_run, run
 
 # 3-byte characters past the end of every field, at three alignments: one
 # of them is cut inside a character whatever the field's size.
@@ -75,3 +75,74 @@ class Utf8Fields(unittest.TestCase):
 
 if __name__ == "__main__":
     unittest.main()
+
+
+class BackendsSayWhatTheyEnforce(unittest.TestCase):
+    def setUp(self):
+        self.dir = tempfile.mkdtemp(prefix="amber-flow-")
+        self.addCleanup(shutil.rmtree, self.dir, ignore_errors=True)
+
+    def result(self, *args, cmd=("true",)):
+        path = os.path.join(self.dir, "r.json")
+        r = amber_run(list(cmd), "--result-json", path, *args)
+        with open(path) as f:
+            return r, json.load(f)
+
+    def test_process_backend_applies_memory(self):
+        alloc = ("python3", "-c", "bytearray(300 << 20)")
+        r, res = self.result("--backend", "process", "--memory", "64M", cmd=alloc)
+        self.assertNotEqual(r.returncode, 0, "300 MiB allocated under --memory 64M")
+        self.assertIn("MemoryError", r.stderr)
+        self.assertEqual(res["limits"]["memory"], {"value": 64 << 20, "by": "rlimit"})
+        warnings = [l for l in r.stderr.splitlines() if "--memory" in l]
+        self.assertEqual(len(warnings), 1, r.stderr)
+        self.assertIn("RLIMIT_DATA", warnings[0])
+        # the same allocation with room for it works: the limit is the cause
+        r, res = self.result("--backend", "process", "--memory", "1G", cmd=alloc)
+        self.assertEqual(r.returncode, 0, r.stderr)
+
+    def test_result_never_claims_a_limit_not_applied(self):
+        r, res = self.result("--backend", "process", "--cpus", "1", "--pids", "20")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertIsNone(res["limits"]["cpus"])
+        self.assertIsNone(res["limits"]["pids"])
+        for flag in ("--cpus", "--pids"):
+            lines = [l for l in r.stderr.splitlines() if flag in l]
+            self.assertEqual(len(lines), 1, r.stderr)
+            self.assertIn("not applied", lines[0])
+
+    def test_native_result_names_how_limits_were_applied(self):
+        r, res = self.result("--memory", "64M", "--pids", "50")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        mem, pids = res["limits"]["memory"], res["limits"]["pids"]
+        self.assertEqual(mem["value"], 64 << 20)
+        self.assertIn(mem["by"], ("cgroup", "rlimit"))
+        if mem["by"] == "rlimit":
+            # no cgroup for this user: said so, once
+            self.assertIn("not applied", r.stderr)
+        if IS_ROOT:
+            self.assertEqual(mem["by"], "cgroup")
+            self.assertEqual(pids, {"value": 50, "by": "cgroup"})
+        self.assertIsNone(res["limits"]["cpus"])
+
+    def test_backend_refusals_name_the_backend(self):
+        for args, needle in (
+            (["--backend", "process", "-d"], "-d: the process backend"),
+            (["--backend", "process", "--time-namespace"], "process backend"),
+            (["--backend", "nosuch"], "native, process"),
+            (["--service-mode", "strict-agent", "--backend", "process"], "--backend process"),
+        ):
+            r = amber_run(["true"], *args)
+            self.assertEqual(r.returncode, 125, (args, r.stderr))
+            self.assertIn(needle, r.stderr)
+        r = run(["create", "--backend", "process", "--", "true"])
+        self.assertEqual(r.returncode, 125, r.stderr)
+        self.assertIn("process backend", r.stderr)
+
+    def test_check_lists_the_backends(self):
+        r = run(["check", "--json"])
+        self.assertEqual(r.returncode, 0, r.stderr)
+        b = {x["name"]: x for x in json.loads(r.stdout)["backends"]}
+        self.assertTrue(b["native"]["isolates"] and b["native"]["available"])
+        self.assertFalse(b["process"]["isolates"])
+        self.assertEqual(b["process"]["limits"], {"memory": "rlimit", "cpus": None, "pids": None})
