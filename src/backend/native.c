@@ -193,9 +193,12 @@ static int plan_cgroup(struct amber_instance *inst, struct amber_error *err)
     const struct amber_spec *spec = inst->spec;
     bool strict = spec->mode == AMBER_MODE_STRICT_AGENT;
     bool explicit_limits = (spec->memory_set && spec->memory) || spec->cpus_milli || spec->pids_set;
-    struct cgroup_limits lim = {spec->memory, spec->cpus_milli, spec->pids, spec->freezable};
+    struct cgroup_limits lim;
     const struct cgroup_manager *mgr = cgroup_manager_for_host();
+    struct cgroup_place where = {0};
     char name[64];
+
+    cgroup_limits_from_amber(&lim, spec->memory, spec->cpus_milli, spec->pids, spec->freezable);
 
     if (mgr == NULL || !cgroup_writable(&lim)) {
         const char *why = mgr == NULL ? "no usable cgroup hierarchy on this host"
@@ -214,7 +217,8 @@ static int plan_cgroup(struct amber_instance *inst, struct amber_error *err)
         return 0;
     }
     snprintf(name, sizeof(name), "amber-%d", (int)getpid());
-    if (mgr->create(&inst->cg, name, &lim, err) < 0) {
+    where.name = name;
+    if (cgroup_create(&inst->cg, &where, &lim, err) < 0) {
         if (strict || explicit_limits)
             return amber_error_prefix(err, "cgroup limits");
         log_warn("default limits (memory, pids) not applied by a cgroup: %s", err->msg);

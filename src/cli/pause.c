@@ -9,37 +9,18 @@
 
 #include "cli/cli.h"
 #include "cli/container_common.h"
+#include "sandbox/cgroup.h"
 #include "util/fs.h"
 #include "util/xalloc.h"
 
-/* Freeze (true) or thaw the container's cgroup; waits for v1 to settle. */
+/* Freeze (true) or thaw the container's cgroup (the cgroup manager's). */
 int cli_container_freeze(const struct container *c, bool freeze, struct amber_error *err)
 {
-    for (int i = 0; i < c->ncgroups; i++) {
-        char *v1 = xasprintf("%s/freezer.state", c->cgroups[i]);
-        char *v2 = xasprintf("%s/cgroup.freeze", c->cgroups[i]);
-        int rc = 1;
+    int rc = cgroup_freeze(c->cgroups, c->ncgroups, freeze, err);
 
-        if (access(v1, W_OK) == 0) {
-            const char *want = freeze ? "FROZEN" : "THAWED";
-            rc = fs_write_file(v1, want, strlen(want), 0, 0, err);
-            /* FREEZING -> FROZEN takes a moment. */
-            for (int t = 0; rc == 0 && freeze && t < 200; t++) {
-                char st[32];
-                struct timespec ts = {0, 5 * 1000000L};
-                if (fs_read_file(v1, st, sizeof(st), err) < 0 || strncmp(st, "FROZEN", 6) == 0)
-                    break;
-                nanosleep(&ts, NULL);
-            }
-        } else if (access(v2, W_OK) == 0) {
-            rc = fs_write_file(v2, freeze ? "1" : "0", 1, 0, 0, err);
-        }
-        free(v1);
-        free(v2);
-        if (rc <= 0)
-            return rc;
-    }
-    return amber_error_set(err, 0, "container %s: no freezer cgroup on this host", c->id);
+    if (rc == 1)
+        return amber_error_set(err, 0, "container %s: no freezer cgroup on this host", c->id);
+    return rc;
 }
 
 static int pause_or_resume(int argc, char **argv, bool freeze)

@@ -1,40 +1,20 @@
 /* amber stats ID [--format text|json]: cpu, memory and pids of a detached
- * sandbox, read from its cgroup (v1 or v2 file names). */
+ * sandbox, read from its cgroup by the cgroup manager (cgroup_usage_read). */
 #include <jansson.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "cli/cli.h"
 #include "cli/container_common.h"
-#include "util/fs.h"
-
-static bool read_u64(char *const *dirs, int n, const char *file, const char *key,
-                     unsigned long long *out)
-{
-    for (int i = 0; i < n; i++) {
-        char path[512], buf[4096];
-        struct amber_error ignore;
-
-        snprintf(path, sizeof(path), "%s/%s", dirs[i], file);
-        if (fs_read_file(path, buf, sizeof(buf), &ignore) < 0)
-            continue;
-        if (key == NULL)
-            return sscanf(buf, "%llu", out) == 1;
-        for (char *l = buf; l != NULL && *l; l = strchr(l, '\n') ? strchr(l, '\n') + 1 : NULL) {
-            size_t k = strlen(key);
-            if (strncmp(l, key, k) == 0 && l[k] == ' ')
-                return sscanf(l + k + 1, "%llu", out) == 1;
-        }
-    }
-    return false;
-}
+#include "sandbox/cgroup.h"
 
 int cmd_stats(int argc, char **argv)
 {
     const char *ref = NULL;
     bool json = false;
     struct container c;
-    unsigned long long mem = 0, memmax = 0, pids = 0, cpu_ns = 0, usec;
+    struct cgroup_usage u;
+    unsigned long long mem, memmax, pids, cpu_ns;
     bool has_mem, has_pids, has_cpu;
 
     for (int i = 0; i < argc; i++) {
@@ -63,16 +43,14 @@ int cmd_stats(int argc, char **argv)
         container_free(&c);
         return 1;
     }
-    has_mem = read_u64(c.cgroups, c.ncgroups, "memory.usage_in_bytes", NULL, &mem) ||
-              read_u64(c.cgroups, c.ncgroups, "memory.current", NULL, &mem);
-    if (!read_u64(c.cgroups, c.ncgroups, "memory.limit_in_bytes", NULL, &memmax))
-        read_u64(c.cgroups, c.ncgroups, "memory.max", NULL, &memmax);
-    has_pids = read_u64(c.cgroups, c.ncgroups, "pids.current", NULL, &pids);
-    has_cpu = read_u64(c.cgroups, c.ncgroups, "cpuacct.usage", NULL, &cpu_ns);
-    if (!has_cpu && read_u64(c.cgroups, c.ncgroups, "cpu.stat", "usage_usec", &usec)) {
-        cpu_ns = usec * 1000ULL;
-        has_cpu = true;
-    }
+    cgroup_usage_read(c.cgroups, c.ncgroups, &u);
+    has_mem = u.has_memory;
+    has_pids = u.has_pids;
+    has_cpu = u.has_cpu;
+    mem = u.memory;
+    memmax = u.memory_max;
+    pids = u.pids;
+    cpu_ns = u.cpu_ns;
     if (json) {
         json_t *o =
             json_pack("{s:s,s:o,s:o,s:o,s:o}", "id", c.id, "memory_bytes",

@@ -432,13 +432,9 @@ __attribute__((noreturn)) static void enter_main(const struct container *c, json
     }
     /* The cgroup before anything runs inside: a thread moving itself
      * through v1 "tasks" (or v2 cgroup.procs). */
-    for (int i = 0; i < c->ncgroups; i++) {
-        cleanup_free char *tasks = xasprintf("%s/tasks", c->cgroups[i]);
-        cleanup_free char *procs = xasprintf("%s/cgroup.procs", c->cgroups[i]);
-        if (fs_write_file(access(tasks, F_OK) == 0 ? tasks : procs, "0", 1, 0, 0, &err) < 0) {
-            amber_error_prefix(&err, "container %s: join its cgroup", c->id);
-            goto fail;
-        }
+    if (cgroup_join_self(c->cgroups, c->ncgroups, &err) < 0) {
+        amber_error_prefix(&err, "container %s: join its cgroup", c->id);
+        goto fail;
     }
     for (size_t i = 0; i < NNS; i++) {
         if (fds[i] >= 0 && setns(fds[i], 0) < 0) {

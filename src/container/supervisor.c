@@ -458,8 +458,7 @@ void supervisor_reap_lost(const char *root, struct container *c)
      * names (pid and start time): never a bare pid that may be another's
      * by now (a state without a start time: nothing is signalled). */
     state_signal_pid1(c, SIGKILL);
-    for (int i = 0; i < c->ncgroups; i++)
-        rmdir(c->cgroups[i]);
+    (void)cgroup_remove_dirs(c->cgroups, c->ncgroups, &ignore);
     c->status = CONTAINER_STOPPED;
     c->exit_code = 137;
     if (c->finished == 0)

@@ -706,7 +706,7 @@ static int parse_devrules(json_t *a, struct amber_oci *oci, struct amber_error *
     oci->devrules = xcalloc(json_array_size(a) + 1, sizeof(*oci->devrules));
     for (size_t i = 0; i < json_array_size(a); i++) {
         json_t *d = json_array_get(a, i);
-        struct oci_devrule *r = &oci->devrules[oci->ndevrules++];
+        struct cgroup_devrule *r = &oci->devrules[oci->ndevrules++];
         char field[64];
         cleanup_free char *type = NULL;
         cleanup_free char *access = NULL;
@@ -767,6 +767,13 @@ static int parse_resources(json_t *r, struct amber_oci *oci, struct amber_error 
             return bad(err, "linux.resources.memory", "limits must be positive or -1");
         if (res->memory == -1)
             res->memory = 0;
+        if (res->memory > 0) {
+            char what[96];
+            snprintf(what, sizeof(what), "config.json: linux.resources.memory.limit %lld",
+                     (long long)res->memory);
+            if (spec_check_limit(AMBER_LIMIT_MEMORY, (uint64_t)res->memory, what, err) < 0)
+                return -1;
+        }
         if (res->memory > 0 && res->memory_swap > 0 && res->memory_swap < res->memory)
             return bad(err, "linux.resources.memory.swap", "must not be below limit");
     }
@@ -788,6 +795,13 @@ static int parse_resources(json_t *r, struct amber_oci *oci, struct amber_error 
         if (only_keys(v, "linux.resources.pids", pid_keys, err) < 0 ||
             get_int(v, "limit", "linux.resources.pids", &res->pids, err) < 0)
             return -1;
+        if (res->pids > 0) {
+            char what[96];
+            snprintf(what, sizeof(what), "config.json: linux.resources.pids.limit %lld",
+                     (long long)res->pids);
+            if (spec_check_limit(AMBER_LIMIT_PIDS, (uint64_t)res->pids, what, err) < 0)
+                return -1;
+        }
     }
     res->any = res->memory > 0 || res->memory_swap != 0 || res->memory_reservation > 0 ||
                res->cpu_shares || res->cpu_quota > 0 || res->cpu_period ||

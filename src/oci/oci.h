@@ -16,6 +16,7 @@
 #include <sys/types.h>
 
 #include "oci/seccomp.h"
+#include "sandbox/cgroup.h"
 #include "spec/spec.h"
 #include "util/error.h"
 
@@ -52,13 +53,6 @@ struct oci_device {
     mode_t mode;
     uid_t uid;
     gid_t gid;
-};
-
-struct oci_devrule {
-    bool allow;
-    char type;            /* 'a', 'c', 'b' */
-    int64_t major, minor; /* -1 = any */
-    char access[4];       /* subset of "rwm" */
 };
 
 struct oci_hook {
@@ -112,7 +106,7 @@ struct amber_oci {
     char **sysctl; /* "key=value", NULL-terminated */
     struct oci_device *devices;
     size_t ndevices;
-    struct oci_devrule *devrules;
+    struct cgroup_devrule *devrules; /* linux.resources.devices */
     size_t ndevrules;
     struct oci_hook *hooks[OCI_HOOK_COUNT];
     size_t nhooks[OCI_HOOK_COUNT];

@@ -225,7 +225,7 @@ struct create_ctx {
     int own_pidns; /* create's own pid namespace while it joins another */
     struct amber_spec spec;
     struct amber_oci oci;
-    struct oci_cgroup cg;
+    struct amber_cgroup cg;
     struct oci_plan plan;
     struct container c;
     bool have_state;
@@ -244,7 +244,7 @@ static void create_cleanup(struct create_ctx *x, const char *root, bool failed)
             ;
     }
     if (failed) {
-        oci_cgroup_remove(x->cg.paths, x->cg.n, &ignore);
+        cgroup_remove_with_parent(x->cg.paths, x->cg.npaths, OCI_CGROUP_PARENT, &ignore);
         if (x->have_state)
             state_remove(root, x->c.id, &ignore);
     }
@@ -263,7 +263,8 @@ static void create_cleanup(struct create_ctx *x, const char *root, bool failed)
         close(x->own_pidns);
     state_unlock(x->lock);
     free(x->config_text);
-    oci_cgroup_free(&x->cg);
+    for (int i = 0; i < x->cg.npaths; i++)
+        free(x->cg.paths[i]);
     container_free(&x->c);
     oci_free(&x->oci);
     spec_free(&x->spec);
@@ -349,15 +350,24 @@ static int create_prepare(struct create_ctx *x, const struct oci_create_opts *o,
                           err) < 0)
             return -1;
     }
-    if (oci_cgroup_create(oci, &x->cg, err) < 0)
-        return -1;
-    for (int i = 0; i < x->cg.n; i++)
+    {
+        struct cgroup_limits lim;
+        struct cgroup_place where;
+        char path[PATH_MAX];
+
+        oci_cgroup_limits(oci, &lim);
+        oci_cgroup_place(oci, &where, path);
+        if (cgroup_create(&x->cg, &where, &lim, err) < 0)
+            return amber_error_prefix(err, "linux.cgroupsPath");
+    }
+    for (int i = 0; i < x->cg.npaths; i++)
         x->c.cgroups[x->c.ncgroups++] = xstrdup(x->cg.paths[i]);
     /* On disk before any process joins them: if create is killed from here
      * on, delete still finds and removes them. */
-    if (x->cg.n > 0 && state_save(o->root, &x->c, err) < 0)
+    if (x->cg.npaths > 0 && state_save(o->root, &x->c, err) < 0)
         return -1;
-    x->plan.ncgroup_fds = oci_cgroup_open_join(&x->cg, x->plan.cgroup_fds, err);
+    x->plan.ncgroup_fds =
+        x->cg.npaths > 0 ? cgroup_open_self_join(&x->cg, x->plan.cgroup_fds, err) : 0;
     if (x->plan.ncgroup_fds < 0) {
         x->plan.ncgroup_fds = 0;
         return -1;
@@ -632,7 +642,7 @@ int oci_kill(const char *root, const char *id, int sig, bool all, struct amber_e
         rc = amber_error_coded(err, ESRCH, "container '%s' is not running", c.id);
     } else {
         if (all)
-            oci_cgroup_signal(c.cgroups, c.ncgroups, sig);
+            cgroup_signal_all(c.cgroups, c.ncgroups, sig);
         /* Through a pidfd opened and then checked to be the container's
          * process: a pid reused since the check above is never signalled. */
         int pfd = (int)syscall(SYS_pidfd_open, c.pid, 0);
@@ -690,23 +700,20 @@ int oci_delete(const char *root, const char *id, bool force, struct amber_error 
         struct amber_error ignore;
         if (c.status == CONTAINER_PAUSED) {
             /* Frozen tasks only die once thawed. */
-            for (int i = 0; i < c.ncgroups; i++) {
-                cgroup_write(c.cgroups[i], "freezer.state", "THAWED", &ignore);
-                cgroup_write(c.cgroups[i], "cgroup.freeze", "0", &ignore);
-            }
+            (void)cgroup_freeze(c.cgroups, c.ncgroups, false, &ignore);
         }
         kill(c.pid, SIGKILL);
-        oci_cgroup_signal(c.cgroups, c.ncgroups, SIGKILL);
+        cgroup_signal_all(c.cgroups, c.ncgroups, SIGKILL);
         wait_gone(&c);
     }
     /* Other processes (exec'd ones, daemons) may remain in the cgroup. */
-    for (int i = 0; i < 1000 && !oci_cgroup_empty(c.cgroups, c.ncgroups); i++) {
+    for (int i = 0; i < 1000 && !cgroup_is_empty(c.cgroups, c.ncgroups); i++) {
         struct timespec ts = {0, 1000 * 1000};
-        oci_cgroup_signal(c.cgroups, c.ncgroups, SIGKILL);
+        cgroup_signal_all(c.cgroups, c.ncgroups, SIGKILL);
         nanosleep(&ts, NULL);
     }
     /* Kept in the state until removed, so that a later delete can retry. */
-    if (oci_cgroup_remove(c.cgroups, c.ncgroups, err) < 0) {
+    if (cgroup_remove_with_parent(c.cgroups, c.ncgroups, OCI_CGROUP_PARENT, err) < 0) {
         amber_error_prefix(err, "container '%s': its cgroup is still in use", c.id);
         state_unlock(lock);
         container_free(&c);
@@ -889,7 +896,7 @@ int oci_exec(const struct oci_exec_opts *o, struct amber_error *err)
     int lock = -1, ep[2] = {-1, -1}, console = -1, rc = -1;
     bool setgroups_ok = true;
     int nsfd[OCI_NS_COUNT];
-    int cgfd[OCI_CGROUP_MAX];
+    int cgfd[CGROUP_MAX_PATHS];
     int ncg = 0;
     pid_t pid = -1, mid;
     int min = 3 + o->preserve_fds;
@@ -940,10 +947,10 @@ int oci_exec(const struct oci_exec_opts *o, struct amber_error *err)
             goto out;
         }
     }
-    /* The same join as the container's first process (oci/cgroup.c). */
+    /* The same join as the container's first process (cgroup_open_self_join). */
     if (c.ncgroups > 0) {
         int n = cgroup_open_join_files(
-            c.cgroups, c.ncgroups < OCI_CGROUP_MAX ? c.ncgroups : OCI_CGROUP_MAX,
+            c.cgroups, c.ncgroups < CGROUP_MAX_PATHS ? c.ncgroups : CGROUP_MAX_PATHS,
             cgroup_detect_layout() == CGROUP_LAYOUT_V2 ? "cgroup.procs" : "tasks", cgfd, err);
         if (n < 0)
             goto out;

@@ -39,7 +39,7 @@ struct oci_plan {
     int fifo_fd;    /* exec.fifo opened O_RDONLY|O_NONBLOCK, -1 without hold */
     int console_fd; /* connected console socket, -1 */
     int ns_fds[OCI_NS_COUNT];
-    int cgroup_fds[OCI_CGROUP_MAX];
+    int cgroup_fds[CGROUP_MAX_PATHS];
     int ncgroup_fds;
     int preserve_fds;
     bool detach;

@@ -15,9 +15,11 @@
  * limits the caller runs under keep applying to the workload too. */
 #include "sandbox/cgroup.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -65,6 +67,9 @@ static struct {
 
 static bool layout_known;
 static enum cgroup_layout layout_cached;
+/* cgroup_host_describe(): a temporary tree stands for the host, its
+ * control files plain files (a write appends a line). */
+static bool described;
 
 static int v1_index(const char *ctrl, size_t len)
 {
@@ -213,43 +218,22 @@ static char *own_dir_for(const struct cgroup_mount *m, const char *cgpath)
     return xasprintf("%s%s", m->mnt, rel);
 }
 
-/* Fill `host` once: mounts from mountinfo, own paths from /proc/self/cgroup. */
-static void host_load(void)
+/* Fill `host` from the texts of /proc/self/mountinfo and /proc/self/cgroup. */
+static void host_parse(char *mountinfo, char *self_cgroup)
 {
-    cleanup_free char *line = NULL;
     cleanup_free char *v2_path = NULL;
     char *v1_path[NV1] = {NULL};
-    size_t cap = 0;
-    ssize_t n;
-    FILE *f;
+    char *save = NULL;
 
-    if (host.loaded)
-        return;
-    host.loaded = true;
-
-    f = fopen("/proc/self/mountinfo", "re");
-    if (f == NULL) {
-        log_debug("cgroup: open '/proc/self/mountinfo': %s", strerror(errno));
-        return;
-    }
-    while ((n = getline(&line, &cap, f)) > 0) {
-        if (line[n - 1] == '\n')
-            line[n - 1] = '\0';
+    for (char *line = strtok_r(mountinfo, "\n", &save); line != NULL;
+         line = strtok_r(NULL, "\n", &save))
         parse_mountinfo_line(line);
-    }
-    fclose(f);
-
-    f = fopen("/proc/self/cgroup", "re");
-    if (f == NULL) {
-        log_debug("cgroup: open '/proc/self/cgroup': %s", strerror(errno));
-        return;
-    }
     /* "ID:CONTROLLERS:PATH"; v2 is "0::PATH"; v1 may be "4:cpu,cpuacct:/x". */
-    while ((n = getline(&line, &cap, f)) > 0) {
+    save = NULL;
+    for (char *line = strtok_r(self_cgroup, "\n", &save); line != NULL;
+         line = strtok_r(NULL, "\n", &save)) {
         char *ctrls, *path;
 
-        if (line[n - 1] == '\n')
-            line[n - 1] = '\0';
         ctrls = strchr(line, ':');
         if (ctrls == NULL)
             continue;
@@ -275,8 +259,6 @@ static void host_load(void)
                 c++;
         }
     }
-    fclose(f);
-
     host.own_v2 = own_dir_for(&host.v2, v2_path);
     for (size_t i = 0; i < NV1; i++) {
         host.own_v1[i] = own_dir_for(&host.v1[i], v1_path[i]);
@@ -284,6 +266,72 @@ static void host_load(void)
         if (host.v1[i].mnt != NULL && host.own_v1[i] == NULL)
             log_debug("cgroup: own %s cgroup is outside the mount at '%s'", v1_ctrls[i],
                       host.v1[i].mnt);
+    }
+}
+
+/* The whole of a /proc file (they have no size to stat), malloc'd. */
+static char *read_proc(const char *path)
+{
+    FILE *f = fopen(path, "re");
+    char *text = NULL;
+    size_t cap = 0, len = 0, n;
+
+    if (f == NULL) {
+        log_debug("cgroup: open '%s': %s", path, strerror(errno));
+        return xstrdup("");
+    }
+    do {
+        if (cap - len < 4096) {
+            cap = cap ? cap * 2 : 16384;
+            text = xrealloc(text, cap + 1);
+        }
+        n = fread(text + len, 1, cap - len, f);
+        len += n;
+    } while (n > 0);
+    fclose(f);
+    text[len] = '\0';
+    return text;
+}
+
+static void host_reset(void)
+{
+    free(host.v2.mnt);
+    free(host.v2.root);
+    free(host.own_v2);
+    for (size_t i = 0; i < NV1; i++) {
+        free(host.v1[i].mnt);
+        free(host.v1[i].root);
+        free(host.own_v1[i]);
+    }
+    memset(&host, 0, sizeof(host));
+    layout_known = false;
+}
+
+/* Fill `host` once: mounts from mountinfo, own paths from /proc/self/cgroup. */
+static void host_load(void)
+{
+    cleanup_free char *mi = NULL;
+    cleanup_free char *cg = NULL;
+
+    if (host.loaded)
+        return;
+    host.loaded = true;
+    mi = read_proc("/proc/self/mountinfo");
+    cg = read_proc("/proc/self/cgroup");
+    host_parse(mi, cg);
+}
+
+void cgroup_host_describe(const char *mountinfo, const char *self_cgroup)
+{
+    host_reset();
+    described = mountinfo != NULL;
+    if (!described)
+        return;
+    host.loaded = true;
+    {
+        cleanup_free char *mi = xstrdup(mountinfo);
+        cleanup_free char *cg = xstrdup(self_cgroup != NULL ? self_cgroup : "");
+        host_parse(mi, cg);
     }
 }
 
@@ -296,7 +344,7 @@ enum cgroup_layout cgroup_detect_layout(void)
     layout_known = true;
 
     /* Pure v2 in its usual place: one syscall, no file parsing. */
-    if (statfs(CGROUP_ROOT, &sfs) == 0 && sfs.f_type == CGROUP2_SUPER_MAGIC) {
+    if (!described && statfs(CGROUP_ROOT, &sfs) == 0 && sfs.f_type == CGROUP2_SUPER_MAGIC) {
         layout_cached = CGROUP_LAYOUT_V2;
         return layout_cached;
     }
@@ -430,17 +478,32 @@ static bool dir_writable(const char *dir)
     return dir != NULL && access(dir, W_OK) == 0;
 }
 
+bool cgroup_ctrl_needed(const struct cgroup_limits *lim, const char *ctrl)
+{
+    if (strcmp(ctrl, "memory") == 0)
+        return lim->memory || lim->memory_swap || lim->memory_reservation;
+    if (strcmp(ctrl, "cpu") == 0)
+        return lim->cpu_shares || lim->cpu_quota || lim->cpu_period;
+    if (strcmp(ctrl, "cpuset") == 0)
+        return lim->cpuset_cpus != NULL || lim->cpuset_mems != NULL;
+    if (strcmp(ctrl, "pids") == 0)
+        return lim->pids != 0;
+    if (strcmp(ctrl, "devices") == 0)
+        return lim->ndevrules > 0;
+    if (strcmp(ctrl, "freezer") == 0)
+        return lim->freezer;
+    return false;
+}
+
 bool cgroup_writable(const struct cgroup_limits *lim)
 {
-    const char *ctrls[3];
+    static const char *const limit_ctrls[] = {"memory", "cpu", "pids", "cpuset"};
+    const char *ctrls[4];
     size_t n = 0;
 
-    if (lim->memory != 0)
-        ctrls[n++] = "memory";
-    if (lim->cpus_milli != 0)
-        ctrls[n++] = "cpu";
-    if (lim->pids != 0)
-        ctrls[n++] = "pids";
+    for (size_t i = 0; i < sizeof(limit_ctrls) / sizeof(limit_ctrls[0]); i++)
+        if (cgroup_ctrl_needed(lim, limit_ctrls[i]))
+            ctrls[n++] = limit_ctrls[i];
 
     switch (cgroup_detect_layout()) {
     case CGROUP_LAYOUT_V1:
@@ -451,7 +514,7 @@ bool cgroup_writable(const struct cgroup_limits *lim)
         return true;
     case CGROUP_LAYOUT_V2: {
         const char *dir = cgroup_own_dir(NULL);
-        char want[32] = "";
+        char want[48] = "";
         char have[512];
         char path[PATH_MAX];
 
@@ -526,7 +589,28 @@ int cgroup_write(const char *dir, const char *file, const char *value, struct am
 
     if (join_path(path, sizeof(path), dir, file, err) < 0)
         return -1;
+    if (described) {
+        cleanup_free char *line = xasprintf("%s\n", value);
+        return fs_write_file(path, line, strlen(line), O_CREAT | O_APPEND, 0644, err);
+    }
     return fs_write_file(path, value, strlen(value), 0, 0, err);
+}
+
+int cgroup_read_text(const char *dir, const char *file, char *buf, size_t cap,
+                     struct amber_error *err)
+{
+    char path[PATH_MAX];
+    struct amber_error e;
+
+    if (join_path(path, sizeof(path), dir, file, err) < 0)
+        return -1;
+    if (fs_read_file(path, buf, cap, &e) >= 0)
+        return 1;
+    if (e.code == ENOENT)
+        return 0;
+    if (err != NULL)
+        *err = e;
+    return -1;
 }
 
 /* Read dir/file into buf. Returns 1, 0 if it does not exist, -1 on error. */
@@ -623,8 +707,24 @@ int cgroup_open_self_join(struct amber_cgroup *cg, int fds[CGROUP_MAX_PATHS],
  * is bounded, not each hierarchy. */
 #define DESTROY_BUDGET_MS 2000
 
+/* A described tree's control files are plain files: gone with the dir. */
+static void remove_plain_files(const char *path)
+{
+    DIR *d = opendir(path);
+    struct dirent *e;
+
+    if (d == NULL)
+        return;
+    while ((e = readdir(d)) != NULL)
+        if (e->d_type == DT_REG)
+            unlinkat(dirfd(d), e->d_name, 0);
+    closedir(d);
+}
+
 static int rmdir_retry(const char *path, long *slept_ms, long *delay_ms)
 {
+    if (described)
+        remove_plain_files(path);
     for (;;) {
         if (rmdir(path) == 0 || errno == ENOENT)
             return 0;
@@ -667,4 +767,247 @@ int cgroup_destroy(struct amber_cgroup *cg, struct amber_error *err)
     }
     cg->npaths = 0;
     return ret;
+}
+
+const char *cgroup_dir_of(const struct amber_cgroup *cg, const char *ctrl)
+{
+    const char *mnt;
+    size_t len;
+
+    if (cg->mgr == &cgroup_manager_v2)
+        return cg->npaths > 0 ? cg->paths[0] : NULL;
+    mnt = cgroup_mount_dir(ctrl);
+    if (mnt == NULL)
+        return NULL;
+    len = strlen(mnt);
+    for (int i = 0; i < cg->npaths; i++)
+        if (strncmp(cg->paths[i], mnt, len) == 0 && cg->paths[i][len] == '/')
+            return cg->paths[i];
+    return NULL;
+}
+
+const char *cgroup_place_dir(struct amber_cgroup *cg, const struct cgroup_place *where,
+                             const char *mnt, const char *own, struct amber_error *err)
+{
+    char path[PATH_MAX];
+    const char *rel;
+
+    if (where->name != NULL) {
+        if (own == NULL) {
+            amber_error_coded(err, ENOENT, "amber's own cgroup under '%s' is not reachable", mnt);
+            return NULL;
+        }
+        return cgroup_mkdir(cg, own, where->name, err);
+    }
+    rel = where->path != NULL ? where->path : "";
+    if (rel[0] == '/') {
+        while (*rel == '/')
+            rel++;
+        snprintf(path, sizeof(path), "%s", mnt);
+    } else {
+        snprintf(path, sizeof(path), "%s", own != NULL ? own : mnt);
+    }
+    if (rel[0] == '\0') {
+        amber_error_coded(err, EINVAL, "must name a cgroup below the hierarchy's root");
+        return NULL;
+    }
+    for (const char *p = rel; *p != '\0';) {
+        size_t n = strcspn(p, "/");
+        if ((n == 1 && p[0] == '.') || (n == 2 && p[0] == '.' && p[1] == '.')) {
+            amber_error_coded(err, EINVAL, "'%s': '.' and '..' are not cgroup names", rel);
+            return NULL;
+        }
+        p += n;
+        p += strspn(p, "/");
+    }
+    /* mkdir -p of the parents; the leaf is made (new) by cgroup_mkdir. */
+    {
+        char parent[PATH_MAX];
+        const char *slash = strrchr(rel, '/');
+        const char *leaf = slash != NULL ? slash + 1 : rel;
+        int w = snprintf(parent, sizeof(parent), "%s", path);
+
+        if (slash != NULL) {
+            if ((size_t)w + 2 + (size_t)(slash - rel) >= sizeof(parent)) {
+                amber_error_set(err, ENAMETOOLONG, "cgroup path '%s/%s'", path, rel);
+                return NULL;
+            }
+            parent[w++] = '/';
+            memcpy(parent + w, rel, (size_t)(slash - rel));
+            parent[w + (slash - rel)] = '\0';
+            for (char *q = parent + strlen(path) + 1;; q++) {
+                char c = *q;
+                if (c == '/' || c == '\0') {
+                    *q = '\0';
+                    if (mkdir(parent, 0755) < 0 && errno != EEXIST) {
+                        amber_error_errno(err, "mkdir '%s'", parent);
+                        return NULL;
+                    }
+                    *q = c;
+                    if (c == '\0')
+                        break;
+                }
+            }
+        }
+        /* A leaf that exists is another's (or a leftover): never taken over. */
+        {
+            char full[PATH_MAX];
+            if ((size_t)snprintf(full, sizeof(full), "%s/%s", parent, leaf) < sizeof(full)) {
+                for (int i = 0; i < cg->npaths; i++)
+                    if (strcmp(cg->paths[i], full) == 0)
+                        return cg->paths[i]; /* co-mounted controllers share it */
+                if (access(full, F_OK) == 0) {
+                    amber_error_coded(err, EEXIST, "cgroup '%s' already exists", full);
+                    return NULL;
+                }
+            }
+        }
+        return cgroup_mkdir(cg, parent, leaf, err);
+    }
+}
+
+int cgroup_create(struct amber_cgroup *cg, const struct cgroup_place *where,
+                  const struct cgroup_limits *lim, struct amber_error *err)
+{
+    const struct cgroup_manager *mgr = cgroup_manager_for_host();
+
+    memset(cg, 0, sizeof(*cg));
+    if (mgr == NULL) {
+        if (cgroup_limits_any(lim))
+            return amber_error_set(err, 0, "no cgroup hierarchy on this host");
+        return 0;
+    }
+    if (mgr->create(cg, where, lim, err) == 0)
+        return 0;
+    if (where->optional && !cgroup_limits_any(lim) && err != NULL &&
+        (err->code == EACCES || err->code == EPERM || err->code == EROFS)) {
+        log_debug("no cgroup of its own: %s", err->msg);
+        amber_error_clear(err);
+        memset(cg, 0, sizeof(*cg));
+        return 0;
+    }
+    return -1;
+}
+
+int cgroup_freeze(char *const *paths, int n, bool freeze, struct amber_error *err)
+{
+    for (int i = 0; i < n; i++) {
+        char st[32];
+
+        if (cgroup_read_text(paths[i], "freezer.state", st, sizeof(st), NULL) == 1) {
+            if (cgroup_write(paths[i], "freezer.state", freeze ? "FROZEN" : "THAWED", err) < 0)
+                return -1;
+            /* FREEZING -> FROZEN takes a moment. */
+            for (int t = 0; freeze && t < 200; t++) {
+                struct timespec ts = {0, 5 * 1000000L};
+                if (cgroup_read_text(paths[i], "freezer.state", st, sizeof(st), err) < 0)
+                    return -1;
+                if (strncmp(st, "FROZEN", 6) == 0 || described)
+                    break;
+                nanosleep(&ts, NULL);
+            }
+            return 0;
+        }
+        if (cgroup_read_text(paths[i], "cgroup.freeze", st, sizeof(st), NULL) == 1)
+            return cgroup_write(paths[i], "cgroup.freeze", freeze ? "1" : "0", err);
+    }
+    return 1;
+}
+
+int cgroup_join_self(char *const *paths, int n, struct amber_error *err)
+{
+    /* A thread moving itself through v1 "tasks" skips the slow path that
+     * writing a pid to cgroup.procs takes (see cgroup_open_self_join). */
+    for (int i = 0; i < n; i++) {
+        char st[8];
+        const char *file = cgroup_read_text(paths[i], "tasks", st, sizeof(st), NULL) == 1
+                               ? "tasks"
+                               : "cgroup.procs";
+        if (cgroup_write(paths[i], file, "0", err) < 0)
+            return -1;
+    }
+    return 0;
+}
+
+int cgroup_signal_all(char *const *paths, int n, int sig)
+{
+    cleanup_free char *p = NULL;
+    cleanup_fclose FILE *f = NULL;
+    int count = 0;
+    long pid;
+
+    if (n == 0)
+        return 0;
+    p = xasprintf("%s/cgroup.procs", paths[0]);
+    f = fopen(p, "re");
+    if (f == NULL)
+        return 0;
+    while (fscanf(f, "%ld", &pid) == 1) {
+        if (pid > 0 && kill((pid_t)pid, sig) == 0)
+            count++;
+    }
+    return count;
+}
+
+bool cgroup_is_empty(char *const *paths, int n)
+{
+    char buf[64];
+
+    if (n == 0)
+        return true;
+    if (cgroup_read_text(paths[0], "cgroup.procs", buf, sizeof(buf), NULL) != 1)
+        return true;
+    return buf[0] == '\0';
+}
+
+/* The first of the dirs that has file (with key: its "key N" line). */
+static bool usage_u64(char *const *paths, int n, const char *file, const char *key, uint64_t *out)
+{
+    for (int i = 0; i < n; i++) {
+        int r = key != NULL ? cgroup_read_key(paths[i], file, key, out, NULL)
+                            : cgroup_read_u64(paths[i], file, out, NULL);
+        if (r == 1)
+            return true;
+    }
+    return false;
+}
+
+void cgroup_usage_read(char *const *paths, int n, struct cgroup_usage *u)
+{
+    uint64_t usec;
+
+    memset(u, 0, sizeof(*u));
+    u->has_memory = usage_u64(paths, n, "memory.usage_in_bytes", NULL, &u->memory) ||
+                    usage_u64(paths, n, "memory.current", NULL, &u->memory);
+    if (!usage_u64(paths, n, "memory.limit_in_bytes", NULL, &u->memory_max))
+        usage_u64(paths, n, "memory.max", NULL, &u->memory_max);
+    u->has_pids = usage_u64(paths, n, "pids.current", NULL, &u->pids);
+    u->has_cpu = usage_u64(paths, n, "cpuacct.usage", NULL, &u->cpu_ns);
+    if (!u->has_cpu && usage_u64(paths, n, "cpu.stat", "usage_usec", &usec)) {
+        u->has_cpu = true;
+        u->cpu_ns = usec * 1000;
+    }
+}
+
+int cgroup_remove_with_parent(char *const *paths, int n, const char *parent_name,
+                              struct amber_error *err)
+{
+    size_t plen = strlen(parent_name);
+
+    if (cgroup_remove_dirs(paths, n, err) < 0)
+        return -1;
+    /* The shared parent is removed once empty; rmdir fails harmlessly
+     * while other sandboxes use it. */
+    for (int i = 0; i < n; i++) {
+        char parent[PATH_MAX];
+        char *slash;
+        snprintf(parent, sizeof(parent), "%s", paths[i]);
+        slash = strrchr(parent, '/');
+        if (slash != NULL && (size_t)(slash - parent) > plen && slash[-(long)plen - 1] == '/' &&
+            strncmp(slash - plen, parent_name, plen) == 0) {
+            *slash = '\0';
+            rmdir(parent);
+        }
+    }
+    return 0;
 }

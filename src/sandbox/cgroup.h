@@ -23,11 +23,60 @@ enum cgroup_layout {
     CGROUP_LAYOUT_V2,     /* unified */
 };
 
+/* One device rule of the v1 devices controller (OCI linux.resources.devices). */
+struct cgroup_devrule {
+    bool allow;
+    char type;            /* 'a', 'c', 'b' */
+    int64_t major, minor; /* -1 = any */
+    char access[4];       /* subset of "rwm" */
+};
+
+/* The whole limit set, as every front-end asks for it. cgroup_limits.c is
+ * the one place that writes it to a cgroup (v1 files or v2 files); the
+ * front-ends only fill it: amber's own flags through
+ * cgroup_limits_from_amber() (--memory means no swap on top; --cpus is a
+ * quota per 100 ms period, at least 1 ms), OCI bundles as written. */
 struct cgroup_limits {
-    uint64_t memory;     /* bytes, 0 = none */
-    uint64_t cpus_milli; /* 0 = none */
-    uint64_t pids;       /* 0 = none */
-    bool freezer;        /* v1: also a freezer cgroup (pause/resume of detached sandboxes) */
+    uint64_t memory;             /* bytes, 0 = none */
+    int64_t memory_swap;         /* memory + swap, bytes; 0 = not set, -1 = unlimited */
+    bool swap_implied;           /* memory_swap is amber's "no swap on top", not asked for:
+                                    a kernel without swap accounting is no warning then */
+    uint64_t memory_reservation; /* bytes (v1 soft limit, v2 memory.low); 0 = none */
+    uint64_t cpu_shares;         /* v1 cpu.shares (v2: converted to cpu.weight); 0 = none */
+    int64_t cpu_quota;           /* us per period; 0 = none, -1 = unlimited */
+    uint64_t cpu_period;         /* us; 0 = the default (100000) */
+    const char *cpuset_cpus;     /* NULL = none */
+    const char *cpuset_mems;
+    int64_t pids;                          /* 0 = none, -1 = unlimited */
+    const struct cgroup_devrule *devrules; /* v1 only (v2 needs a BPF program) */
+    size_t ndevrules;
+    bool freezer; /* v1: also a freezer cgroup (pause/resume of detached sandboxes) */
+};
+
+/* amber's semantics for --memory/--cpus/--pids (0 = not limited). */
+void cgroup_limits_from_amber(struct cgroup_limits *lim, uint64_t memory, uint64_t cpus_milli,
+                              uint64_t pids, bool freezer);
+/* Does lim limit a resource (a reason for a cgroup of its own)? Device
+ * rules alone are not: the sandbox's /dev holds only the devices it may
+ * use, and v2 and rootless runtimes (runc, crun) do not apply them. */
+bool cgroup_limits_any(const struct cgroup_limits *lim);
+
+/* Where a sandbox's cgroup goes. */
+struct cgroup_place {
+    /* amber's own sandboxes: name, a new child of amber's cgroup in each
+     * hierarchy a limit needs (v2, as root, when that cgroup holds
+     * processes: under a shared <root>/amber). */
+    const char *name;
+    /* OCI containers (linux.cgroupsPath): "/a/b" from each hierarchy's
+     * root, "a/b" below amber's own cgroup; made with mkdir -p, and its
+     * last component must be new. Used when name is NULL. */
+    const char *path;
+    /* A dir in every hierarchy an engine reads (memory, pids, cpu,
+     * devices, freezer; cpuset when asked for), not only where a limit is. */
+    bool every_hierarchy;
+    /* Without limits, a tree this user may not write means no cgroup
+     * (rootless OCI, as runc and crun do) instead of an error. */
+    bool optional;
 };
 
 struct cgroup_stats {
@@ -37,7 +86,7 @@ struct cgroup_stats {
     uint64_t pids_current;
 };
 
-#define CGROUP_MAX_PATHS 4
+#define CGROUP_MAX_PATHS 8
 
 struct amber_cgroup {
     const struct cgroup_manager *mgr;
@@ -47,14 +96,54 @@ struct amber_cgroup {
 
 struct cgroup_manager {
     const char *name; /* "v1" or "v2" */
-    /* Create the cgroup(s) and write the limits. On failure nothing is left. */
-    int (*create)(struct amber_cgroup *cg, const char *name, const struct cgroup_limits *lim,
-                  struct amber_error *err);
+    /* Make the cgroup dir(s) where says, enable what lim needs (v2), and
+     * write lim (cgroup_write_limits). On failure nothing is left. */
+    int (*create)(struct amber_cgroup *cg, const struct cgroup_place *where,
+                  const struct cgroup_limits *lim, struct amber_error *err);
     /* The file a single-threaded process writes "0" to in order to move
      * itself (see cgroup_open_self_join). */
     const char *self_join_file;
     int (*stats)(struct amber_cgroup *cg, struct cgroup_stats *st, struct amber_error *err);
 };
+
+/* Create a sandbox's cgroup with the host's manager. No hierarchy at all:
+ * an error when lim limits something, else nothing is made (npaths 0). */
+int cgroup_create(struct amber_cgroup *cg, const struct cgroup_place *where,
+                  const struct cgroup_limits *lim, struct amber_error *err);
+/* Write lim into the dirs of cg (the one writer of limit files). */
+int cgroup_write_limits(const struct amber_cgroup *cg, const struct cgroup_limits *lim,
+                        struct amber_error *err);
+/* The dir of cg in the hierarchy carrying ctrl (v1), or its one dir (v2). */
+const char *cgroup_dir_of(const struct amber_cgroup *cg, const char *ctrl);
+
+/* The operations on a running sandbox's cgroup dirs, as recorded in its
+ * state (paths, n): the verbs use these, nothing else opens a cgroup file. */
+/* Freeze (true) or thaw every process; waits for v1's FREEZING to settle.
+ * Returns 1 when no dir has a freezer, 0 done, -1 error. */
+int cgroup_freeze(char *const *paths, int n, bool freeze, struct amber_error *err);
+/* Move the calling (single-threaded) process into the dirs. */
+int cgroup_join_self(char *const *paths, int n, struct amber_error *err);
+/* Send sig to every process; returns how many were signalled. */
+int cgroup_signal_all(char *const *paths, int n, int sig);
+/* No process left (or no dir)? */
+bool cgroup_is_empty(char *const *paths, int n);
+/* Usage now, for `amber stats`: what the dirs have (0 = unknown). */
+struct cgroup_usage {
+    bool has_memory, has_pids, has_cpu;
+    uint64_t memory, memory_max, pids, cpu_ns;
+};
+void cgroup_usage_read(char *const *paths, int n, struct cgroup_usage *u);
+/* cgroup_remove_dirs, then the shared parent named parent_name of each
+ * (OCI's default /amber/<id>) once it is empty. */
+int cgroup_remove_with_parent(char *const *paths, int n, const char *parent_name,
+                              struct amber_error *err);
+
+/* Use a described host instead of this one (unit tests): mountinfo and
+ * self_cgroup are the texts of /proc/self/mountinfo and /proc/self/cgroup
+ * naming directories of a temporary tree. Control files there are plain
+ * files: a write appends "VALUE\n" (the tree then shows every write, in
+ * order). NULL texts go back to the host. */
+void cgroup_host_describe(const char *mountinfo, const char *self_cgroup);
 
 /* Detect the host layout (cached after the first call). */
 enum cgroup_layout cgroup_detect_layout(void);
@@ -64,7 +153,7 @@ const struct cgroup_manager *cgroup_manager_for_host(void);
 /* Controllers available (space-separated, e.g. "cpu memory pids"), for
  * `amber check`. Returns a malloc'd string. */
 char *cgroup_controllers(void);
-/* Can this process create the cgroups it would need? (rootless: usually not) */
+/* Can this process create the cgroups lim would need? (rootless: usually not) */
 bool cgroup_writable(const struct cgroup_limits *lim);
 
 /* Open, in each dir of cg, the file through which a process moves itself.
@@ -93,8 +182,8 @@ extern const struct cgroup_manager cgroup_manager_v1;
 extern const struct cgroup_manager cgroup_manager_v2;
 
 /* Lower-level helpers: the layout cgroup.c detects and caches, and plain
- * reads and writes. Used by the managers and by the OCI runtime, whose
- * containers live at paths engines choose (src/oci/cgroup.c). */
+ * reads and writes, for the managers (cgroup_v1.c, cgroup_v2.c) and the
+ * limit writer (cgroup_limits.c) only. */
 
 /* amber's own cgroup directory in the v1 hierarchy that carries controller
  * ("cpu", "cpuacct", "memory", "pids"), or in the cgroup2 hierarchy when
@@ -112,6 +201,15 @@ const char *cgroup_mount_dir(const char *controller);
  * not made twice. Returns the recorded path or NULL. */
 const char *cgroup_mkdir(struct amber_cgroup *cg, const char *parent, const char *name,
                          struct amber_error *err);
+/* Does lim need a cgroup of controller ctrl ("memory", "cpu", ...)? */
+bool cgroup_ctrl_needed(const struct cgroup_limits *lim, const char *ctrl);
+/* Make (and record in cg) where's dir in the hierarchy mounted at mnt, in
+ * which amber's own cgroup is own (NULL: unreachable). */
+const char *cgroup_place_dir(struct amber_cgroup *cg, const struct cgroup_place *where,
+                             const char *mnt, const char *own, struct amber_error *err);
+/* Read dir/file (whole, NUL-terminated). 1, 0 when absent, -1 on error. */
+int cgroup_read_text(const char *dir, const char *file, char *buf, size_t cap,
+                     struct amber_error *err);
 /* Write value to dir/file in one write(). */
 int cgroup_write(const char *dir, const char *file, const char *value, struct amber_error *err);
 /* Read a file holding one number. Returns 1, 0 when the file does not exist

@@ -4,8 +4,10 @@
  * "cpu,cpuacct"), so a sandbox gets one dir in each hierarchy whose
  * controller a limit needs, and nothing in the others: every extra dir is a
  * mkdir, a join (the child's write to its tasks file) and an rmdir on the
- * start-up path for no benefit. Which dir belongs to which controller is not stored; it follows
- * from the dir's parent being amber's own cgroup in that hierarchy. */
+ * start-up path for no benefit (an OCI container gets one in every hierarchy
+ * engines read). Which dir belongs to which controller is not stored: it
+ * is the one below that hierarchy's mount (cgroup_dir_of). The limits
+ * themselves are written by cgroup_limits.c. */
 #include "sandbox/cgroup.h"
 
 #include <errno.h>
@@ -15,118 +17,44 @@
 
 #include "util/log.h"
 
-/* CFS bandwidth: the kernel refuses quotas below 1 ms, so tiny CPU limits
- * are rounded up to it rather than failing. */
-#define CFS_PERIOD_US 100000
-#define CFS_MIN_QUOTA_US 1000
-
-/* Make name under amber's own cgroup in the hierarchy carrying ctrl. */
-static const char *v1_mkdir(struct amber_cgroup *cg, const char *ctrl, const char *name,
-                            struct amber_error *err)
+/* The hierarchies a sandbox may get a dir in, in creation order. cpuset
+ * only when asked for (a fresh v1 cpuset cgroup is empty and must be
+ * filled before anyone can join); blkio never (no I/O limits). */
+static const char *const v1_order[] = {"memory", "cpu", "pids", "cpuset", "devices", "freezer"};
+/* What engines read of an OCI container: a dir in each of these. */
+static bool v1_every(const char *ctrl)
 {
-    const char *own = cgroup_own_dir(ctrl);
-
-    if (own == NULL) {
-        amber_error_set(err, 0, "cgroup v1 '%s' controller is not mounted where amber can reach it",
-                        ctrl);
-        if (err != NULL)
-            err->code = ENOENT;
-        return NULL;
-    }
-    return cgroup_mkdir(cg, own, name, err);
+    return strcmp(ctrl, "cpuset") != 0;
 }
 
-/* The dir of cg that lives in the hierarchy carrying ctrl, or NULL. */
-static const char *v1_dir(const struct amber_cgroup *cg, const char *ctrl)
-{
-    const char *own = cgroup_own_dir(ctrl);
-    size_t len;
-
-    if (own == NULL)
-        return NULL;
-    len = strlen(own);
-    for (int i = 0; i < cg->npaths; i++) {
-        const char *p = cg->paths[i];
-        if (p != NULL && strncmp(p, own, len) == 0 && p[len] == '/' &&
-            strchr(p + len + 1, '/') == NULL)
-            return p;
-    }
-    return NULL;
-}
-
-static int v1_set_memory(const char *dir, uint64_t bytes, struct amber_error *err)
-{
-    struct amber_error e;
-    char val[32];
-
-    snprintf(val, sizeof(val), "%" PRIu64, bytes);
-    /* memsw (memory+swap) may never be below the memory limit, so the
-     * memory limit goes first. Without the memsw limit, the workload could
-     * page out to swap and use far more than `bytes`. */
-    if (cgroup_write(dir, "memory.limit_in_bytes", val, err) < 0)
-        return -1;
-    if (cgroup_write(dir, "memory.memsw.limit_in_bytes", val, &e) < 0) {
-        if (e.code != ENOENT) {
-            if (err != NULL)
-                *err = e;
-            return -1;
-        }
-        /* The kernel runs without swap accounting (swapaccount=0 or no
-         * CONFIG_MEMCG_SWAP): there is no memsw file to set. */
-        log_debug("cgroup: no memory.memsw.limit_in_bytes in '%s'; swap is not limited", dir);
-    }
-    return 0;
-}
-
-static int v1_set_cpu(const char *dir, uint64_t cpus_milli, struct amber_error *err)
-{
-    uint64_t quota;
-    char val[32];
-
-    /* cpus_milli thousandths of a CPU per 100000 us period. */
-    quota = cpus_milli > UINT64_MAX / (CFS_PERIOD_US / 1000) ? UINT64_MAX
-                                                             : cpus_milli * (CFS_PERIOD_US / 1000);
-    if (quota < CFS_MIN_QUOTA_US)
-        quota = CFS_MIN_QUOTA_US;
-    /* The period first: the quota is checked against it. */
-    snprintf(val, sizeof(val), "%d", CFS_PERIOD_US);
-    if (cgroup_write(dir, "cpu.cfs_period_us", val, err) < 0)
-        return -1;
-    snprintf(val, sizeof(val), "%" PRIu64, quota);
-    return cgroup_write(dir, "cpu.cfs_quota_us", val, err);
-}
-
-static int v1_create(struct amber_cgroup *cg, const char *name, const struct cgroup_limits *lim,
-                     struct amber_error *err)
+static int v1_create(struct amber_cgroup *cg, const struct cgroup_place *where,
+                     const struct cgroup_limits *lim, struct amber_error *err)
 {
     struct amber_error scratch;
-    const char *dir;
-    char val[32];
 
     memset(cg, 0, sizeof(*cg));
     cg->mgr = &cgroup_manager_v1;
+    for (size_t i = 0; i < sizeof(v1_order) / sizeof(v1_order[0]); i++) {
+        const char *ctrl = v1_order[i];
+        bool needed = cgroup_ctrl_needed(lim, ctrl);
+        const char *mnt;
 
-    if (lim->memory != 0) {
-        if ((dir = v1_mkdir(cg, "memory", name, err)) == NULL ||
-            v1_set_memory(dir, lim->memory, err) < 0)
+        if (!needed && !(where->every_hierarchy && v1_every(ctrl)))
+            continue;
+        mnt = cgroup_mount_dir(ctrl);
+        if (mnt == NULL || (where->name != NULL && cgroup_own_dir(ctrl) == NULL)) {
+            /* No freezer hierarchy: `amber pause` says so later. */
+            if (!needed || strcmp(ctrl, "freezer") == 0)
+                continue;
+            amber_error_coded(err, ENOENT,
+                              "cgroup v1 '%s' controller is not mounted where amber can reach it",
+                              ctrl);
+            goto fail;
+        }
+        if (cgroup_place_dir(cg, where, mnt, cgroup_own_dir(ctrl), err) == NULL)
             goto fail;
     }
-    if (lim->cpus_milli != 0) {
-        if ((dir = v1_mkdir(cg, "cpu", name, err)) == NULL ||
-            v1_set_cpu(dir, lim->cpus_milli, err) < 0)
-            goto fail;
-    }
-    if (lim->pids != 0) {
-        snprintf(val, sizeof(val), "%" PRIu64, lim->pids);
-        if ((dir = v1_mkdir(cg, "pids", name, err)) == NULL ||
-            cgroup_write(dir, "pids.max", val, err) < 0)
-            goto fail;
-    }
-    /* Detached sandboxes can be paused: v1 needs a freezer cgroup for that
-     * (v2 has cgroup.freeze in every cgroup). Skipped where the host has no
-     * freezer hierarchy; `amber pause` then says so. */
-    if (lim->freezer && cgroup_own_dir("freezer") != NULL &&
-        v1_mkdir(cg, "freezer", name, err) == NULL)
+    if (cgroup_write_limits(cg, lim, err) < 0)
         goto fail;
     return 0;
 
@@ -145,7 +73,7 @@ static int v1_stats(struct amber_cgroup *cg, struct cgroup_stats *st, struct amb
     int r;
 
     memset(st, 0, sizeof(*st));
-    if ((dir = v1_dir(cg, "memory")) != NULL) {
+    if ((dir = cgroup_dir_of(cg, "memory")) != NULL) {
         /* "oom_kill N" exists since Linux 4.13; older kernels only say
          * under_oom, which is not a count, so report no OOM there. */
         if ((r = cgroup_read_key(dir, "memory.oom_control", "oom_kill", &v, err)) < 0)
@@ -157,10 +85,10 @@ static int v1_stats(struct amber_cgroup *cg, struct cgroup_stats *st, struct amb
     /* Only when cpuacct shares a hierarchy with cpu (and cpu was limited):
      * a cpuacct dir just for accounting is not worth its start-up cost,
      * and the caller has rusage for CPU time anyway. */
-    if ((dir = v1_dir(cg, "cpuacct")) != NULL &&
+    if ((dir = cgroup_dir_of(cg, "cpuacct")) != NULL &&
         cgroup_read_u64(dir, "cpuacct.usage", &st->cpu_usage_ns, err) < 0)
         return -1;
-    if ((dir = v1_dir(cg, "pids")) != NULL &&
+    if ((dir = cgroup_dir_of(cg, "pids")) != NULL &&
         cgroup_read_u64(dir, "pids.current", &st->pids_current, err) < 0)
         return -1;
     return 0;

@@ -79,7 +79,8 @@ void host_probe(struct amber_host *h)
     snprintf(h->cgroup_controllers, sizeof(h->cgroup_controllers), "%s", ctl ? ctl : "");
     free(ctl);
     {
-        struct cgroup_limits lim = {1, 1, 1};
+        struct cgroup_limits lim;
+        cgroup_limits_from_amber(&lim, 1, 1, 1, false);
         h->cgroup_writable = cgroup_manager_for_host() != NULL && cgroup_writable(&lim);
     }
     h->kvm = access("/dev/kvm", R_OK | W_OK) == 0;

@@ -11,6 +11,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "sandbox/cgroup.h"
 #include "spec/spec.h"
 #include "util/error.h"
 
@@ -71,7 +72,7 @@ struct sandbox_plan {
     int landlock_abi;       /* 0: unavailable */
     bool allow_no_landlock; /* agent mode + --allow-degraded-security */
     bool host_root;         /* amber runs as host root (not rootless) */
-    int cgroup_fds[4];      /* cgroup_open_self_join(): the child writes "0" to each */
+    int cgroup_fds[CGROUP_MAX_PATHS]; /* cgroup_open_self_join(): the child writes "0" to each */
     uint64_t memory_rlimit; /* no memory cgroup: RLIMIT_DATA at the memory limit (0: none) */
     int tty_out[2]; /* without -t: a write-only open of the terminal on stdout, stderr (or -1) */
     int ncgroup_fds;

@@ -2,6 +2,7 @@
 #include "spec/flags.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -43,6 +44,14 @@ static int opt_rootfs_mode(struct amber_spec *s, const char *a, struct amber_err
     return 0;
 }
 
+/* "--flag 'TEXT'" for messages (static buffer: one at a time). */
+static const char *what_given(const char *flag, const char *text)
+{
+    static char buf[96];
+    snprintf(buf, sizeof(buf), "%s '%.60s'", flag, text);
+    return buf;
+}
+
 static int opt_memory(struct amber_spec *s, const char *a, struct amber_error *e)
 {
     s->memory_set = true;
@@ -52,9 +61,7 @@ static int opt_memory(struct amber_spec *s, const char *a, struct amber_error *e
     }
     if (parse_size(a, &s->memory) < 0)
         return amber_error_set(e, 0, "--memory '%s': expected a size like 512M or 2G", a);
-    if (s->memory < (4ULL << 20))
-        return amber_error_set(e, 0, "--memory '%s': must be at least 4M", a);
-    return 0;
+    return spec_check_limit(AMBER_LIMIT_MEMORY, s->memory, what_given("--memory", a), e);
 }
 
 static int opt_cpus(struct amber_spec *s, const char *a, struct amber_error *e)
@@ -66,10 +73,11 @@ static int opt_cpus(struct amber_spec *s, const char *a, struct amber_error *e)
 
 static int opt_pids(struct amber_spec *s, const char *a, struct amber_error *e)
 {
-    if (parse_uint(a, 4194304, &s->pids) < 0 || s->pids == 0)
-        return amber_error_set(e, 0, "--pids '%s': expected a number from 1 to 4194304", a);
+    if (parse_uint(a, UINT64_MAX, &s->pids) < 0)
+        return amber_error_set(e, 0, "--pids '%s': expected a number from 1 to %llu", a,
+                               AMBER_MAX_PIDS);
     s->pids_set = true;
-    return 0;
+    return spec_check_limit(AMBER_LIMIT_PIDS, s->pids, what_given("--pids", a), e);
 }
 
 static int opt_ulimit(struct amber_spec *s, const char *a, struct amber_error *e)

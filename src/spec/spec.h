@@ -187,6 +187,15 @@ struct amber_spec {
 #define AMBER_MAX_ENV 4096      /* --env, --env-fd variables */
 #define AMBER_MAX_EXCLUDES 1024 /* --context-exclude */
 
+/* The ranges of the limits, the same from every front-end (flags, launch
+ * files, OCI bundles): spec_check_limit() is the one check. */
+#define AMBER_MIN_MEMORY (4ULL << 20)
+#define AMBER_MAX_PIDS 4194304ULL
+enum amber_limit_kind { AMBER_LIMIT_MEMORY, AMBER_LIMIT_PIDS };
+/* what names the field in the error ("--memory", "linux.resources.memory.limit"). */
+int spec_check_limit(enum amber_limit_kind kind, uint64_t value, const char *what,
+                     struct amber_error *err);
+
 #define AMBER_DEFAULT_PIDS 4096
 /* The memory limit (swap included) of a sandbox without --memory. */
 #define AMBER_DEFAULT_MEMORY (1ULL << 30)

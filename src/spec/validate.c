@@ -5,6 +5,7 @@
 
 #include <ctype.h>
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -522,6 +523,22 @@ static int check_reopeners(const struct amber_spec *spec, const struct amber_bac
     return 0;
 }
 
+int spec_check_limit(enum amber_limit_kind kind, uint64_t value, const char *what,
+                     struct amber_error *err)
+{
+    switch (kind) {
+    case AMBER_LIMIT_MEMORY:
+        if (value < AMBER_MIN_MEMORY)
+            return amber_error_set(err, 0, "%s: must be at least 4M (4194304 bytes)", what);
+        return 0;
+    case AMBER_LIMIT_PIDS:
+        if (value < 1 || value > AMBER_MAX_PIDS)
+            return amber_error_set(err, 0, "%s: must be from 1 to %llu", what, AMBER_MAX_PIDS);
+        return 0;
+    }
+    return amber_error_set(err, 0, "%s: unknown limit", what);
+}
+
 /* The lengths of the lists, before anything that grows with them. */
 static int check_counts(const struct amber_spec *spec, struct amber_error *err)
 {
@@ -553,6 +570,18 @@ int spec_validate(struct amber_spec *spec, uid_t euid, struct amber_error *err)
     spec->rootless = euid != 0;
     if (check_counts(spec, err) < 0)
         return -1;
+    {
+        /* Flags check as they are read (naming the text given); a spec
+         * filled otherwise is checked here, by the same function. */
+        char what[64];
+        snprintf(what, sizeof(what), "--memory %llu", (unsigned long long)spec->memory);
+        if (spec->memory_set && spec->memory != 0 &&
+            spec_check_limit(AMBER_LIMIT_MEMORY, spec->memory, what, err) < 0)
+            return -1;
+        snprintf(what, sizeof(what), "--pids %llu", (unsigned long long)spec->pids);
+        if (spec->pids_set && spec_check_limit(AMBER_LIMIT_PIDS, spec->pids, what, err) < 0)
+            return -1;
+    }
 
     if (spec->argc == 0 || spec->argv == NULL || spec->argv[0] == NULL || spec->argv[0][0] == '\0')
         return amber_error_set(err, 0,

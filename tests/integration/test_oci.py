@@ -821,6 +821,47 @@ class OciConfig(OciCase):
         r = self.run_sh(alloc % 100000000)
         self.assertEqual((r.returncode, r.stdout), (0, "100000000\n"), r)
 
+    def test_same_limits_as_amber_run(self):
+        """The same limits from config.json and from amber run's flags
+        produce the same cgroup files (one limit writer)."""
+        files = {"memory": ["memory.limit_in_bytes", "memory.memsw.limit_in_bytes"],
+                 "cpu": ["cpu.cfs_period_us", "cpu.cfs_quota_us"], "pids": ["pids.max"],
+                 "unified": ["memory.max", "memory.swap.max", "cpu.max", "pids.max"]}
+
+        def read(dirs):
+            out = {}
+            for d in dirs:
+                for names in files.values():
+                    for n in names:
+                        p = os.path.join(d, n)
+                        if os.path.exists(p):
+                            with open(p) as f:
+                                out[n] = f.read()
+            return out
+
+        def edit(c):
+            c["linux"]["resources"]["memory"] = {"limit": 64 << 20, "swap": 64 << 20}
+            c["linux"]["resources"]["cpu"] = {"quota": 50000, "period": 100000}
+            c["linux"]["resources"]["pids"] = {"limit": 10}
+        cid = self.new_id("limits")
+        b = self.bundle(["sleep", "1000"], edit=edit)
+        self.create(b, cid)
+        oci = read(self.cgroups_of(cid))
+        self.assertEqual(self.amber("delete", "--force", cid).returncode, 0)
+
+        r = self.amber("run", "-d", "--memory", "64M", "--cpus", "0.5", "--pids", "10", "--",
+                       "sleep", "1000", root=True)
+        self.assertEqual(r.returncode, 0, r)
+        sid = r.stdout.strip()
+        try:
+            with open(os.path.join(self.root, sid, "state.json")) as f:
+                dirs = json.load(f)["cgroups"]
+            native = read(dirs)
+        finally:
+            self.amber("rm", "-f", sid)
+        self.assertTrue(native, "no limit files under %s" % dirs)
+        self.assertEqual(oci, native)
+
     def test_pids_limit(self):
         script = "i=0; while [ $i -lt 20 ]; do sleep 30 & i=$((i+1)); echo $i; done; kill $(jobs -p)"
 
