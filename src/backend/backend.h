@@ -62,6 +62,9 @@ struct amber_started {
      * not dumpable, so no one without CAP_SYS_PTRACE opens them from its
      * /proc; `exec` gets them from the supervisor's namespace keeper. */
     int nsfds[AMBER_NS_COUNT];
+    /* With spec->enterable: the launch plan a process entering the sandbox
+     * gets (sandbox/launch.h, JSON; NULL: none), owned by the instance. */
+    const char *launch_plan;
 };
 
 struct amber_backend {

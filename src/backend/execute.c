@@ -110,7 +110,7 @@ int amber_execute(const struct amber_backend *backend, const struct amber_spec *
         return -1;
     }
     if (hooks != NULL && hooks->started != NULL) {
-        struct amber_started st = {0, NULL, 0, {-1, -1, -1, -1, -1, -1, -1, -1}};
+        struct amber_started st = {0, NULL, 0, {-1, -1, -1, -1, -1, -1, -1, -1}, NULL};
         if (backend->describe != NULL)
             backend->describe(inst, &st);
         if (hooks->started(&st, hooks->data) != 0) {

@@ -29,6 +29,7 @@
 #include "backend/backend.h"
 #include "backend/tty.h"
 #include "sandbox/cgroup.h"
+#include "sandbox/launch.h"
 #include "sandbox/landlock.h"
 #include "sandbox/idmap.h"
 #include "sandbox/payload.h"
@@ -52,6 +53,7 @@ struct amber_instance {
     struct amber_cgroup cg;
     bool have_cg;
     struct amber_applied_limit applied[3]; /* memory, cpus, pids as enforced */
+    char *launch_plan;                     /* describe(): for exec (launch_plan_json) */
     pid_t pid;
     int sync_fd;
     pid_t watchdog;
@@ -840,6 +842,7 @@ static void native_destroy(struct amber_instance *inst)
 
     if (inst == NULL)
         return;
+    free(inst->launch_plan);
     reap_child(inst);
     if (inst->sync_fd >= 0)
         close(inst->sync_fd);
@@ -885,6 +888,10 @@ static void native_describe(struct amber_instance *inst, struct amber_started *o
     out->ncgroups = inst->have_cg ? inst->cg.npaths : 0;
     for (int i = 0; i < AMBER_NS_COUNT; i++)
         out->nsfds[i] = inst->nsfds[i];
+    /* exec's plan is the plan this sandbox was started with. */
+    if (inst->spec->enterable && inst->launch_plan == NULL)
+        inst->launch_plan = launch_plan_json(&inst->plan);
+    out->launch_plan = inst->launch_plan;
 }
 
 static const struct amber_backend_caps native_caps = {

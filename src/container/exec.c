@@ -32,6 +32,7 @@
 #include "backend/tty.h"
 #include "sandbox/caps.h"
 #include "sandbox/landlock.h"
+#include "sandbox/launch.h"
 #include "sandbox/rlimit.h"
 #include "sandbox/sandbox.h"
 #include "sandbox/seal.h"
@@ -40,52 +41,6 @@
 #include "util/fs.h"
 #include "util/log.h"
 #include "util/xalloc.h"
-
-char *container_exec_policy(const struct amber_spec *spec)
-{
-    struct landlock_path rules[SANDBOX_MAX_RULES];
-    size_t n = sandbox_landlock_rules(spec, rules, SANDBOX_MAX_RULES);
-    bool own_only = spec->rootless && spec->nuidmap == 0 && spec->userns != AMBER_USERNS_NOMAP;
-    uint32_t uid = spec->has_user ? spec->uid : own_only ? (uint32_t)geteuid() : 0;
-    uint32_t gid = spec->has_user ? spec->gid : own_only ? (uint32_t)getegid() : 0;
-    json_t *o = json_object(), *ll = json_array(), *env = json_array(), *groups = json_array();
-    char *text;
-
-    if (spec->has_group)
-        gid = spec->group;
-    for (size_t i = 0; i < n; i++)
-        json_array_append_new(ll, json_pack("[si]", rules[i].path, (int)rules[i].access));
-    for (size_t i = 0; i < spec->nenv; i++)
-        json_array_append_new(env, json_string(spec->env[i]));
-    json_array_append_new(groups, json_integer(gid));
-    for (size_t i = 0; i < spec->ngroups; i++)
-        json_array_append_new(groups, json_integer(spec->groups[i]));
-    json_object_set_new(o, "uid", json_integer(uid));
-    json_object_set_new(o, "gid", json_integer(gid));
-    json_object_set_new(o, "groups", groups);
-    json_object_set_new(o, "workdir", json_string(spec_workdir(spec)));
-    json_object_set_new(o, "env", env);
-    json_object_set_new(o, "landlock", ll);
-    json_object_set_new(o, "allow_jit", json_boolean(spec->allow_jit));
-    /* The rlimits the sandbox's workload got (rlimit.c applies them to the
-     * exec'd process from the same data): --ulimit, and the pids limit
-     * that becomes RLIMIT_NPROC in a user namespace. */
-    {
-        json_t *ul = json_array();
-        for (size_t i = 0; i < spec->nulimits; i++)
-            json_array_append_new(ul, json_pack("[iII]", spec->ulimits[i].resource,
-                                                (json_int_t)spec->ulimits[i].soft,
-                                                (json_int_t)spec->ulimits[i].hard));
-        json_object_set_new(o, "ulimits", ul);
-        json_object_set_new(o, "pids", json_integer((json_int_t)spec->pids));
-        json_object_set_new(o, "userns", json_boolean(spec->userns != AMBER_USERNS_HOST));
-    }
-    json_object_set_new(o, "allow_no_landlock",
-                        json_boolean(spec->allow_degraded && spec->mode == AMBER_MODE_AGENT));
-    text = json_dumps(o, JSON_COMPACT);
-    json_decref(o);
-    return text;
-}
 
 /* The namespace keeper: a small process of the supervisor's that holds
  * PID 1's namespaces (PID 1 is not dumpable, so its /proc/PID/ns is closed
@@ -219,24 +174,22 @@ static int fetch_namespaces(const char *sock, int *out, struct amber_error *err)
 
 #define NNS AMBER_NS_COUNT
 
-__attribute__((noreturn)) static void child_main(json_t *pol, char **argv, int tty,
+/* The command's process, in the sandbox's namespaces and cgroup: the
+ * launch sequence's process steps from the sandbox's own launch plan
+ * (sandbox/launch.h), as its PID 1 got them, then the command. */
+__attribute__((noreturn)) static void child_main(const char *plan_json, char **argv, int tty,
                                                  bool interactive)
 {
     struct amber_error err;
-    struct landlock_path rules[SANDBOX_MAX_RULES];
-    gid_t groups[SANDBOX_MAX_GROUPS];
-    size_t ngroups = 0, nrules = 0, i;
-    json_t *v;
-    uid_t uid = (uid_t)json_integer_value(json_object_get(pol, "uid"));
-    gid_t gid = (gid_t)json_integer_value(json_object_get(pol, "gid"));
-    const char *wd = json_string_value(json_object_get(pol, "workdir"));
-    char **env = xcalloc(json_array_size(json_object_get(pol, "env")) + 1, sizeof(char *));
-    int abi = 0;
+    struct launch_plan_stored lp;
+    const char *warning = NULL;
     sigset_t none;
 
     prctl(PR_SET_PDEATHSIG, SIGKILL);
     sigemptyset(&none);
     sigprocmask(SIG_SETMASK, &none, NULL);
+    if (launch_plan_read(plan_json, &lp, &err) < 0)
+        goto fail;
     if (tty >= 0) {
         /* -t: a new session whose controlling terminal is the pty. */
         if (setsid() < 0 || ioctl(tty, TIOCSCTTY, 0) < 0 || dup2(tty, STDIN_FILENO) < 0 ||
@@ -255,78 +208,17 @@ __attribute__((noreturn)) static void child_main(json_t *pol, char **argv, int t
             close(null);
         }
     }
-    json_array_foreach(json_object_get(pol, "groups"), i, v)
-    {
-        if (ngroups < SANDBOX_MAX_GROUPS)
-            groups[ngroups++] = (gid_t)json_integer_value(v);
-    }
-    json_array_foreach(json_object_get(pol, "landlock"), i, v)
-    {
-        if (nrules < SANDBOX_MAX_RULES) {
-            rules[nrules].path = json_string_value(json_array_get(v, 0));
-            rules[nrules].access = (unsigned)json_integer_value(json_array_get(v, 1));
-            nrules++;
-        }
-    }
-    for (i = 0; i < json_array_size(json_object_get(pol, "env")); i++)
-        env[i] = (char *)json_string_value(json_array_get(json_object_get(pol, "env"), i));
-
-    /* The sandbox's rlimits, by the same code that gave them to its
-     * workload (launch.c, step 5). */
-    {
-        struct amber_spec lim;
-        size_t k;
-        json_t *u;
-
-        spec_init(&lim);
-        json_array_foreach(json_object_get(pol, "ulimits"), k, u)
-        {
-            spec_set_ulimit(&lim, (int)json_integer_value(json_array_get(u, 0)),
-                            (uint64_t)json_integer_value(json_array_get(u, 1)),
-                            (uint64_t)json_integer_value(json_array_get(u, 2)));
-        }
-        lim.pids = (uint64_t)json_integer_value(json_object_get(pol, "pids"));
-        k = (size_t)rlimit_apply(&lim, json_is_true(json_object_get(pol, "userns")), &err);
-        spec_free(&lim);
-        if ((int)k < 0)
-            goto fail;
-    }
-    if (caps_drop_bounding(&err) < 0)
+    lp.p.tty = tty >= 0;
+    if (launch_process_steps(&lp.p, &warning, &err) < 0)
         goto fail;
-    /* setgroups is denied in a user namespace mapped without privilege;
-     * there the workload has no supplementary groups either. */
-    if (setgroups(ngroups, groups) < 0 && errno != EPERM) {
-        amber_error_errno(&err, "setgroups");
-        goto fail;
-    }
-    if (setresgid(gid, gid, gid) < 0 || setresuid(uid, uid, uid) < 0) {
-        amber_error_errno(&err, "set ids %u:%u", (unsigned)uid, (unsigned)gid);
-        goto fail;
-    }
-    seal_undumpable(); /* the uid change reset it to fs.suid_dumpable */
-    if (wd == NULL || chdir(wd) < 0) {
-        if (chdir("/") < 0) {
-            amber_error_errno(&err, "chdir");
-            goto fail;
-        }
-    }
-    if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0) {
-        amber_error_errno(&err, "no_new_privs");
-        goto fail;
-    }
-    if (landlock_abi_version() > 0) {
-        if (landlock_apply(rules, nrules, &abi, &err) < 0)
-            goto fail;
-    } else if (!json_is_true(json_object_get(pol, "allow_no_landlock"))) {
-        amber_error_set(&err, 0, "Landlock is not available on this kernel");
-        goto fail;
-    }
-    if (caps_clear_and_verify(&err) < 0 ||
-        seccomp_load_default(
-            seccomp_variant(json_is_true(json_object_get(pol, "allow_jit")), tty >= 0), &err) < 0)
+    if (warning != NULL)
+        fprintf(stderr, "amber: warn: %s\n", warning);
+    /* As the workload got it: without a memory cgroup, each process's
+     * data is held to the memory limit. */
+    if (rlimit_data_bound(&lp.limits, lp.memory_rlimit, &err) < 0)
         goto fail;
     signal(SIGPIPE, SIG_DFL);
-    execvpe(argv[0], argv, env);
+    execvpe(argv[0], argv, lp.env);
     fprintf(stderr, "amber: exec: %s: %s\n", argv[0],
             errno == ENOENT ? "command not found" : strerror(errno));
     _exit(errno == ENOENT ? AMBER_EXIT_NOTFOUND : AMBER_EXIT_NOEXEC);
@@ -465,7 +357,7 @@ __attribute__((noreturn)) static void enter_main(const struct container *c, json
         goto fail;
     }
     if (child == 0)
-        child_main(pol, argv, slave, interactive || slave >= 0);
+        child_main(c->exec_json, argv, slave, interactive || slave >= 0);
     if (slave >= 0)
         close(slave);
     /* INT, QUIT, WINCH from the terminal reached this process and amber

@@ -7,10 +7,6 @@
 #include "container/state.h"
 #include "spec/spec.h"
 
-/* What exec needs to give a new process the sandbox's own policy (ids,
- * working directory, environment, Landlock rules), as JSON for state.json. */
-char *container_exec_policy(const struct amber_spec *spec);
-
 /* Start the namespace keeper for c (a child of this process, the
  * supervisor): it holds PID 1's namespaces (amber_started.nsfds) and hands
  * them to `exec` over the socket sock; c's exec policy records sock. */

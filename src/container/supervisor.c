@@ -242,10 +242,12 @@ static int on_started(const struct amber_started *s, void *data)
     ctx->c->pid_start = state_proc_starttime(pid);
     if (!ctx->hold)
         ctx->c->started = now_real();
-    for (int i = 0; i < s->ncgroups && i < 4; i++)
+    for (int i = 0; i < s->ncgroups && i < CGROUP_MAX_PATHS; i++)
         ctx->c->cgroups[ctx->c->ncgroups++] = xstrdup(s->cgroups[i]);
+    free(ctx->c->exec_json);
+    ctx->c->exec_json = s->launch_plan != NULL ? xstrdup(s->launch_plan) : NULL;
     /* exec takes PID 1's namespaces from the keeper (exec.c). */
-    {
+    if (ctx->c->exec_json != NULL) {
         cleanup_free char *sock = state_path(ctx->root, ctx->c->id, "ns.sock");
         if (container_ns_keeper_start(ctx->c, sock, s->nsfds, &err) < 0)
             log_warn("amber exec will not work for %s: %s", ctx->c->id, err.msg);
@@ -378,7 +380,7 @@ int supervisor_start(const char *root, const struct amber_backend *backend,
     c.status = CONTAINER_CREATED;
     c.created = now_real();
     c.command = spec->argv;
-    c.exec_json = container_exec_policy(spec);
+    c.exec_json = NULL; /* the backend's launch plan, once started (on_started) */
     if (spec_digest(spec, c.spec_digest, err) < 0) {
         free(c.exec_json);
         return -1;

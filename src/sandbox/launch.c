@@ -45,6 +45,7 @@
 #include "backend/backend.h"
 #include "sandbox/caps.h"
 #include "sandbox/landlock.h"
+#include "sandbox/launch.h"
 #include "sandbox/payload.h"
 #include "sandbox/rlimit.h"
 #include "sandbox/sandbox.h"
@@ -266,25 +267,6 @@ size_t sandbox_landlock_rules(const struct amber_spec *spec, struct landlock_pat
     return n;
 }
 
-static int apply_landlock(const struct sandbox_plan *plan, struct amber_error *err)
-{
-    struct landlock_path rules[SANDBOX_MAX_RULES];
-    size_t n;
-    int abi = 0;
-
-    if (plan->landlock_abi == 0) {
-        if (!plan->allow_no_landlock)
-            return amber_error_set(err, 0, "Landlock is not available on this kernel");
-        warn_parent(plan, "Landlock unavailable: running without filesystem access rules "
-                          "(--allow-degraded-security)");
-        return 0;
-    }
-    n = sandbox_landlock_rules(plan->spec, rules, SANDBOX_MAX_RULES);
-    if (n >= SANDBOX_MAX_RULES)
-        return amber_error_set(err, 0, "Landlock: too many mounts");
-    return landlock_apply(rules, n, &abi, err);
-}
-
 /* `run -d`: hand amber this process's namespaces for `exec` (a process
  * may always open its own /proc/self/ns, dumpable or not). The time
  * namespace is the one its children, the workload, are in. */
@@ -313,13 +295,58 @@ static int send_namespaces(const struct sandbox_plan *plan, struct amber_error *
 int tty_slave = -1;
 static int trees[SANDBOX_MAX_MOUNTS + 1];
 
+int launch_process_steps(const struct launch_process *p, const char **warning,
+                         struct amber_error *err)
+{
+    const char *wd = p->workdir != NULL ? p->workdir : "/";
+
+    *warning = NULL;
+    /* 5. (the part every process gets) */
+    if (rlimit_apply(p->limits, p->userns, err) < 0)
+        return -1;
+    /* 6. */
+    if (caps_drop_bounding(err) < 0)
+        return -1;
+    if (p->setgroups_ok && setgroups(p->ngroups, p->groups) < 0)
+        return amber_error_errno(err, "setgroups");
+    if (setresgid(p->gid, p->gid, p->gid) < 0)
+        return amber_error_errno(err, "--user: setgid %u", p->gid);
+    if (setresuid(p->uid, p->uid, p->uid) < 0)
+        return amber_error_errno(err, "--user: setuid %u", p->uid);
+    /* A uid change resets dumpability to fs.suid_dumpable: seal again. */
+    seal_undumpable();
+    /* A --rootfs without /home/agent starts in "/"; an explicit --workdir
+     * that does not exist is an error. */
+    if (!p->workdir_given && access(wd, F_OK) < 0)
+        wd = "/";
+    if (chdir(wd) < 0)
+        return amber_error_errno(err, "--workdir '%s'", wd);
+    /* 7. */
+    if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
+        return amber_error_errno(err, "set no_new_privs");
+    /* 8. */
+    if (p->landlock_abi == 0) {
+        if (!p->allow_no_landlock)
+            return amber_error_set(err, 0, "Landlock is not available on this kernel");
+        *warning = "Landlock unavailable: running without filesystem access rules "
+                   "(--allow-degraded-security)";
+    } else {
+        int abi = 0;
+        if (landlock_apply(p->rules, p->nrules, &abi, err) < 0)
+            return -1;
+    }
+    if (caps_clear_and_verify(err) < 0)
+        return -1;
+    /* 9. */
+    return seccomp_load_default(seccomp_variant(p->allow_jit, p->tty), err);
+}
+
 void launch_child(const struct sandbox_plan *plan)
 {
     const struct amber_spec *spec = plan->spec;
     struct amber_error err;
     struct sync_msg msg;
     struct sigaction sa;
-    const char *wd;
 
     amber_error_clear(&err);
 
@@ -445,51 +472,39 @@ void launch_child(const struct sandbox_plan *plan)
         amber_error_errno(&err, "--time-namespace: unshare(CLONE_NEWTIME)");
         fail(plan, &err);
     }
-    if (rlimit_apply(spec, plan->userns, &err) < 0)
-        fail(plan, &err);
+    /* 6.-9.: the process steps, the same for an `exec` entry. */
+    {
+        struct landlock_path rules[SANDBOX_MAX_RULES];
+        size_t nrules = sandbox_landlock_rules(spec, rules, SANDBOX_MAX_RULES);
+        struct launch_process lp = {
+            .entry = LAUNCH_FIRST,
+            .limits = spec,
+            .userns = plan->userns,
+            .uid = plan->uid,
+            .gid = plan->gid,
+            .groups = plan->groups,
+            .ngroups = (size_t)plan->ngroups,
+            .setgroups_ok = plan->setgroups_ok,
+            .workdir = spec_workdir(spec),
+            .workdir_given = spec->workdir != NULL,
+            .rules = rules,
+            .nrules = nrules,
+            .landlock_abi = plan->landlock_abi,
+            .allow_no_landlock = plan->allow_no_landlock,
+            .allow_jit = spec->allow_jit,
+            .tty = spec->tty,
+        };
+        const char *warning = NULL;
 
-    /* 6. */
-    if (caps_drop_bounding(&err) < 0)
-        fail(plan, &err);
-    if (plan->setgroups_ok && setgroups((size_t)plan->ngroups, plan->groups) < 0) {
-        amber_error_errno(&err, "setgroups");
-        fail(plan, &err);
+        if (nrules >= SANDBOX_MAX_RULES) {
+            amber_error_set(&err, 0, "Landlock: too many mounts");
+            fail(plan, &err);
+        }
+        if (launch_process_steps(&lp, &warning, &err) < 0)
+            fail(plan, &err);
+        if (warning != NULL)
+            warn_parent(plan, warning);
     }
-    if (setresgid(plan->gid, plan->gid, plan->gid) < 0) {
-        amber_error_errno(&err, "--user: setgid %u", plan->gid);
-        fail(plan, &err);
-    }
-    if (setresuid(plan->uid, plan->uid, plan->uid) < 0) {
-        amber_error_errno(&err, "--user: setuid %u", plan->uid);
-        fail(plan, &err);
-    }
-    /* A uid change resets dumpability to fs.suid_dumpable: seal again. */
-    seal_undumpable();
-    wd = spec_workdir(spec);
-    /* A --rootfs without /home/agent starts in "/"; an explicit --workdir
-     * that does not exist is an error. */
-    if (spec->workdir == NULL && access(wd, F_OK) < 0)
-        wd = "/";
-    if (chdir(wd) < 0) {
-        amber_error_errno(&err, "--workdir '%s'", wd);
-        fail(plan, &err);
-    }
-
-    /* 7. */
-    if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0) {
-        amber_error_errno(&err, "set no_new_privs");
-        fail(plan, &err);
-    }
-
-    /* 8. */
-    if (apply_landlock(plan, &err) < 0)
-        fail(plan, &err);
-    if (caps_clear_and_verify(&err) < 0)
-        fail(plan, &err);
-
-    /* 9. */
-    if (seccomp_load_default(seccomp_variant(spec->allow_jit, spec->tty), &err) < 0)
-        fail(plan, &err);
 
     /* 10. */
     /* `exec` enters through these: all of them, or the start fails. */

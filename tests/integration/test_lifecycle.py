@@ -139,6 +139,55 @@ class Lifecycle(unittest.TestCase):
                         "grep -E '^Max core file size' /proc/self/limits")
         self.assertRegex(r3.stdout, r"Max core file size\s+0\s+0", "core dumps off in exec too")
 
+    # What a process sees of its own policy in /proc/self/status: exec
+    # must give exactly what the sandbox's workload (pid 2, under amber's
+    # init) has.
+    POLICY = ("Uid", "Gid", "Groups", "CapInh", "CapPrm", "CapEff", "CapBnd", "CapAmb",
+              "NoNewPrivs", "Seccomp", "Seccomp_filters")
+
+    def policy_of(self, ref, pid):
+        script = "; ".join("grep '^%s:' /proc/%s/status" % (k, pid) for k in self.POLICY)
+        r = self.amber("exec", ref, "--", "sh", "-c", script)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        lines = r.stdout.splitlines()
+        self.assertEqual(len(lines), len(self.POLICY), r.stdout)
+        return lines
+
+    def test_exec_keeps_ids_groups_caps_and_seccomp(self):
+        extra = ["--user", "1000:1000", "--additional-group", "5", "--additional-group", "7"]
+        if not IS_ROOT:
+            extra = []
+        self.start("sleep", "1000", name="ids", extra=extra)
+        mine = self.policy_of("ids", "self")
+        workload = self.policy_of("ids", "2")
+        self.assertEqual(mine, workload)
+        if IS_ROOT:
+            self.assertIn("Uid:\t1000\t1000\t1000\t1000", mine)
+            self.assertEqual(sorted(mine[2].split()[1:]), ["1000", "5", "7"])
+        self.assertIn("CapEff:\t0000000000000000", mine)
+        self.assertIn("NoNewPrivs:\t1", mine)
+
+    def test_exec_keeps_landlock(self):
+        """Landlock alone refuses a device node in /tmp (EACCES; without
+        it, the missing CAP_MKNOD would say EPERM): the same for exec."""
+        probe = ["sh", "-c", "mknod /tmp/n c 1 3"]
+        r = run(["run", "--", *probe])
+        self.assertNotEqual(r.returncode, 0)
+        self.assertIn("Permission denied", r.stderr)
+        self.start("sleep", "1000", name="ll")
+        r = self.amber("exec", "ll", "--", *probe)
+        self.assertNotEqual(r.returncode, 0)
+        self.assertIn("Permission denied", r.stderr)
+
+    def test_exec_keeps_the_memory_limit(self):
+        """exec's process is held to the sandbox's memory limit: by its
+        cgroup, or where there is none (rootless here) by the per-process
+        bound its workload has too."""
+        self.start("sleep", "1000", name="m", extra=("--memory", "64M"))
+        alloc = ["python3", "-c", "bytearray(300 << 20)"]
+        r = self.amber("exec", "m", "--", *alloc)
+        self.assertNotEqual(r.returncode, 0, "300 MiB in a 64M sandbox")
+
     def test_exec_stdin_and_tty(self):
         import pty
         self.start("sleep", "1000", name="t")
