@@ -15,68 +15,10 @@
 #include <sys/resource.h>
 #include <unistd.h>
 
+#include "sandbox/caps.h"
 #include "util/cleanup.h"
 #include "util/fs.h"
 #include "util/xalloc.h"
-
-#define CAP_COUNT 41
-
-static const char *const cap_names[CAP_COUNT] = {
-    "CAP_CHOWN",
-    "CAP_DAC_OVERRIDE",
-    "CAP_DAC_READ_SEARCH",
-    "CAP_FOWNER",
-    "CAP_FSETID",
-    "CAP_KILL",
-    "CAP_SETGID",
-    "CAP_SETUID",
-    "CAP_SETPCAP",
-    "CAP_LINUX_IMMUTABLE",
-    "CAP_NET_BIND_SERVICE",
-    "CAP_NET_BROADCAST",
-    "CAP_NET_ADMIN",
-    "CAP_NET_RAW",
-    "CAP_IPC_LOCK",
-    "CAP_IPC_OWNER",
-    "CAP_SYS_MODULE",
-    "CAP_SYS_RAWIO",
-    "CAP_SYS_CHROOT",
-    "CAP_SYS_PTRACE",
-    "CAP_SYS_PACCT",
-    "CAP_SYS_ADMIN",
-    "CAP_SYS_BOOT",
-    "CAP_SYS_NICE",
-    "CAP_SYS_RESOURCE",
-    "CAP_SYS_TIME",
-    "CAP_SYS_TTY_CONFIG",
-    "CAP_MKNOD",
-    "CAP_LEASE",
-    "CAP_AUDIT_WRITE",
-    "CAP_AUDIT_CONTROL",
-    "CAP_SETFCAP",
-    "CAP_MAC_OVERRIDE",
-    "CAP_MAC_ADMIN",
-    "CAP_SYSLOG",
-    "CAP_WAKE_ALARM",
-    "CAP_BLOCK_SUSPEND",
-    "CAP_AUDIT_READ",
-    "CAP_PERFMON",
-    "CAP_BPF",
-    "CAP_CHECKPOINT_RESTORE",
-};
-
-int oci_cap_number(const char *name)
-{
-    for (int i = 0; i < CAP_COUNT; i++)
-        if (strcmp(cap_names[i], name) == 0)
-            return i;
-    return -1;
-}
-
-const char *oci_cap_name(int cap)
-{
-    return cap >= 0 && cap < CAP_COUNT ? cap_names[cap] : NULL;
-}
 
 static const char *const ns_names[OCI_NS_COUNT] = {"user", "mount", "pid",    "network",
                                                    "ipc",  "uts",   "cgroup", "time"};
@@ -235,7 +177,7 @@ static int parse_caps(json_t *c, struct amber_oci *oci, struct amber_error *err)
                                      sets[s]);
         for (size_t i = 0; i < json_array_size(a); i++) {
             json_t *v = json_array_get(a, i);
-            int n = json_is_string(v) ? oci_cap_number(json_string_value(v)) : -1;
+            int n = json_is_string(v) ? caps_number(json_string_value(v)) : -1;
             if (n < 0)
                 return amber_error_coded(err, EINVAL,
                                          "config.json: process.capabilities.%s[%zu]: unknown "
@@ -1116,7 +1058,7 @@ void oci_free(struct amber_oci *oci)
     free(oci->res.cpuset_cpus);
     free(oci->res.cpuset_mems);
     if (oci->has_seccomp)
-        oci_bpf_free(&oci->seccomp);
+        seccomp_program_free(&oci->seccomp);
     free(oci->annotations);
     memset(oci, 0, sizeof(*oci));
 }

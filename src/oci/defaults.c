@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include "oci/oci.h"
+#include "sandbox/caps.h"
 
 /* System calls a container has no business making: kernel modules, other
  * processes' memory, new mount APIs, keyrings, BPF, perf, io_uring, clocks,
@@ -193,8 +194,8 @@ char *oci_features(void)
     json_t *doc;
     char *text;
 
-    for (int c = 0; oci_cap_name(c) != NULL; c++)
-        json_array_append_new(caps, json_string(oci_cap_name(c)));
+    for (int c = 0; caps_name(c) != NULL; c++)
+        json_array_append_new(caps, json_string(caps_name(c)));
     doc = json_pack(
         "{s:s,s:s,s:o,s:o,s:{s:o,s:o,s:{s:b,s:b,s:b,s:b},s:{s:b,s:o,s:o,s:o},s:{s:b},s:{s:b}},"
         "s:{}}",

@@ -49,6 +49,7 @@
 #include "oci/runtime.h"
 #include "sandbox/caps.h"
 #include "sandbox/cgroup.h"
+#include "sandbox/launch.h"
 #include "sandbox/sandbox.h"
 #include "sandbox/idmap.h"
 #include "sandbox/seal.h"
@@ -648,84 +649,35 @@ static int console_setup(const struct oci_plan *plan, int *slave, struct amber_e
     return 0;
 }
 
-static int apply_rlimits(const struct amber_spec *spec, struct amber_error *err)
-{
-    for (size_t i = 0; i < spec->nulimits; i++) {
-        struct rlimit rl = {
-            .rlim_cur =
-                spec->ulimits[i].soft == AMBER_UNLIMITED ? RLIM_INFINITY : spec->ulimits[i].soft,
-            .rlim_max =
-                spec->ulimits[i].hard == AMBER_UNLIMITED ? RLIM_INFINITY : spec->ulimits[i].hard,
-        };
-        if (setrlimit(spec->ulimits[i].resource, &rl) < 0)
-            return amber_error_errno(err, "process.rlimits %s",
-                                     spec_rlimit_name(spec->ulimits[i].resource));
-    }
-    return 0;
-}
-
 int oci_apply_process(const struct amber_spec *spec, const struct amber_oci *oci,
-                      const struct oci_bpf *seccomp, bool setgroups_ok, struct amber_error *err)
+                      const struct seccomp_program *seccomp, bool setgroups_ok,
+                      struct amber_error *err)
 {
-    struct __user_cap_header_struct hdr = {.version = _LINUX_CAPABILITY_VERSION_3, .pid = 0};
-    struct __user_cap_data_struct data[2];
-    int last = caps_last_cap();
-    bool early_seccomp;
+    /* The launch sequence's process steps, with the bundle's choices. */
     gid_t groups[64];
     size_t ngroups = spec->ngroups < 64 ? spec->ngroups : 64;
+    struct launch_process lp = {
+        .entry = LAUNCH_FIRST,
+        .limits = spec,
+        .uid = spec->uid,
+        .gid = spec->gid,
+        .groups = groups,
+        .ngroups = ngroups,
+        .setgroups_ok = setgroups_ok,
+        .workdir = spec->workdir,
+        .as_written = true,
+        .caps = oci->caps,
+        .no_new_privs = oci->no_new_privs,
+        .has_umask = oci->has_umask,
+        .umask = oci->umask,
+        .seccomp = seccomp,
+        .seccomp_late = true,
+    };
+    const char *warning;
 
-    if (apply_rlimits(spec, err) < 0)
-        return -1;
-    if (oci->has_umask)
-        umask(oci->umask);
-    /* seccomp needs no_new_privs or CAP_SYS_ADMIN: without the first, load
-     * it while the second is still held. */
-    early_seccomp = seccomp != NULL && !oci->no_new_privs;
-    if (early_seccomp && oci_seccomp_load(seccomp, err) < 0)
-        return -1;
-    if (prctl(PR_SET_KEEPCAPS, 1, 0, 0, 0) < 0)
-        return amber_error_errno(err, "keep capabilities");
-    for (int c = 0; c <= last; c++) {
-        if (!(oci->caps[OCI_CAP_BOUNDING] & (1ULL << c)) &&
-            prctl(PR_CAPBSET_DROP, c, 0, 0, 0) < 0 && errno != EINVAL)
-            return amber_error_errno(err, "process.capabilities.bounding: drop %s",
-                                     oci_cap_name(c) ? oci_cap_name(c) : "?");
-    }
     for (size_t i = 0; i < ngroups; i++)
         groups[i] = spec->groups[i];
-    if (setgroups_ok && setgroups(ngroups, groups) < 0)
-        return amber_error_errno(err, "process.user.additionalGids");
-    if (setresgid(spec->gid, spec->gid, spec->gid) < 0)
-        return amber_error_errno(err, "process.user.gid %u", spec->gid);
-    if (setresuid(spec->uid, spec->uid, spec->uid) < 0)
-        return amber_error_errno(err, "process.user.uid %u", spec->uid);
-    seal_undumpable(); /* the uid change reset it to fs.suid_dumpable */
-    memset(data, 0, sizeof(data));
-    data[0].effective = (uint32_t)oci->caps[OCI_CAP_EFFECTIVE];
-    data[1].effective = (uint32_t)(oci->caps[OCI_CAP_EFFECTIVE] >> 32);
-    data[0].permitted = (uint32_t)oci->caps[OCI_CAP_PERMITTED];
-    data[1].permitted = (uint32_t)(oci->caps[OCI_CAP_PERMITTED] >> 32);
-    data[0].inheritable = (uint32_t)oci->caps[OCI_CAP_INHERITABLE];
-    data[1].inheritable = (uint32_t)(oci->caps[OCI_CAP_INHERITABLE] >> 32);
-    if (syscall(SYS_capset, &hdr, data) < 0)
-        return amber_error_errno(err, "process.capabilities");
-    if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) < 0 && errno != EINVAL)
-        return amber_error_errno(err, "process.capabilities.ambient");
-    /* The kernel keeps ambient within permitted and inheritable; a cap
-     * asked for outside both is not raised (runc skips it the same way). */
-    for (int c = 0; c <= last; c++) {
-        if ((oci->caps[OCI_CAP_AMBIENT] & oci->caps[OCI_CAP_PERMITTED] &
-             oci->caps[OCI_CAP_INHERITABLE] & (1ULL << c)) &&
-            prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_RAISE, c, 0, 0) < 0)
-            return amber_error_errno(err, "process.capabilities.ambient: raise %s",
-                                     oci_cap_name(c) ? oci_cap_name(c) : "?");
-    }
-    prctl(PR_SET_KEEPCAPS, 0, 0, 0, 0);
-    if (spec->workdir != NULL && chdir(spec->workdir) < 0)
-        return amber_error_errno(err, "process.cwd '%s'", spec->workdir);
-    if (oci->no_new_privs && prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
-        return amber_error_errno(err, "process.noNewPrivileges");
-    return 0;
+    return launch_process_steps(&lp, &warning, err);
 }
 
 /* What execvp would run: args[0] if it has a '/', else the first match
@@ -936,7 +888,7 @@ void oci_child(const struct oci_plan *plan)
         oci_hooks_run(oci->hooks[OCI_HOOK_START_CONTAINER], oci->nhooks[OCI_HOOK_START_CONTAINER],
                       "startContainer", state, &err) < 0)
         die_after_ready(&err, 0);
-    if (oci->has_seccomp && oci->no_new_privs && oci_seccomp_load(&oci->seccomp, &err) < 0)
+    if (oci->has_seccomp && oci->no_new_privs && seccomp_program_load(&oci->seccomp, &err) < 0)
         die_after_ready(&err, 0);
     amber_exec_workload(spec, tty, &err);
     die_after_ready(&err, err.status);

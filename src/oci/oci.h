@@ -16,6 +16,7 @@
 #include <sys/types.h>
 
 #include "oci/seccomp.h"
+#include "sandbox/caps.h"
 #include "sandbox/cgroup.h"
 #include "spec/spec.h"
 #include "util/error.h"
@@ -113,17 +114,9 @@ struct amber_oci {
     char *cgroups_path; /* NULL = /amber/<id> */
     struct oci_resources res;
     bool has_seccomp;
-    struct oci_bpf seccomp;
+    struct seccomp_program seccomp;
     unsigned short console_rows, console_cols;
     char *annotations; /* JSON object text, for `state` */
-};
-
-enum {
-    OCI_CAP_BOUNDING,
-    OCI_CAP_EFFECTIVE,
-    OCI_CAP_PERMITTED,
-    OCI_CAP_INHERITABLE,
-    OCI_CAP_AMBIENT
 };
 
 /* Parse <bundle>/config.json into spec (initialised by the caller) and oci;
@@ -144,9 +137,6 @@ const char *oci_ns_proc_name(enum oci_ns ns);
 /* The namespace a sysctl ("net.x", "kernel.hostname" or "key=value")
  * belongs to: network, uts or ipc. */
 enum oci_ns oci_sysctl_ns(const char *key);
-/* "CAP_SYS_ADMIN" -> 21, -1 if unknown. */
-int oci_cap_number(const char *name);
-const char *oci_cap_name(int cap);
 
 /* The hardened default config.json (`amber spec`), as JSON text (malloc'd). */
 char *oci_default_config(bool rootless);

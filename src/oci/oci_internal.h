@@ -16,7 +16,8 @@ int oci_remount(const char *target, unsigned long flags, struct amber_error *err
 /* rlimits, umask, cwd, capability sets, ids, no_new_privs; seccomp too
  * when it must come before the capabilities go (no noNewPrivileges). */
 int oci_apply_process(const struct amber_spec *spec, const struct amber_oci *oci,
-                      const struct oci_bpf *seccomp, bool setgroups_ok, struct amber_error *err);
+                      const struct seccomp_program *seccomp, bool setgroups_ok,
+                      struct amber_error *err);
 
 /* A pty from /dev/ptmx (the container's own devpts): its master goes to
  * the engine over sock (SCM_RIGHTS, with the pty's name, which is also

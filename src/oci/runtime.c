@@ -873,7 +873,7 @@ __attribute__((noreturn)) static void exec_child(struct amber_spec *spec, struct
     if (oci_apply_process(spec, poci, coci->has_seccomp ? &coci->seccomp : NULL, setgroups_ok,
                           &m.err) < 0)
         goto fail;
-    if (coci->has_seccomp && poci->no_new_privs && oci_seccomp_load(&coci->seccomp, &m.err) < 0)
+    if (coci->has_seccomp && poci->no_new_privs && seccomp_program_load(&coci->seccomp, &m.err) < 0)
         goto fail;
     /* Like the container's first process: only --preserve-fds pass. */
     if (syscall(SYS_close_range, (unsigned)min, ~0U, CLOSE_RANGE_CLOEXEC) < 0)

@@ -453,7 +453,7 @@ static int add_rule(scmp_filter_ctx ctx, const json_t *rule, size_t i, uint32_t 
 /* libseccomp 2.5 exports only to a file descriptor: a memfd holds the
  * program without a size limit (a pipe would block past its buffer) and
  * without touching the file system. */
-static int export_bpf(scmp_filter_ctx ctx, struct oci_bpf *out, struct amber_error *err)
+static int export_bpf(scmp_filter_ctx ctx, struct seccomp_program *out, struct amber_error *err)
 {
     cleanup_close int fd = memfd_create("amber-oci-seccomp", MFD_CLOEXEC);
     cleanup_free struct sock_filter *insns = NULL;
@@ -491,12 +491,14 @@ static int export_bpf(scmp_filter_ctx ctx, struct oci_bpf *out, struct amber_err
     }
     out->insns = steal_pointer(&insns);
     out->len = size / sizeof(struct sock_filter);
+    out->what = "linux.seccomp";
+    out->owned = true;
     return 0;
 }
 
 /* ---- entry points ---- */
 
-int oci_seccomp_compile(const json_t *seccomp, struct oci_bpf *out, struct amber_error *err)
+int oci_seccomp_compile(const json_t *seccomp, struct seccomp_program *out, struct amber_error *err)
 {
     /* listenerPath and listenerMetadata pass only when empty (see below). */
     static const char *const keys[] = {
@@ -559,19 +561,4 @@ int oci_seccomp_compile(const json_t *seccomp, struct oci_bpf *out, struct amber
         return -1;
     out->flags = flags;
     return 0;
-}
-
-void oci_bpf_free(struct oci_bpf *prog)
-{
-    if (prog == NULL)
-        return;
-    free(prog->insns);
-    memset(prog, 0, sizeof(*prog));
-}
-
-int oci_seccomp_load(const struct oci_bpf *prog, struct amber_error *err)
-{
-    if (prog == NULL)
-        return amber_error_set(err, 0, "linux.seccomp: load filter: no program");
-    return seccomp_load_prog(prog->insns, prog->len, prog->flags, "linux.seccomp", err);
 }

@@ -21,22 +21,13 @@
 #include <jansson.h>
 #include <linux/filter.h>
 
+#include "sandbox/seccomp.h"
 #include "util/error.h"
-
-struct oci_bpf {
-    struct sock_filter *insns; /* malloc'd; len instructions */
-    size_t len;
-    unsigned flags; /* SECCOMP_FILTER_FLAG_* to pass at load */
-};
 
 /* Compile an OCI linux.seccomp object. Errors name the field, e.g.
  * "linux.seccomp.syscalls[3].action: unknown action 'SCMP_ACT_FOO'".
  * Returns 0 / -1; on failure *out is zeroed. */
-int oci_seccomp_compile(const json_t *seccomp, struct oci_bpf *out, struct amber_error *err);
-/* Free prog->insns and zero *prog (safe on a zeroed struct). */
-void oci_bpf_free(struct oci_bpf *prog);
-/* Load prog into the calling thread (seccomp(2) SECCOMP_SET_MODE_FILTER with prog->flags).
- * Needs no_new_privs or CAP_SYS_ADMIN. Async-signal-safe: no allocation. */
-int oci_seccomp_load(const struct oci_bpf *prog, struct amber_error *err);
+int oci_seccomp_compile(const json_t *seccomp, struct seccomp_program *out,
+                        struct amber_error *err);
 
 #endif

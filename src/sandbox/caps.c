@@ -22,6 +22,7 @@
 #include <fcntl.h>
 #include <stdatomic.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
@@ -188,5 +189,124 @@ int caps_clear_and_verify(struct amber_error *err)
         if (r != 0)
             return amber_error_set(err, 0, "caps: capability %d still in the ambient set", cap);
     }
+    return 0;
+}
+
+/* ---- OCI bundles: the capability sets exactly as written ---- */
+
+/* The one table of capability names (OCI's spelling, "CAP_CHOWN"). */
+#define CAP_COUNT 41
+
+static const char *const cap_names[CAP_COUNT] = {
+    "CAP_CHOWN",
+    "CAP_DAC_OVERRIDE",
+    "CAP_DAC_READ_SEARCH",
+    "CAP_FOWNER",
+    "CAP_FSETID",
+    "CAP_KILL",
+    "CAP_SETGID",
+    "CAP_SETUID",
+    "CAP_SETPCAP",
+    "CAP_LINUX_IMMUTABLE",
+    "CAP_NET_BIND_SERVICE",
+    "CAP_NET_BROADCAST",
+    "CAP_NET_ADMIN",
+    "CAP_NET_RAW",
+    "CAP_IPC_LOCK",
+    "CAP_IPC_OWNER",
+    "CAP_SYS_MODULE",
+    "CAP_SYS_RAWIO",
+    "CAP_SYS_CHROOT",
+    "CAP_SYS_PTRACE",
+    "CAP_SYS_PACCT",
+    "CAP_SYS_ADMIN",
+    "CAP_SYS_BOOT",
+    "CAP_SYS_NICE",
+    "CAP_SYS_RESOURCE",
+    "CAP_SYS_TIME",
+    "CAP_SYS_TTY_CONFIG",
+    "CAP_MKNOD",
+    "CAP_LEASE",
+    "CAP_AUDIT_WRITE",
+    "CAP_AUDIT_CONTROL",
+    "CAP_SETFCAP",
+    "CAP_MAC_OVERRIDE",
+    "CAP_MAC_ADMIN",
+    "CAP_SYSLOG",
+    "CAP_WAKE_ALARM",
+    "CAP_BLOCK_SUSPEND",
+    "CAP_AUDIT_READ",
+    "CAP_PERFMON",
+    "CAP_BPF",
+    "CAP_CHECKPOINT_RESTORE",
+};
+
+int caps_number(const char *name)
+{
+    for (int i = 0; i < CAP_COUNT; i++)
+        if (strcmp(cap_names[i], name) == 0)
+            return i;
+    return -1;
+}
+
+const char *caps_name(int cap)
+{
+    return cap >= 0 && cap < CAP_COUNT ? cap_names[cap] : NULL;
+}
+
+static const char *cap_label(int c, char *buf, size_t n)
+{
+    if (caps_name(c) != NULL)
+        return caps_name(c);
+    snprintf(buf, n, "capability %d", c);
+    return buf;
+}
+
+int caps_keep_for_setuid(struct amber_error *err)
+{
+    if (prctl(PR_SET_KEEPCAPS, 1, 0, 0, 0) < 0)
+        return amber_error_errno(err, "keep capabilities");
+    return 0;
+}
+
+int caps_bound_to(uint64_t keep, struct amber_error *err)
+{
+    int last = caps_last_cap();
+    char buf[32];
+
+    for (int c = 0; c <= last; c++) {
+        if (!(keep & (1ULL << c)) && prctl(PR_CAPBSET_DROP, c, 0, 0, 0) < 0 && errno != EINVAL)
+            return amber_error_errno(err, "process.capabilities.bounding: drop %s",
+                                     cap_label(c, buf, sizeof(buf)));
+    }
+    return 0;
+}
+
+int caps_set_all(const uint64_t sets[CAPS_SETS], struct amber_error *err)
+{
+    struct __user_cap_data_struct data[CAPS_WORDS];
+    int last = caps_last_cap();
+    char buf[32];
+
+    memset(data, 0, sizeof(data));
+    data[0].effective = (uint32_t)sets[CAPS_EFFECTIVE];
+    data[1].effective = (uint32_t)(sets[CAPS_EFFECTIVE] >> 32);
+    data[0].permitted = (uint32_t)sets[CAPS_PERMITTED];
+    data[1].permitted = (uint32_t)(sets[CAPS_PERMITTED] >> 32);
+    data[0].inheritable = (uint32_t)sets[CAPS_INHERITABLE];
+    data[1].inheritable = (uint32_t)(sets[CAPS_INHERITABLE] >> 32);
+    if (caps_set(data) < 0)
+        return amber_error_errno(err, "process.capabilities");
+    if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) < 0 && errno != EINVAL)
+        return amber_error_errno(err, "process.capabilities.ambient");
+    /* The kernel keeps ambient within permitted and inheritable; a cap
+     * asked for outside both is not raised (runc skips it the same way). */
+    for (int c = 0; c <= last; c++) {
+        if ((sets[CAPS_AMBIENT] & sets[CAPS_PERMITTED] & sets[CAPS_INHERITABLE] & (1ULL << c)) &&
+            prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_RAISE, c, 0, 0) < 0)
+            return amber_error_errno(err, "process.capabilities.ambient: raise %s",
+                                     cap_label(c, buf, sizeof(buf)));
+    }
+    prctl(PR_SET_KEEPCAPS, 0, 0, 0, 0);
     return 0;
 }

@@ -39,6 +39,7 @@
 #include <sys/ioctl.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -295,12 +296,49 @@ static int send_namespaces(const struct sandbox_plan *plan, struct amber_error *
 int tty_slave = -1;
 static int trees[SANDBOX_MAX_MOUNTS + 1];
 
+/* OCI: the bundle's process exactly as written (see launch.h). Messages
+ * name the config.json field. */
+static int process_steps_as_written(const struct launch_process *p, struct amber_error *err)
+{
+    bool early_seccomp = p->seccomp != NULL && !p->no_new_privs;
+
+    if (rlimit_apply_exact(p->limits, "process.rlimits", err) < 0)
+        return -1;
+    if (p->has_umask)
+        umask(p->umask);
+    /* seccomp needs no_new_privs or CAP_SYS_ADMIN: without the first, load
+     * it while the second is still held. */
+    if (early_seccomp && seccomp_program_load(p->seccomp, err) < 0)
+        return -1;
+    if (caps_keep_for_setuid(err) < 0 || caps_bound_to(p->caps[CAPS_BOUNDING], err) < 0)
+        return -1;
+    if (p->setgroups_ok && setgroups(p->ngroups, p->groups) < 0)
+        return amber_error_errno(err, "process.user.additionalGids");
+    if (setresgid(p->gid, p->gid, p->gid) < 0)
+        return amber_error_errno(err, "process.user.gid %u", p->gid);
+    if (setresuid(p->uid, p->uid, p->uid) < 0)
+        return amber_error_errno(err, "process.user.uid %u", p->uid);
+    seal_undumpable(); /* the uid change reset it to fs.suid_dumpable */
+    if (caps_set_all(p->caps, err) < 0)
+        return -1;
+    if (p->workdir != NULL && chdir(p->workdir) < 0)
+        return amber_error_errno(err, "process.cwd '%s'", p->workdir);
+    if (p->no_new_privs && prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
+        return amber_error_errno(err, "process.noNewPrivileges");
+    if (!early_seccomp && p->seccomp != NULL && !p->seccomp_late)
+        return seccomp_program_load(p->seccomp, err);
+    return 0;
+}
+
 int launch_process_steps(const struct launch_process *p, const char **warning,
                          struct amber_error *err)
 {
     const char *wd = p->workdir != NULL ? p->workdir : "/";
+    struct seccomp_program prog;
 
     *warning = NULL;
+    if (p->as_written)
+        return process_steps_as_written(p, err);
     /* 5. (the part every process gets) */
     if (rlimit_apply(p->limits, p->userns, err) < 0)
         return -1;
@@ -338,7 +376,8 @@ int launch_process_steps(const struct launch_process *p, const char **warning,
     if (caps_clear_and_verify(err) < 0)
         return -1;
     /* 9. */
-    return seccomp_load_default(seccomp_variant(p->allow_jit, p->tty), err);
+    seccomp_default_program(seccomp_variant(p->allow_jit, p->tty), &prog);
+    return seccomp_program_load(&prog, err);
 }
 
 void launch_child(const struct sandbox_plan *plan)

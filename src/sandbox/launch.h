@@ -15,6 +15,7 @@
 
 #include "sandbox/landlock.h"
 #include "sandbox/sandbox.h"
+#include "sandbox/seccomp.h"
 #include "spec/spec.h"
 #include "util/error.h"
 
@@ -40,12 +41,27 @@ struct launch_process {
     bool allow_no_landlock; /* agent mode + --allow-degraded-security */
     bool allow_jit;         /* the JIT seccomp variant */
     bool tty;               /* its own terminal (the seccomp variant that keeps termios) */
+
+    /* OCI bundles: exactly as written, no amber defaults. Instead of
+     * amber's (every capability gone, no_new_privs, Landlock, the default
+     * seccomp variant): the bundle's rlimits only, its umask, its five
+     * capability sets, no_new_privs if asked, its seccomp profile if any
+     * (before the uid change when no_new_privs is not set: it then needs
+     * CAP_SYS_ADMIN; else last, or by the caller with seccomp_late). */
+    bool as_written;
+    const uint64_t *caps; /* CAPS_SETS sets (sandbox/caps.h) */
+    bool no_new_privs;
+    bool has_umask;
+    mode_t umask;
+    const struct seccomp_program *seccomp; /* NULL: none */
+    bool seccomp_late; /* the caller loads it right before exec (after startContainer hooks) */
 };
 
 /* The process steps of the launch sequence, in order (launch.c 5-9):
  * rlimits; bounding set dropped (securebits locked); groups, gid, uid; seal
  * again (a uid change resets dumpability); chdir; no_new_privs; Landlock;
- * every capability cleared and verified; seccomp. *warning is set when a
+ * every capability cleared and verified; seccomp. (as_written: the
+ * bundle's own choices at the same places.) *warning is set when a
  * degradation was allowed (no Landlock); the caller reports it. */
 int launch_process_steps(const struct launch_process *p, const char **warning,
                          struct amber_error *err);

@@ -152,3 +152,18 @@ int rlimit_apply(const struct amber_spec *spec, bool userns, struct amber_error 
     }
     return 0;
 }
+
+int rlimit_apply_exact(const struct amber_spec *spec, const char *what, struct amber_error *err)
+{
+    char nbuf[32];
+
+    for (size_t i = 0; i < spec->nulimits; i++) {
+        const struct amber_ulimit *u = &spec->ulimits[i];
+        struct rlimit rl = {.rlim_cur = to_rlim(u->soft), .rlim_max = to_rlim(u->hard)};
+
+        if (setrlimit(u->resource, &rl) < 0)
+            return amber_error_errno(err, "%s %s", what,
+                                     rlimit_name(u->resource, nbuf, sizeof(nbuf)));
+    }
+    return 0;
+}

@@ -12,6 +12,8 @@
 
 #include <errno.h>
 #include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
 #include <sys/prctl.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -58,9 +60,39 @@ int seccomp_load_prog(const struct sock_filter *insns, size_t len, unsigned flag
 
 int seccomp_load_default(unsigned variant, struct amber_error *err)
 {
+    struct seccomp_program prog;
+
+    seccomp_default_program(variant, &prog);
+    return seccomp_program_load(&prog, err);
+}
+
+void seccomp_default_program(unsigned variant, struct seccomp_program *out)
+{
     variant %= SECCOMP_VARIANTS;
-    return seccomp_load_prog(amber_seccomp_default_progs[variant],
-                             amber_seccomp_default_lens[variant], 0, "seccomp", err);
+    /* The kernel only reads the program; the type just lacks the const. */
+    out->insns = (struct sock_filter *)(uintptr_t)amber_seccomp_default_progs[variant];
+    out->len = amber_seccomp_default_lens[variant];
+    out->flags = 0;
+    out->what = "seccomp";
+    out->owned = false;
+}
+
+int seccomp_program_load(const struct seccomp_program *prog, struct amber_error *err)
+{
+    if (prog == NULL || prog->insns == NULL)
+        return amber_error_set(err, 0, "%s: load filter: no program",
+                               prog != NULL && prog->what != NULL ? prog->what : "seccomp");
+    return seccomp_load_prog(prog->insns, prog->len, prog->flags,
+                             prog->what != NULL ? prog->what : "seccomp", err);
+}
+
+void seccomp_program_free(struct seccomp_program *prog)
+{
+    if (prog == NULL)
+        return;
+    if (prog->owned)
+        free(prog->insns);
+    memset(prog, 0, sizeof(*prog));
 }
 
 size_t seccomp_default_len(unsigned variant)

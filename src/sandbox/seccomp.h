@@ -5,7 +5,8 @@
  * *build* time by tools/seccomp-gen (which links libseccomp) and embedded in
  * libamber, so a sandbox start only copies a ready program into the kernel:
  * "compile once, reuse" with zero per-start compile cost. (OCI bundles bring
- * their own profiles: src/oci/seccomp.c compiles those at create time.) */
+ * their own profiles: src/oci/seccomp.c compiles those at create time into
+ * the same struct seccomp_program.) */
 #ifndef AMBER_SECCOMP_H
 #define AMBER_SECCOMP_H
 
@@ -39,10 +40,30 @@ int seccomp_policy_build(scmp_filter_ctx ctx, unsigned variant, struct amber_err
 /* Create a context and build the default policy's variant into it. */
 scmp_filter_ctx seccomp_policy_new(unsigned variant, struct amber_error *err);
 
+/* A compiled seccomp policy, the one type for amber's default allowlist
+ * (compiled at build time, static) and OCI profiles (compiled when the
+ * container is created, oci/seccomp.c; malloc'd). What reaches a sandbox
+ * is only this finished program. */
+struct sock_filter;
+struct seccomp_program {
+    struct sock_filter *insns;
+    size_t len;
+    unsigned flags;   /* SECCOMP_FILTER_FLAG_* to pass at load */
+    const char *what; /* names the policy in errors ("seccomp", "linux.seccomp") */
+    bool owned;       /* insns are malloc'd (seccomp_program_free frees them) */
+};
+
+/* The default policy's variant as a program (static; nothing to free). */
+void seccomp_default_program(unsigned variant, struct seccomp_program *out);
+/* Load prog into the calling thread. Needs no_new_privs or CAP_SYS_ADMIN.
+ * Async-signal-safe: no allocation. */
+int seccomp_program_load(const struct seccomp_program *prog, struct amber_error *err);
+/* Free an owned program's instructions and zero it (safe on a zeroed one). */
+void seccomp_program_free(struct seccomp_program *prog);
+
 /* Load a BPF program into the calling thread: seccomp(2) with flags
  * (SECCOMP_FILTER_FLAG_*), prctl on kernels without it. what names the
  * policy in errors. Async-signal-safe. */
-struct sock_filter;
 int seccomp_load_prog(const struct sock_filter *insns, size_t len, unsigned flags, const char *what,
                       struct amber_error *err);
 /* Load the embedded, precompiled default program (the variant) into the

@@ -16,7 +16,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     json_t *j = json_loadb((const char *)data, size, 0, NULL);
-    struct oci_bpf prog;
+    struct seccomp_program prog;
     struct amber_error err;
 
     if (j == NULL)
@@ -24,7 +24,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (oci_seccomp_compile(j, &prog, &err) == 0) {
         FUZZ_ASSERT(prog.len > 0 && prog.insns != NULL);
         FUZZ_ASSERT(BPF_CLASS(prog.insns[prog.len - 1].code) == BPF_RET);
-        oci_bpf_free(&prog);
+        seccomp_program_free(&prog);
     } else {
         FUZZ_ASSERT(prog.insns == NULL && prog.len == 0);
     }

@@ -29,7 +29,7 @@
 
 /* ---- helpers ---- */
 
-static int compile_str(const char *text, struct oci_bpf *out, struct amber_error *err)
+static int compile_str(const char *text, struct seccomp_program *out, struct amber_error *err)
 {
     json_error_t jerr;
     json_t *root = json_loads(text, 0, &jerr);
@@ -50,14 +50,14 @@ static int compile_str(const char *text, struct oci_bpf *out, struct amber_error
  * it, when exact is false), and leave no program behind. */
 static void expect_error(int line, const char *text, const char *msg, bool exact)
 {
-    struct oci_bpf prog = {.insns = (struct sock_filter *)&prog, .len = 99, .flags = 7};
+    struct seccomp_program prog = {.insns = (struct sock_filter *)&prog, .len = 99, .flags = 7};
     struct amber_error err = {0};
 
     if (compile_str(text, &prog, &err) == 0) {
         test_checks++;
         test_failures++;
         fprintf(stderr, "not ok: line %d: compiled, expected '%s'\n", line, msg);
-        oci_bpf_free(&prog);
+        seccomp_program_free(&prog);
         return;
     }
     CHECK(prog.insns == NULL && prog.len == 0 && prog.flags == 0);
@@ -72,7 +72,7 @@ static void expect_error(int line, const char *text, const char *msg, bool exact
 #define REFUSED(text, msg) expect_error(__LINE__, text, msg, true)
 #define REFUSED_LIKE(text, msg) expect_error(__LINE__, text, msg, false)
 
-static bool compiles(const char *text, struct oci_bpf *out)
+static bool compiles(const char *text, struct seccomp_program *out)
 {
     struct amber_error err = {0};
 
@@ -84,7 +84,7 @@ static bool compiles(const char *text, struct oci_bpf *out)
 }
 
 /* Does the program have an instruction with this code and constant? */
-static bool has_insn(const struct oci_bpf *prog, uint16_t code, uint32_t k)
+static bool has_insn(const struct seccomp_program *prog, uint16_t code, uint32_t k)
 {
     for (size_t i = 0; i < prog->len; i++)
         if (prog->insns[i].code == code && prog->insns[i].k == k)
@@ -92,7 +92,7 @@ static bool has_insn(const struct oci_bpf *prog, uint16_t code, uint32_t k)
     return false;
 }
 
-static bool returns(const struct oci_bpf *prog, uint32_t k)
+static bool returns(const struct seccomp_program *prog, uint32_t k)
 {
     return has_insn(prog, BPF_RET | BPF_K, k);
 }
@@ -100,7 +100,7 @@ static bool returns(const struct oci_bpf *prog, uint32_t k)
 /* Run fn in a child that sets no_new_privs and loads prog; fn returns 0 on
  * success or the number of the step that failed. Returns the raw wait
  * status. */
-static int run_confined(const struct oci_bpf *prog, int (*fn)(void *), void *arg)
+static int run_confined(const struct seccomp_program *prog, int (*fn)(void *), void *arg)
 {
     pid_t pid;
     int status = -1;
@@ -114,7 +114,7 @@ static int run_confined(const struct oci_bpf *prog, int (*fn)(void *), void *arg
 
         if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
             _exit(100);
-        if (oci_seccomp_load(prog, &err) < 0) {
+        if (seccomp_program_load(prog, &err) < 0) {
             fprintf(stderr, "child: %s\n", err.msg);
             _exit(101);
         }
@@ -187,7 +187,7 @@ static int podman_child(void *arg)
 static void test_podman(const char *path)
 {
     struct amber_error err = {0};
-    struct oci_bpf prog = {0};
+    struct seccomp_program prog = {0};
     json_error_t jerr;
     json_t *root = json_load_file(path, 0, &jerr);
 
@@ -213,9 +213,9 @@ static void test_podman(const char *path)
     CHECK(returns(&prog, SECCOMP_RET_ERRNO | EINVAL));
     CHECK(returns(&prog, SECCOMP_RET_ALLOW));
     CHECK_CHILD_OK(run_confined(&prog, podman_child, NULL));
-    oci_bpf_free(&prog);
+    seccomp_program_free(&prog);
     CHECK(prog.insns == NULL && prog.len == 0);
-    oci_bpf_free(&prog); /* twice is fine */
+    seccomp_program_free(&prog); /* twice is fine */
 }
 
 /* ---- behaviour of a hand-written profile ---- */
@@ -284,7 +284,7 @@ static void test_rules(void)
 {
     char tmpl[] = "/tmp/amber-oci-seccomp-XXXXXX";
     char *dir = mkdtemp(tmpl);
-    struct oci_bpf prog = {0};
+    struct seccomp_program prog = {0};
     struct stat st;
     int dirfd;
 
@@ -302,7 +302,7 @@ static void test_rules(void)
         CHECK(fstatat(dirfd, "eq", &st, 0) < 0 && errno == ENOENT);
         CHECK(fstatat(dirfd, "masked", &st, 0) < 0 && errno == ENOENT);
     }
-    oci_bpf_free(&prog);
+    seccomp_program_free(&prog);
     if (dirfd >= 0) {
         unlinkat(dirfd, "plain", AT_REMOVEDIR);
         unlinkat(dirfd, "plain2", AT_REMOVEDIR);
@@ -326,7 +326,7 @@ static int getppid_errno_child(void *arg)
 
 static void test_kill_and_flags(void)
 {
-    struct oci_bpf prog = {0};
+    struct seccomp_program prog = {0};
     int status;
 
     CHECK(compiles("{\"defaultAction\": \"SCMP_ACT_ALLOW\", \"syscalls\": [{\"names\": "
@@ -335,14 +335,14 @@ static void test_kill_and_flags(void)
     CHECK(returns(&prog, SECCOMP_RET_KILL_PROCESS));
     status = run_confined(&prog, getppid_child, NULL);
     CHECK(WIFSIGNALED(status) && WTERMSIG(status) == SIGSYS);
-    oci_bpf_free(&prog);
+    seccomp_program_free(&prog);
 
     /* SCMP_ACT_KILL kills the thread, as runc has it. */
     CHECK(compiles("{\"defaultAction\": \"SCMP_ACT_ALLOW\", \"syscalls\": [{\"names\": "
                    "[\"getppid\"], \"action\": \"SCMP_ACT_KILL\"}]}",
                    &prog));
     CHECK(returns(&prog, SECCOMP_RET_KILL_THREAD));
-    oci_bpf_free(&prog);
+    seccomp_program_free(&prog);
 
     /* The flags are for seccomp(2), returned to the loader; loading with
      * them works. */
@@ -354,14 +354,14 @@ static void test_kill_and_flags(void)
     CHECK(prog.flags ==
           (SECCOMP_FILTER_FLAG_TSYNC | SECCOMP_FILTER_FLAG_LOG | SECCOMP_FILTER_FLAG_SPEC_ALLOW));
     CHECK_CHILD_OK(run_confined(&prog, getppid_errno_child, NULL));
-    oci_bpf_free(&prog);
+    seccomp_program_free(&prog);
 }
 
 /* ---- translation, checked in the program ---- */
 
 static void test_translation(void)
 {
-    struct oci_bpf prog = {0};
+    struct seccomp_program prog = {0};
 
     /* errnoRet defaults to EPERM for ERRNO and TRACE; a rule equal to the
      * default action (ERRNO 38 == defaultErrnoRet) is dropped, one that
@@ -387,7 +387,7 @@ static void test_translation(void)
     CHECK(returns(&prog, SECCOMP_RET_ALLOW));
     CHECK(has_insn(&prog, BPF_JMP | BPF_JEQ | BPF_K, (uint32_t)SYS_getpid));
     CHECK(!has_insn(&prog, BPF_JMP | BPF_JEQ | BPF_K, (uint32_t)SYS_getppid));
-    oci_bpf_free(&prog);
+    seccomp_program_free(&prog);
 
     /* Architectures: a foreign one adds its own section (with the
      * native one still there); listing the native one, or one twice, is
@@ -398,18 +398,18 @@ static void test_translation(void)
                    &prog));
     CHECK(has_insn(&prog, BPF_JMP | BPF_JEQ | BPF_K, AUDIT_ARCH_X86_64));
     CHECK(has_insn(&prog, BPF_JMP | BPF_JEQ | BPF_K, AUDIT_ARCH_AARCH64));
-    oci_bpf_free(&prog);
+    seccomp_program_free(&prog);
     CHECK(compiles("{\"defaultAction\": \"SCMP_ACT_ALLOW\"}", &prog));
     CHECK(!has_insn(&prog, BPF_JMP | BPF_JEQ | BPF_K, AUDIT_ARCH_AARCH64) ||
           !has_insn(&prog, BPF_JMP | BPF_JEQ | BPF_K, AUDIT_ARCH_X86_64));
     CHECK(prog.flags == 0);
-    oci_bpf_free(&prog);
+    seccomp_program_free(&prog);
 
     /* Empty listener fields ask for nothing. */
     CHECK(compiles("{\"defaultAction\": \"SCMP_ACT_ALLOW\", \"listenerPath\": \"\","
                    " \"listenerMetadata\": \"\", \"syscalls\": []}",
                    &prog));
-    oci_bpf_free(&prog);
+    seccomp_program_free(&prog);
 }
 
 /* ---- refused profiles ---- */
@@ -541,13 +541,13 @@ static void test_refused(void)
 
 static void test_load_errors(void)
 {
-    struct oci_bpf empty = {0};
+    struct seccomp_program empty = {.what = "linux.seccomp"}; /* as a profile names itself */
     struct amber_error err = {0};
 
-    CHECK(oci_seccomp_load(&empty, &err) < 0);
+    CHECK(seccomp_program_load(&empty, &err) < 0);
     CHECK_STR_CONTAINS(err.msg, "linux.seccomp: load filter");
-    CHECK(oci_seccomp_load(NULL, &err) < 0);
-    oci_bpf_free(NULL);
+    CHECK(seccomp_program_load(NULL, &err) < 0);
+    seccomp_program_free(NULL);
 }
 
 int main(int argc, char **argv)
