@@ -11,6 +11,7 @@
 #include <sys/types.h>
 
 #include "backend/caps.h"
+#include "sandbox/cgroup.h"
 #include "spec/spec.h"
 #include "util/error.h"
 
@@ -67,6 +68,19 @@ struct amber_started {
     const char *launch_plan;
 };
 
+/* A sandbox that runs, as its state records it. The post-start verbs
+ * (exec, pause and resume, stats, signal) run in another process than the
+ * one that started it (the supervisor holds the instance) and reach the
+ * sandbox through these. */
+struct amber_recorded {
+    const char *id;
+    pid_t pid;          /* PID 1 on the host */
+    uint64_t pid_start; /* its start time: signals go only to that very process */
+    char *const *cgroups;
+    int ncgroups;
+    const char *launch_plan; /* what a process entering it gets (amber_started.launch_plan) */
+};
+
 struct amber_backend {
     const char *name;
     const struct amber_backend_caps *caps;
@@ -101,6 +115,15 @@ struct amber_backend {
     int (*release)(struct amber_instance *inst, struct amber_error *err);
     /* Optional: the workload's PID 1 on the host and its cgroup dirs. */
     void (*describe)(struct amber_instance *inst, struct amber_started *out);
+
+    /* Post-start verbs on a recorded sandbox (optional; caps says which). */
+    int (*signal)(const struct amber_recorded *r, int sig, struct amber_error *err);
+    /* Freeze (true) or thaw every process of it. */
+    int (*pause)(const struct amber_recorded *r, bool freeze, struct amber_error *err);
+    int (*usage)(const struct amber_recorded *r, struct cgroup_usage *u, struct amber_error *err);
+    /* Run argv inside it (`amber exec`); returns its exit status. */
+    int (*enter)(const struct amber_recorded *r, char **argv, bool tty, bool interactive,
+                 struct amber_error *err);
 };
 
 extern const struct amber_backend amber_backend_native;

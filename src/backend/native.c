@@ -30,6 +30,8 @@
 #include "backend/tty.h"
 #include "sandbox/cgroup.h"
 #include "sandbox/launch.h"
+#include "backend/native.h"
+#include "util/proc.h"
 #include "sandbox/landlock.h"
 #include "sandbox/idmap.h"
 #include "sandbox/payload.h"
@@ -894,6 +896,30 @@ static void native_describe(struct amber_instance *inst, struct amber_started *o
     out->launch_plan = inst->launch_plan;
 }
 
+static int native_signal(const struct amber_recorded *r, int sig, struct amber_error *err)
+{
+    if (proc_signal_if(r->pid, r->pid_start, sig) < 0)
+        return amber_error_errno(err, "container %s: signal its PID 1", r->id);
+    return 0;
+}
+
+static int native_pause(const struct amber_recorded *r, bool freeze, struct amber_error *err)
+{
+    int rc = cgroup_freeze(r->cgroups, r->ncgroups, freeze, err);
+
+    if (rc == 1)
+        return amber_error_set(err, 0, "container %s: no freezer cgroup on this host", r->id);
+    return rc;
+}
+
+static int native_usage(const struct amber_recorded *r, struct cgroup_usage *u,
+                        struct amber_error *err)
+{
+    (void)err;
+    cgroup_usage_read(r->cgroups, r->ncgroups, u);
+    return 0;
+}
+
 static const struct amber_backend_caps native_caps = {
     .isolates = true,
     .filesystem = true,
@@ -921,4 +947,8 @@ const struct amber_backend amber_backend_native = {
     .io = native_io,
     .describe = native_describe,
     .release = native_release,
+    .signal = native_signal,
+    .pause = native_pause,
+    .usage = native_usage,
+    .enter = native_enter,
 };

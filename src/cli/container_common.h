@@ -13,7 +13,5 @@ int cli_container_open(const char *ref, struct container *c, int *lockfd);
 /* Does argv[i] ask for help? */
 bool cli_wants_help(int argc, char **argv);
 int cli_parse_format(const char *arg, bool *json);
-/* Freeze or thaw a container's cgroup (pause.c). */
-int cli_container_freeze(const struct container *c, bool freeze, struct amber_error *err);
 
 #endif

@@ -6,7 +6,7 @@
 #include "backend/backend.h"
 #include "cli/cli.h"
 #include "cli/container_common.h"
-#include "container/exec.h"
+#include "container/lifecycle.h"
 
 int cmd_exec(int argc, char **argv)
 {

@@ -9,19 +9,9 @@
 
 #include "cli/cli.h"
 #include "cli/container_common.h"
-#include "sandbox/cgroup.h"
+#include "container/lifecycle.h"
 #include "util/fs.h"
 #include "util/xalloc.h"
-
-/* Freeze (true) or thaw the container's cgroup (the cgroup manager's). */
-int cli_container_freeze(const struct container *c, bool freeze, struct amber_error *err)
-{
-    int rc = cgroup_freeze(c->cgroups, c->ncgroups, freeze, err);
-
-    if (rc == 1)
-        return amber_error_set(err, 0, "container %s: no freezer cgroup on this host", c->id);
-    return rc;
-}
 
 static int pause_or_resume(int argc, char **argv, bool freeze)
 {
@@ -45,7 +35,7 @@ static int pause_or_resume(int argc, char **argv, bool freeze)
     if (c.status != (freeze ? CONTAINER_RUNNING : CONTAINER_PAUSED)) {
         cli_errorf("%s: container %s is %s", verb, c.id, container_status_name(c.status));
         rc = 1;
-    } else if (cli_container_freeze(&c, freeze, &err) < 0) {
+    } else if (container_freeze(&c, freeze, &err) < 0) {
         cli_error(&err);
         rc = 1;
     } else {

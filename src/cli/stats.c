@@ -6,7 +6,7 @@
 
 #include "cli/cli.h"
 #include "cli/container_common.h"
-#include "sandbox/cgroup.h"
+#include "container/lifecycle.h"
 
 int cmd_stats(int argc, char **argv)
 {
@@ -43,7 +43,14 @@ int cmd_stats(int argc, char **argv)
         container_free(&c);
         return 1;
     }
-    cgroup_usage_read(c.cgroups, c.ncgroups, &u);
+    {
+        struct amber_error err;
+        if (container_usage(&c, &u, &err) < 0) {
+            cli_error(&err);
+            container_free(&c);
+            return 1;
+        }
+    }
     has_mem = u.has_memory;
     has_pids = u.has_pids;
     has_cpu = u.has_cpu;

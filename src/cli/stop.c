@@ -11,6 +11,7 @@
 #include "cli/cli.h"
 #include "oci/runtime.h"
 #include "cli/container_common.h"
+#include "container/lifecycle.h"
 #include "util/parse.h"
 
 static void sleep_ms(long ms)
@@ -36,38 +37,17 @@ static bool wait_stopped(const char *ref, double seconds)
     return false;
 }
 
-/* Signal the container: KILL goes straight to the sandbox's PID 1 (the
- * supervisor then records the end); anything else to the supervisor, which
- * forwards it like `amber run` forwards the signals it receives. */
+/* Signal the container: OCI containers (no supervisor) through the OCI
+ * runtime, amber's own through the lifecycle (container_signal). */
 static int signal_container(const struct container *c, int sig)
 {
-    int rc;
+    struct amber_error err;
 
     if (c->status == CONTAINER_STOPPED)
         return 0;
-    if (c->oci) {
-        /* No supervisor: the container's process itself (its identity was
-         * checked by cli_container_open: status is not stopped). */
-        struct amber_error err;
-        if (oci_kill(state_root(cli_root), c->id, sig, sig == SIGKILL, &err) < 0)
-            return -1;
-        return 0;
-    }
-    if (!state_supervisor_alive(c))
-        return 0;
-    /* SIGKILL goes to PID 1 itself (through a pidfd, only if it is still
-     * the state's); where it cannot be named so, to the supervisor, whose
-     * death takes PID 1 along (parent-death signal). */
-    if (sig == SIGKILL && c->pid > 0 && state_signal_pid1(c, SIGKILL) == 0)
-        rc = 0;
-    else
-        rc = kill(c->supervisor, sig);
-    if (c->status == CONTAINER_PAUSED) {
-        /* A frozen process acts on a signal only once thawed. */
-        struct amber_error ignore;
-        cli_container_freeze(c, false, &ignore);
-    }
-    return rc;
+    if (c->oci)
+        return oci_kill(state_root(cli_root), c->id, sig, sig == SIGKILL, &err) < 0 ? -1 : 0;
+    return container_signal(c, sig, &err);
 }
 
 int cmd_stop(int argc, char **argv)

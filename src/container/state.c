@@ -21,6 +21,7 @@
 
 #include "util/cleanup.h"
 #include "util/fs.h"
+#include "util/proc.h"
 #include "util/xalloc.h"
 #include "util/json.h"
 #include "util/text.h"
@@ -127,6 +128,8 @@ int state_save(const char *root, const struct container *c, struct amber_error *
     json_object_set_new(o, "finished", json_real(c->finished));
     json_object_set_new(o, "command", strv_to_json(c->command));
     json_object_set_new(o, "spec_digest", json_string(c->spec_digest));
+    if (c->backend[0] != '\0')
+        json_object_set_new(o, "backend", json_string(c->backend));
     for (int i = 0; i < c->ncgroups; i++)
         json_array_append_new(cg, json_text(c->cgroups[i]));
     json_object_set_new(o, "cgroups", cg);
@@ -184,6 +187,7 @@ int state_load(const char *root, const char *id, struct container *c, struct amb
     c->started = json_number_value(json_object_get(o, "started"));
     c->finished = json_number_value(json_object_get(o, "finished"));
     snprintf(c->spec_digest, sizeof(c->spec_digest), "%s", jstr(o, "spec_digest"));
+    text_copy(c->backend, sizeof(c->backend), jstr(o, "backend"));
     c->command = xcalloc(json_array_size(json_object_get(o, "command")) + 1, sizeof(char *));
     for (i = 0; i < json_array_size(json_object_get(o, "command")); i++) {
         v = json_array_get(json_object_get(o, "command"), i);
@@ -368,45 +372,12 @@ int state_remove(const char *root, const char *id, struct amber_error *err)
 
 int state_signal_pid1(const struct container *c, int sig)
 {
-    int pfd, rc = -1;
-
-    if (c->pid <= 0 || c->pid_start == 0) {
-        errno = ESRCH;
-        return -1;
-    }
-    pfd = (int)syscall(SYS_pidfd_open, c->pid, 0);
-    if (pfd < 0)
-        return -1;
-    /* Held by the pidfd: the start time now tells whether it is ours. */
-    if (state_proc_starttime(c->pid) == c->pid_start)
-        rc = (int)syscall(SYS_pidfd_send_signal, pfd, sig, NULL, 0);
-    else
-        errno = ESRCH;
-    close(pfd);
-    return rc;
+    return proc_signal_if(c->pid, c->pid_start, sig);
 }
 
 uint64_t state_proc_starttime(pid_t pid)
 {
-    char path[64], buf[1024];
-    struct amber_error ignore;
-    char *p;
-    unsigned long long v = 0;
-
-    snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
-    if (fs_read_file(path, buf, sizeof(buf), &ignore) < 0)
-        return 0;
-    /* The command name may hold spaces and ')': skip to the last ')'. */
-    p = strrchr(buf, ')');
-    if (p == NULL)
-        return 0;
-    /* Fields after ')': state is field 3; starttime is field 22. */
-    if (sscanf(p + 2,
-               "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %*u %*u %*d %*d %*d %*d %*d "
-               "%*d %llu",
-               &v) != 1)
-        return 0;
-    return v;
+    return proc_starttime(pid);
 }
 
 bool state_supervisor_alive(const struct container *c)

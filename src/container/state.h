@@ -37,6 +37,7 @@ struct container {
     char **command;                    /* NULL-terminated */
     char *spec_json; /* the launch-file form of the spec, for exec (may be NULL) */
     char spec_digest[65];
+    char backend[32]; /* the backend it runs on ("": the default) */
     char *cgroups[8]; /* the sandbox cgroup dirs, for stats, pause and cleanup */
     int ncgroups;
     char *exec_json; /* what `exec` needs: ids, workdir, env, Landlock rules (JSON) */

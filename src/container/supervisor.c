@@ -381,6 +381,7 @@ int supervisor_start(const char *root, const struct amber_backend *backend,
     c.created = now_real();
     c.command = spec->argv;
     c.exec_json = NULL; /* the backend's launch plan, once started (on_started) */
+    text_copy(c.backend, sizeof(c.backend), backend->name);
     if (spec_digest(spec, c.spec_digest, err) < 0) {
         free(c.exec_json);
         return -1;

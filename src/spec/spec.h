@@ -114,7 +114,7 @@ struct amber_spec {
     enum amber_userns userns;
     bool time_ns;
     enum amber_mode mode;
-    char *backend; /* "native" (default) or "process" */
+    char *backend; /* a backend's name (src/backend/registry.c); NULL: the default */
     bool allow_degraded;
     bool allow_chroot_fallback;
     bool allow_jit;        /* --allow-jit: W+X pages and memfds (the JIT seccomp variant) */
