@@ -12,6 +12,7 @@
 
 #include "backend/caps.h"
 #include "sandbox/cgroup.h"
+#include "sandbox/workload.h"
 #include "spec/spec.h"
 #include "util/error.h"
 
@@ -45,13 +46,6 @@ struct amber_probe {
 };
 
 struct amber_instance; /* a backend's running sandbox */
-
-/* The namespaces of a sandbox that `exec` enters, in the order it enters
- * them: the user namespace first (it grants the rights for the others),
- * the mount namespace last (it changes root and cwd). "time" is the time
- * namespace of PID 1's children (/proc/PID/ns/time_for_children). */
-#define AMBER_NS_COUNT 8
-extern const char *const amber_ns_names[AMBER_NS_COUNT];
 
 /* What a supervisor records of a started sandbox (describe). */
 struct amber_started {
@@ -154,15 +148,6 @@ int amber_execute(const struct amber_backend *backend, const struct amber_spec *
 /* Block the signals amber forwards (and SIGCHLD) so they queue until
  * amber_execute() waits for them; children restore the mask. */
 void amber_signals_block(void);
-/* The forwarded signals: INT TERM HUP QUIT USR1 USR2 WINCH. */
-extern const int amber_forward_signals[];
-extern const int amber_forward_signals_count;
-
-/* Exec the spec's command with default signal state and exactly the spec's
- * environment; tty (or -1) becomes its controlling terminal and stdio,
- * else stdin is /dev/null unless spec->interactive. Returns only on
- * failure, with err->status 127 (not found) or 126 (cannot execute). */
-void amber_exec_workload(const struct amber_spec *spec, int tty, struct amber_error *err);
 
 struct rusage;
 /* Fill exit_code/signal/times from a wait status and the rusage of the

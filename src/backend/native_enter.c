@@ -36,7 +36,9 @@
 #include "sandbox/sandbox.h"
 #include "sandbox/seal.h"
 #include "sandbox/seccomp.h"
+#include "sandbox/sync.h"
 #include "util/cleanup.h"
+#include "util/fault.h"
 #include "util/fs.h"
 #include "util/log.h"
 #include "util/xalloc.h"
@@ -326,7 +328,12 @@ int native_enter(const struct amber_recorded *c, char **argv, bool tty, bool int
         sigaddset(&set, amber_forward_signals[i]);
     sigaddset(&set, SIGCHLD);
     sigprocmask(SIG_BLOCK, &set, &saved);
-    child = fork();
+    if (fault_hit("exec-fork")) {
+        errno = EAGAIN;
+        child = -1;
+    } else {
+        child = fork();
+    }
     if (child < 0) {
         int e = errno;
         json_decref(pol);

@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "cli/cli.h"
+#include "util/fault.h"
 #include "sandbox/seal.h"
 
 const char *cli_root;
@@ -113,6 +114,7 @@ int main(int argc, char **argv)
     const char *verb;
 
     cli_argv = argv;
+    fault_init_from_env(); /* before anything is sealed (util/fault.h) */
     cli_log_init();
     /* A reader that went away is an error to report (EPIPE), not a reason
      * to die. Workloads get the default back (amber_exec_workload). */

@@ -53,6 +53,9 @@
 #include "sandbox/sandbox.h"
 #include "sandbox/idmap.h"
 #include "sandbox/seal.h"
+#include "sandbox/sync.h"
+#include "sandbox/rootfs.h"
+#include "sandbox/net.h"
 #include "util/cleanup.h"
 #include "util/fs.h"
 

@@ -28,7 +28,10 @@
 #include "sandbox/cgroup.h"
 #include "sandbox/sandbox.h"
 #include "sandbox/seal.h"
+#include "sandbox/userns.h"
+#include "sandbox/sync.h"
 #include "util/cleanup.h"
+#include "util/fault.h"
 #include "util/fs.h"
 #include "util/log.h"
 #include "util/parse.h"
@@ -372,9 +375,17 @@ static int create_prepare(struct create_ctx *x, const struct oci_create_opts *o,
         x->plan.ncgroup_fds = 0;
         return -1;
     }
-    for (int i = 0; i < x->plan.ncgroup_fds; i++)
-        if ((x->plan.cgroup_fds[i] = raise_fd(x->plan.cgroup_fds[i], min)) < 0)
+    for (int i = 0; i < x->plan.ncgroup_fds; i++) {
+        if (fault_hit("oci-raise-fd")) {
+            close(x->plan.cgroup_fds[i]);
+            x->plan.cgroup_fds[i] = -1;
+            errno = EMFILE;
+        } else {
+            x->plan.cgroup_fds[i] = raise_fd(x->plan.cgroup_fds[i], min);
+        }
+        if (x->plan.cgroup_fds[i] < 0)
             return amber_error_errno(err, "cgroup join fd");
+    }
     if (o->hold) {
         cleanup_free char *fifo = state_path(o->root, o->id, "exec.fifo");
         if (mkfifo(fifo, 0600) < 0)

@@ -19,10 +19,11 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "backend/backend.h"
 #include "sandbox/payload.h"
 #include "sandbox/rlimit.h"
 #include "sandbox/sandbox.h"
+#include "sandbox/workload.h"
+#include "sandbox/sync.h"
 
 __attribute__((noreturn)) static void exec_workload(const struct sandbox_plan *plan)
 {

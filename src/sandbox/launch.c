@@ -43,7 +43,6 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
-#include "backend/backend.h"
 #include "sandbox/caps.h"
 #include "sandbox/landlock.h"
 #include "sandbox/launch.h"
@@ -51,7 +50,11 @@
 #include "sandbox/rlimit.h"
 #include "sandbox/sandbox.h"
 #include "sandbox/seal.h"
+#include "sandbox/workload.h"
 #include "sandbox/seccomp.h"
+#include "sandbox/sync.h"
+#include "sandbox/rootfs.h"
+#include "sandbox/net.h"
 #include "util/log.h"
 
 int sync_send(int fd, int type, int status, const struct amber_error *err)

@@ -7,7 +7,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include "sandbox/sandbox.h"
+#include "sandbox/net.h"
 #include "util/cleanup.h"
 
 int net_loopback_up(struct amber_error *err)

@@ -17,7 +17,7 @@
 #include <stdint.h>
 
 #include "sandbox/sandbox.h"
-#include "sandbox/tree.h"
+#include "tree/tree.h"
 
 struct payload_secret {
     char *name;

@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "sandbox/sandbox.h"
+#include "sandbox/resolve.h"
 #include "util/cleanup.h"
 
 bool path_force_fallback;

@@ -34,7 +34,10 @@
 
 #include "sandbox/idmap.h"
 #include "sandbox/sandbox.h"
+#include "sandbox/resolve.h"
+#include "sandbox/rootfs.h"
 #include "util/cleanup.h"
+#include "util/fault.h"
 #include "util/fs.h"
 #include "util/log.h"
 
@@ -644,7 +647,12 @@ int rootfs_setup(const struct sandbox_plan *plan, const int *trees, struct amber
     for (size_t i = 0; i < spec->nmounts && i < SANDBOX_MAX_MOUNTS; i++) {
         if (spec->mounts[i].kind != AMBER_MOUNT_BIND)
             continue;
-        srcfds[i] = open(spec->mounts[i].src, O_PATH | O_CLOEXEC);
+        if (fault_hit("rootfs-open")) {
+            errno = EIO;
+            srcfds[i] = -1;
+        } else {
+            srcfds[i] = open(spec->mounts[i].src, O_PATH | O_CLOEXEC);
+        }
         if (srcfds[i] < 0) {
             amber_error_errno(err, "open '%s'", spec->mounts[i].src);
             goto out;

@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include "sandbox/sandbox.h"
+#include "sandbox/userns.h"
 #include "util/fs.h"
 #include "util/xalloc.h"
 

@@ -1493,6 +1493,20 @@ class OciInput(OciCase):
         self.assertNothingLeft(cid)
         self.assertEqual(wait_gone(lambda: pids_with_marker(b), timeout=3), [])
 
+    def test_cgroup_fd_failure_leaves_nothing(self):
+        """A failure halfway through the cgroup join descriptors (injected:
+        AMBER_FAULT) is an error naming it, with no fd, cgroup or state
+        left behind."""
+        if not IS_ROOT:
+            self.skipTest("needs root (a cgroup of its own)")
+        cid = self.new_id("cgfd")
+        b = self.bundle(["true"])
+        env = dict(os.environ, AMBER_FAULT="oci-raise-fd:2")
+        r, _ = self.create(b, cid, ok=False, env=env)
+        self.assertAmberError(r, 125, "cgroup join fd")
+        self.assertNothingLeft(cid)
+        self.assertEqual(self.cgroups_of(cid), [])
+
     def test_missing_executable(self):
         cid = self.new_id("noexe")
         b = self.bundle(["/bin/no-such-program"])

@@ -146,3 +146,44 @@ class BackendsSayWhatTheyEnforce(unittest.TestCase):
         self.assertTrue(b["native"]["isolates"] and b["native"]["available"])
         self.assertFalse(b["process"]["isolates"])
         self.assertEqual(b["process"]["limits"], {"memory": "rlimit", "cpus": None, "pids": None})
+
+
+class InjectedFailures(unittest.TestCase):
+    """The error paths a real failure reaches only by chance, on purpose
+    (AMBER_FAULT, util/fault.h): a clear error, nothing left behind."""
+
+    def setUp(self):
+        self.dir = tempfile.mkdtemp(prefix="amber-flow-")
+        self.addCleanup(shutil.rmtree, self.dir, ignore_errors=True)
+
+    def test_bind_source_open_fails_midway(self):
+        from helpers import mount_table
+        os.chmod(self.dir, 0o755)  # the sandbox's root is not the host's
+        srcs = []
+        for n in ("a", "b", "c"):
+            d = os.path.join(self.dir, n)
+            os.mkdir(d)
+            srcs += ["--volume", "%s:/%s:ro" % (d, n)]
+        before = mount_table()
+        env = dict(os.environ, AMBER_FAULT="rootfs-open:2")
+        r = amber_run(["true"], *srcs, env=env)
+        self.assertEqual(r.returncode, 125, r.stderr)
+        lines = [l for l in r.stderr.splitlines() if l.startswith("amber:")]
+        self.assertEqual(len(lines), 1, r.stderr)
+        self.assertIn(os.path.join(self.dir, "b"), lines[0])
+        self.assertEqual(mount_table(), before)
+        # the same run without the fault works
+        r = amber_run(["true"], *srcs)
+        self.assertEqual(r.returncode, 0, r.stderr)
+
+    def test_exec_fork_fails(self):
+        root = os.path.join(self.dir, "root")
+        r = run(["--root", root, "run", "-d", "--name", "f", "--", "sleep", "1000"])
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.addCleanup(run, ["--root", root, "rm", "-f", "f"])
+        env = dict(os.environ, AMBER_FAULT="exec-fork")
+        r = run(["--root", root, "exec", "f", "--", "true"], env=env)
+        self.assertEqual(r.returncode, 125, r.stderr)
+        self.assertIn("fork", r.stderr)
+        r = run(["--root", root, "exec", "f", "--", "sh", "-c", "echo ok"])
+        self.assertEqual((r.returncode, r.stdout), (0, "ok\n"), r.stderr)

@@ -5,7 +5,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "sandbox/sandbox.h"
+#include "sandbox/resolve.h"
 #include "test.h"
 
 static void run(const char *root)

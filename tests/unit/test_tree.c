@@ -11,8 +11,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "sandbox/sandbox.h"
-#include "sandbox/tree.h"
+#include "sandbox/resolve.h"
+#include "tree/tree.h"
 #include "test.h"
 
 /* ---- helpers ---- */

@@ -48,7 +48,7 @@
  * must be hashed before it is trusted). Small records are batched in a
  * 256 KiB buffer, so a tree of small files costs about one write per 256 KiB.
  */
-#include "sandbox/tree.h"
+#include "tree/tree.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -65,7 +65,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "sandbox/sandbox.h"
+#include "sandbox/resolve.h"
 #include "util/cleanup.h"
 #include "util/xalloc.h"
 

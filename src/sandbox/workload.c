@@ -7,9 +7,18 @@
 #include <sys/ioctl.h>
 #include <unistd.h>
 
-#include "backend/backend.h"
+#include "sandbox/workload.h"
+
+#include <stddef.h>
 
 extern char **environ;
+
+const char *const amber_ns_names[AMBER_NS_COUNT] = {"user", "cgroup", "ipc",  "uts",
+                                                    "net",  "pid",    "time", "mnt"};
+
+const int amber_forward_signals[] = {SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2, SIGWINCH};
+const int amber_forward_signals_count =
+    (int)(sizeof(amber_forward_signals) / sizeof(amber_forward_signals[0]));
 
 void amber_exec_workload(const struct amber_spec *spec, int tty, struct amber_error *err)
 {
