@@ -913,6 +913,9 @@ int oci_config_parse(const char *text, size_t len, struct amber_spec *spec, stru
     json_t *v;
     int rc = -1;
 
+    /* The bundle's choices, not amber's defaults (sandbox/launch.h). */
+    spec->defaults = AMBER_DEFAULTS_AS_WRITTEN;
+
     if (doc == NULL)
         return amber_error_coded(err, EINVAL, "%s: invalid JSON at line %d: %s",
                                  process_only ? "process" : "config.json", jerr.line, jerr.text);

@@ -316,7 +316,6 @@ static int do_mount(const struct oci_plan *plan, int rootfd, const struct oci_mo
  * config already put something there. */
 static int default_devices(const struct oci_plan *plan, int rootfd, struct amber_error *err)
 {
-    static const char *const devs[] = {"null", "zero", "full", "random", "urandom", "tty"};
     static const char *const links[][2] = {{"fd", "/proc/self/fd"},
                                            {"stdin", "/proc/self/fd/0"},
                                            {"stdout", "/proc/self/fd/1"},
@@ -358,18 +357,19 @@ static int default_devices(const struct oci_plan *plan, int rootfd, struct amber
         if (dev_bind_node(d->path, tfd, target, err) < 0)
             return amber_error_prefix(err, "linux.devices");
     }
-    for (size_t i = 0; i < sizeof(devs) / sizeof(devs[0]); i++) {
+    for (int i = 0; i < amber_default_devices_count; i++) {
+        const char *dev = amber_default_devices[i].name;
         cleanup_close int tfd = -1;
         char target[64], host[32];
         struct stat st;
 
-        if (fstatat(devfd, devs[i], &st, AT_SYMLINK_NOFOLLOW) == 0)
+        if (fstatat(devfd, dev, &st, AT_SYMLINK_NOFOLLOW) == 0)
             continue;
-        tfd = openat(devfd, devs[i], O_CREAT | O_WRONLY | O_NOFOLLOW | O_CLOEXEC, 0666);
+        tfd = openat(devfd, dev, O_CREAT | O_WRONLY | O_NOFOLLOW | O_CLOEXEC, 0666);
         if (tfd < 0)
-            return amber_error_errno(err, "create /dev/%s", devs[i]);
+            return amber_error_errno(err, "create /dev/%s", dev);
         snprintf(target, sizeof(target), "/proc/self/fd/%d", tfd);
-        snprintf(host, sizeof(host), "/dev/%s", devs[i]);
+        snprintf(host, sizeof(host), "/dev/%s", dev);
         if (dev_bind_node(host, tfd, target, err) < 0)
             return amber_error_prefix(err, "the host's %s", host);
     }
@@ -668,7 +668,7 @@ int oci_apply_process(const struct amber_spec *spec, const struct amber_oci *oci
         .ngroups = ngroups,
         .setgroups_ok = setgroups_ok,
         .workdir = spec->workdir,
-        .as_written = true,
+        .as_written = spec->defaults == AMBER_DEFAULTS_AS_WRITTEN,
         .caps = oci->caps,
         .no_new_privs = oci->no_new_privs,
         .has_umask = oci->has_umask,

@@ -778,6 +778,7 @@ static int exec_process_spec(const struct oci_exec_opts *o, const struct amber_s
                              const struct amber_oci *coci, struct amber_spec *spec,
                              struct amber_oci *poci, struct amber_error *err)
 {
+    spec->defaults = cspec->defaults; /* the container's: as written */
     if (o->process != NULL) {
         size_t len = 0;
         cleanup_free char *text = fs_read_alloc(o->process, &len, err);

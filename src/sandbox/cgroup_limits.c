@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "sandbox/cgroup.h"
+#include "sandbox/rootfs.h"
 #include "util/fs.h"
 #include "util/log.h"
 
@@ -183,7 +184,16 @@ static int v1_devices(const char *dir, const struct cgroup_limits *l, struct amb
         if (cgroup_write(dir, d->allow ? "devices.allow" : "devices.deny", v, err) < 0)
             return -1;
     }
-    for (size_t i = 0; i < sizeof(defaults) / sizeof(defaults[0]); i++)
+    for (size_t i = 0; i < 2; i++)
+        if (cgroup_write(dir, "devices.allow", defaults[i], err) < 0)
+            return -1;
+    for (int i = 0; i < amber_default_devices_count; i++) {
+        snprintf(v, sizeof(v), "c %d:%d rwm", amber_default_devices[i].major,
+                 amber_default_devices[i].minor);
+        if (cgroup_write(dir, "devices.allow", v, err) < 0)
+            return -1;
+    }
+    for (size_t i = 2; i < sizeof(defaults) / sizeof(defaults[0]); i++)
         if (cgroup_write(dir, "devices.allow", defaults[i], err) < 0)
             return -1;
     return 0;

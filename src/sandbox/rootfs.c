@@ -309,11 +309,17 @@ static int write_etc(int rootfd, const struct sandbox_plan *plan, struct amber_e
     return write_at(rootfd, "etc/resolv.conf", "# no network: --network none\n", err);
 }
 
+const struct amber_dev_node amber_default_devices[] = {
+    {"null", 1, 3},   {"zero", 1, 5},    {"full", 1, 7},
+    {"random", 1, 8}, {"urandom", 1, 9}, {"tty", 5, 0},
+};
+const int amber_default_devices_count =
+    (int)(sizeof(amber_default_devices) / sizeof(amber_default_devices[0]));
+
 /* Minimal /dev: a few host character devices bound in, a private devpts,
  * /dev/shm, and the fd links. Then /dev itself is made read-only. */
 static int setup_dev(const struct root *r, const struct sandbox_plan *plan, struct amber_error *err)
 {
-    static const char *const nodes[] = {"null", "zero", "full", "random", "urandom", "tty"};
     struct target dev, t;
     cleanup_close int devfd = -1;
     char opts[96];
@@ -331,17 +337,18 @@ static int setup_dev(const struct root *r, const struct sandbox_plan *plan, stru
         goto out;
     }
     /* Entries of the fresh tmpfs are ours: address them below dev.path. */
-    for (size_t i = 0; i < sizeof(nodes) / sizeof(nodes[0]); i++) {
+    for (int i = 0; i < amber_default_devices_count; i++) {
+        const char *node = amber_default_devices[i].name;
         char host[32];
-        int fd = openat(devfd, nodes[i], O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC, 0666);
+        int fd = openat(devfd, node, O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC, 0666);
 
         if (fd < 0) {
-            amber_error_errno(err, "create /dev/%s", nodes[i]);
+            amber_error_errno(err, "create /dev/%s", node);
             goto out;
         }
         close(fd);
-        snprintf(host, sizeof(host), "/dev/%s", nodes[i]);
-        snprintf(t.path, sizeof(t.path), "%s/%s", dev.path, nodes[i]);
+        snprintf(host, sizeof(host), "/dev/%s", node);
+        snprintf(t.path, sizeof(t.path), "%s/%s", dev.path, node);
         /* ENOENT: the host lacks the device; the empty file stays. */
         if (dev_bind_node(host, -1, t.path, err) < 0 && err->code != ENOENT)
             goto out;

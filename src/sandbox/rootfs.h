@@ -21,4 +21,14 @@ int dev_bind_node(const char *host, int tofd, const char *target, struct amber_e
  * attach instead of binding the mount's source (the last: the rootfs). */
 int rootfs_setup(const struct sandbox_plan *plan, const int *trees, struct amber_error *err);
 
+/* The device nodes every sandbox and container gets in its /dev (the
+ * host's, bound read-only), and the cgroup device rules that allow them:
+ * the one table. */
+struct amber_dev_node {
+    const char *name; /* under /dev */
+    int major, minor; /* character device */
+};
+extern const struct amber_dev_node amber_default_devices[];
+extern const int amber_default_devices_count;
+
 #endif

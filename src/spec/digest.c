@@ -51,6 +51,8 @@ int spec_digest(const struct amber_spec *spec, char out[65], struct amber_error 
     char *text;
 
     json_object_set_new(o, "command", strv_json(spec->argv));
+    if (spec->defaults != AMBER_DEFAULTS_HARDENED)
+        json_object_set_new(o, "defaults", json_string("as-written"));
     json_object_set_new(o, "env", strv_json(spec->env));
     json_object_set_new(o, "workdir", str_json(spec->workdir));
     json_object_set_new(o, "hostname", str_json(spec->hostname));

@@ -91,7 +91,15 @@ struct amber_ulimit {
 
 #define AMBER_UNLIMITED UINT64_MAX
 
+/* Whose defaults apply to what a spec leaves open. */
+enum amber_defaults {
+    AMBER_DEFAULTS_HARDENED = 0, /* amber's own front-ends: every hardening default */
+    AMBER_DEFAULTS_AS_WRITTEN,   /* OCI bundles: exactly what config.json says */
+};
+
 struct amber_spec {
+    enum amber_defaults defaults;
+
     /* what runs */
     char **argv; /* NULL-terminated */
     size_t argc;
