@@ -613,24 +613,6 @@ int cgroup_read_text(const char *dir, const char *file, char *buf, size_t cap,
     return -1;
 }
 
-/* Read dir/file into buf. Returns 1, 0 if it does not exist, -1 on error. */
-static int read_small(const char *dir, const char *file, char *buf, size_t cap,
-                      struct amber_error *err)
-{
-    char path[PATH_MAX];
-    struct amber_error e;
-
-    if (join_path(path, sizeof(path), dir, file, err) < 0)
-        return -1;
-    if (fs_read_file(path, buf, cap, &e) >= 0)
-        return 1;
-    if (e.code == ENOENT)
-        return 0;
-    if (err != NULL)
-        *err = e;
-    return -1;
-}
-
 static int parse_u64(const char *s, const char *dir, const char *file, uint64_t *out,
                      struct amber_error *err)
 {
@@ -648,7 +630,7 @@ static int parse_u64(const char *s, const char *dir, const char *file, uint64_t 
 int cgroup_read_u64(const char *dir, const char *file, uint64_t *out, struct amber_error *err)
 {
     char buf[64];
-    int r = read_small(dir, file, buf, sizeof(buf), err);
+    int r = cgroup_read_text(dir, file, buf, sizeof(buf), err);
 
     if (r <= 0)
         return r;
@@ -660,7 +642,7 @@ int cgroup_read_key(const char *dir, const char *file, const char *key, uint64_t
 {
     char buf[4096];
     size_t klen = strlen(key);
-    int r = read_small(dir, file, buf, sizeof(buf), err);
+    int r = cgroup_read_text(dir, file, buf, sizeof(buf), err);
 
     if (r <= 0)
         return r;

@@ -299,6 +299,22 @@ static int send_namespaces(const struct sandbox_plan *plan, struct amber_error *
 int tty_slave = -1;
 static int trees[SANDBOX_MAX_MOUNTS + 1];
 
+/* Groups, gid, uid (messages name the flag or the config.json field), then
+ * seal again: a uid change resets dumpability to fs.suid_dumpable. */
+static int set_ids(const struct launch_process *p, struct amber_error *err)
+{
+    bool oci = p->as_written;
+
+    if (p->setgroups_ok && setgroups(p->ngroups, p->groups) < 0)
+        return amber_error_errno(err, "%s", oci ? "process.user.additionalGids" : "setgroups");
+    if (setresgid(p->gid, p->gid, p->gid) < 0)
+        return amber_error_errno(err, "%s %u", oci ? "process.user.gid" : "--user: setgid", p->gid);
+    if (setresuid(p->uid, p->uid, p->uid) < 0)
+        return amber_error_errno(err, "%s %u", oci ? "process.user.uid" : "--user: setuid", p->uid);
+    seal_undumpable();
+    return 0;
+}
+
 /* OCI: the bundle's process exactly as written (see launch.h). Messages
  * name the config.json field. */
 static int process_steps_as_written(const struct launch_process *p, struct amber_error *err)
@@ -313,15 +329,9 @@ static int process_steps_as_written(const struct launch_process *p, struct amber
      * it while the second is still held. */
     if (early_seccomp && seccomp_program_load(p->seccomp, err) < 0)
         return -1;
-    if (caps_keep_for_setuid(err) < 0 || caps_bound_to(p->caps[CAPS_BOUNDING], err) < 0)
+    if (caps_keep_for_setuid(err) < 0 || caps_bound_to(p->caps[CAPS_BOUNDING], err) < 0 ||
+        set_ids(p, err) < 0)
         return -1;
-    if (p->setgroups_ok && setgroups(p->ngroups, p->groups) < 0)
-        return amber_error_errno(err, "process.user.additionalGids");
-    if (setresgid(p->gid, p->gid, p->gid) < 0)
-        return amber_error_errno(err, "process.user.gid %u", p->gid);
-    if (setresuid(p->uid, p->uid, p->uid) < 0)
-        return amber_error_errno(err, "process.user.uid %u", p->uid);
-    seal_undumpable(); /* the uid change reset it to fs.suid_dumpable */
     if (caps_set_all(p->caps, err) < 0)
         return -1;
     if (p->workdir != NULL && chdir(p->workdir) < 0)
@@ -346,16 +356,8 @@ int launch_process_steps(const struct launch_process *p, const char **warning,
     if (rlimit_apply(p->limits, p->userns, err) < 0)
         return -1;
     /* 6. */
-    if (caps_drop_bounding(err) < 0)
+    if (caps_drop_bounding(err) < 0 || set_ids(p, err) < 0)
         return -1;
-    if (p->setgroups_ok && setgroups(p->ngroups, p->groups) < 0)
-        return amber_error_errno(err, "setgroups");
-    if (setresgid(p->gid, p->gid, p->gid) < 0)
-        return amber_error_errno(err, "--user: setgid %u", p->gid);
-    if (setresuid(p->uid, p->uid, p->uid) < 0)
-        return amber_error_errno(err, "--user: setuid %u", p->uid);
-    /* A uid change resets dumpability to fs.suid_dumpable: seal again. */
-    seal_undumpable();
     /* A --rootfs without /home/agent starts in "/"; an explicit --workdir
      * that does not exist is an error. */
     if (!p->workdir_given && access(wd, F_OK) < 0)

@@ -7,9 +7,7 @@
 
 #include "util/xalloc.h"
 
-/* The length of the well-formed UTF-8 sequence at s (at most n bytes
- * available), 0 when the bytes there are not one. */
-static size_t utf8_seq(const unsigned char *s, size_t n)
+size_t text_utf8_seq(const unsigned char *s, size_t n)
 {
     unsigned char c = s[0];
     size_t len;
@@ -42,6 +40,20 @@ static size_t utf8_seq(const unsigned char *s, size_t n)
     return len;
 }
 
+size_t text_utf8_check(const char *s, size_t len)
+{
+    const unsigned char *u = (const unsigned char *)s;
+    size_t i = 0;
+
+    while (i < len) {
+        size_t n = text_utf8_seq(u + i, len - i);
+        if (n == 0)
+            return i;
+        i += n;
+    }
+    return len;
+}
+
 void text_cut_utf8(char *s)
 {
     size_t n = strlen(s), start;
@@ -53,7 +65,7 @@ void text_cut_utf8(char *s)
     while (start > 0 && n - start < 4 && ((unsigned char)s[start] & 0xc0) == 0x80)
         start--;
     if (((unsigned char)s[start] & 0xc0) == 0xc0 &&
-        utf8_seq((const unsigned char *)s + start, n - start) == 0)
+        text_utf8_seq((const unsigned char *)s + start, n - start) == 0)
         s[start] = '\0';
 }
 
@@ -80,7 +92,7 @@ char *text_utf8_valid(const char *src)
     char *out = xmalloc(n * 3 + 1);
 
     for (size_t i = 0; i < n;) {
-        size_t len = utf8_seq(s + i, n - i);
+        size_t len = text_utf8_seq(s + i, n - i);
         if (len == 0) {
             memcpy(out + w, "\xef\xbf\xbd", 3);
             w += 3;

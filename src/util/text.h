@@ -9,6 +9,14 @@
 
 #include <stddef.h>
 
+/* The length of the well-formed UTF-8 sequence (RFC 3629: no overlongs,
+ * surrogates or code points above U+10FFFF) at s, n bytes available; 0
+ * when the bytes there are not one. */
+size_t text_utf8_seq(const unsigned char *s, size_t n);
+/* The offset of the first byte of s[0..len) that is not well-formed
+ * UTF-8, or len. */
+size_t text_utf8_check(const char *s, size_t len);
+
 /* Cut s (NUL-terminated) back so that it does not end inside a UTF-8
  * sequence: a multi-byte character whose tail was cut off is removed. */
 void text_cut_utf8(char *s);

@@ -24,6 +24,8 @@
  * can be neither appended to nor entered by headers or dotted keys. */
 #include "util/toml.h"
 
+#include "util/text.h"
+
 #include <errno.h>
 #include <math.h>
 #include <stdarg.h>
@@ -463,49 +465,6 @@ static bool expect_eol(struct parser *p)
     }
     p->pos += nl;
     return true;
-}
-
-/* Validate the document's UTF-8 (RFC 3629: no overlongs, surrogates or
- * code points above U+10FFFF). Returns the offset of the first bad byte, or
- * len. */
-static size_t utf8_check(const unsigned char *s, size_t len)
-{
-    size_t i = 0;
-
-    while (i < len) {
-        unsigned char c = s[i];
-        size_t n, k;
-        uint32_t cp;
-
-        if (c < 0x80) {
-            i++;
-            continue;
-        }
-        if (c >= 0xc2 && c <= 0xdf) {
-            n = 1;
-            cp = c & 0x1f;
-        } else if (c >= 0xe0 && c <= 0xef) {
-            n = 2;
-            cp = c & 0x0f;
-        } else if (c >= 0xf0 && c <= 0xf4) {
-            n = 3;
-            cp = c & 0x07;
-        } else {
-            return i;
-        }
-        if (len - i <= n)
-            return i;
-        for (k = 1; k <= n; k++) {
-            if ((s[i + k] & 0xc0) != 0x80)
-                return i;
-            cp = (cp << 6) | (s[i + k] & 0x3f);
-        }
-        if ((n == 2 && cp < 0x800) || (n == 3 && cp < 0x10000) || cp > 0x10ffff ||
-            (cp >= 0xd800 && cp <= 0xdfff))
-            return i;
-        i += n + 1;
-    }
-    return len;
 }
 
 static bool put_utf8(struct parser *p, struct buf *b, uint32_t cp)
@@ -1530,7 +1489,7 @@ struct toml_value *toml_parse(const char *text, size_t len, struct toml_error *e
             snprintf(err->msg, sizeof(err->msg), "no input");
         return NULL;
     }
-    bad = utf8_check((const unsigned char *)text, len);
+    bad = text_utf8_check(text, len);
     if (bad != len) {
         fail_at(&p, bad, "invalid UTF-8");
         fill_error(&p, err);

@@ -41,4 +41,14 @@ static inline void fuzz_quiet(void)
     amber_log_set_sink(NULL, NULL);
 }
 
+/* The initializer of a target that needs nothing but quiet. */
+#define FUZZ_QUIET_INIT                                                                            \
+    int LLVMFuzzerInitialize(int *argc, char ***argv)                                              \
+    {                                                                                              \
+        (void)argc;                                                                                \
+        (void)argv;                                                                                \
+        fuzz_quiet();                                                                              \
+        return 0;                                                                                  \
+    }
+
 #endif

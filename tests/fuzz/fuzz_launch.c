@@ -3,13 +3,7 @@
 #include "fuzz.h"
 #include "spec/spec.h"
 
-int LLVMFuzzerInitialize(int *argc, char ***argv)
-{
-    (void)argc;
-    (void)argv;
-    fuzz_quiet();
-    return 0;
-}
+FUZZ_QUIET_INIT
 
 static int load(const uint8_t *data, size_t size, char digest[65])
 {
