@@ -1077,6 +1077,39 @@ class OciExec(OciCase):
         self.assertEqual(r.stdout.split(),
                          ["CapEff:", "0000000000000000", "NoNewPrivs:", "1", "Seccomp:", "2"], r)
 
+    def test_exec_keeps_the_containers_process_policy(self):
+        """Without --process, exec's process gets the container's own:
+        ids, groups, all five capability sets, no_new_privs, the seccomp
+        profile and the rlimits, exactly as the container's process has
+        them (compared with /proc/1, its first process)."""
+        keys = ("Uid", "Gid", "Groups", "CapInh", "CapPrm", "CapEff", "CapBnd", "CapAmb",
+                "NoNewPrivs", "Seccomp", "Seccomp_filters")
+
+        def edit(c):
+            c["process"]["user"] = {"uid": 1000, "gid": 1000, "additionalGids": [5, 7]}
+            c["process"]["capabilities"] = {k: ["CAP_CHOWN", "CAP_NET_BIND_SERVICE"] for k in
+                                            ("bounding", "effective", "permitted",
+                                             "inheritable", "ambient")}
+            c["process"]["rlimits"] = [{"type": "RLIMIT_NOFILE", "soft": 64, "hard": 128},
+                                       {"type": "RLIMIT_CORE", "soft": 0, "hard": 0}]
+        cid = self.new_id("policy")
+        b = self.bundle(["sleep", "1000"], edit=edit)
+        self.create(b, cid)
+        self.assertEqual(self.amber("start", cid).returncode, 0)
+        self.wait_status(cid, "running")
+        script = "; ".join("grep '^%s:' /proc/$P/status" % k for k in keys) + \
+            "; grep -E '^Max (open files|core file size)' /proc/$P/limits"
+        mine = self.amber("exec", cid, "sh", "-c", "P=self; " + script)
+        first = self.amber("exec", cid, "sh", "-c", "P=1; " + script)
+        self.assertEqual(mine.returncode, 0, mine)
+        self.assertEqual(first.returncode, 0, first)
+        self.assertEqual(len(mine.stdout.splitlines()), len(keys) + 2, mine)
+        self.assertEqual(mine.stdout, first.stdout)
+        self.assertIn("Uid:\t1000\t1000\t1000\t1000", mine.stdout)
+        self.assertRegex(mine.stdout, r"Max open files\s+64\s+128")
+        self.assertIn("CapEff:\t0000000000000401", mine.stdout)  # CHOWN + NET_BIND_SERVICE
+        self.assertEqual(self.amber("delete", "--force", cid).returncode, 0)
+
     def test_exec_is_in_the_cgroup(self):
         pf = os.path.join(self.dir, "exec.pid")
         r = self.amber("exec", "--detach", "--pid-file", pf, self.cid, "sleep", "999")
