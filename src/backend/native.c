@@ -31,6 +31,7 @@
 #include "sandbox/cgroup.h"
 #include "sandbox/launch.h"
 #include "backend/native.h"
+#include "util/fault.h"
 #include "util/proc.h"
 #include "sandbox/landlock.h"
 #include "sandbox/idmap.h"
@@ -244,6 +245,8 @@ static int plan_cgroup(struct amber_instance *inst, struct amber_error *err)
     return 0;
 }
 
+static int start_watchdog(struct amber_instance *inst, struct amber_error *err);
+
 static int native_prepare(const struct amber_spec *spec, struct amber_instance **out,
                           struct amber_error *err)
 {
@@ -298,6 +301,16 @@ static int native_prepare(const struct amber_spec *spec, struct amber_instance *
         free(inst);
         return -1;
     }
+    /* The watchdog from the moment the cgroup exists: a SIGKILL of amber
+     * from here on leaves no cgroup behind. */
+    if (inst->have_cg && start_watchdog(inst, err) < 0) {
+        struct amber_error ignore;
+        cgroup_destroy(&inst->cg, &ignore);
+        payload_free(&inst->payload);
+        free(inst);
+        return -1;
+    }
+    fault_kill_point("native-prepared"); /* a cgroup exists, nothing runs yet */
     *out = inst;
     return 0;
 }
@@ -527,8 +540,6 @@ static int native_start(struct amber_instance *inst, struct amber_error *err)
     int sv[2];
     struct sync_msg msg;
 
-    if (inst->have_cg && start_watchdog(inst, err) < 0)
-        return -1;
     if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0)
         return amber_error_errno(err, "sync socketpair");
     if (inst->have_payload) {
@@ -597,6 +608,7 @@ static int native_start(struct amber_instance *inst, struct amber_error *err)
     }
     close(sv[1]);
     inst->sync_fd = sv[0];
+    fault_kill_point("native-cloned"); /* PID 1 waits for GO */
     /* The child's end of the payload pipe is its own now. */
     if (inst->plan.payload_fd >= 0) {
         close(inst->plan.payload_fd);

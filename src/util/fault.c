@@ -1,5 +1,7 @@
 #include "util/fault.h"
 
+#include <signal.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -9,9 +11,22 @@ static struct {
     char site[32];
     int nth;    /* the pass that fails */
     int passes; /* so far */
+    bool kill;  /* SIGKILL instead of a failure */
 } faults[FAULT_SITES];
 
+static void set(const char *site, int nth, bool kill);
+
 void fault_set(const char *site, int nth)
+{
+    set(site, nth, false);
+}
+
+void fault_set_kill(const char *site, int nth)
+{
+    set(site, nth, true);
+}
+
+static void set(const char *site, int nth, bool kill)
 {
     int free_slot = -1;
 
@@ -19,6 +34,7 @@ void fault_set(const char *site, int nth)
         if (strcmp(faults[i].site, site) == 0) {
             faults[i].nth = nth;
             faults[i].passes = 0;
+            faults[i].kill = kill;
             return;
         }
         if (free_slot < 0 && faults[i].site[0] == '\0')
@@ -29,6 +45,7 @@ void fault_set(const char *site, int nth)
     strcpy(faults[free_slot].site, site);
     faults[free_slot].nth = nth;
     faults[free_slot].passes = 0;
+    faults[free_slot].kill = kill;
 }
 
 void fault_init_from_env(void)
@@ -43,19 +60,30 @@ void fault_init_from_env(void)
     for (char *t = strtok_r(buf, ",", &save); t != NULL; t = strtok_r(NULL, ",", &save)) {
         char *colon = strchr(t, ':');
         int nth = 1;
+        bool kill = false;
         if (colon != NULL) {
+            char *second = strchr(colon + 1, ':');
             *colon = '\0';
             nth = atoi(colon + 1);
+            kill = second != NULL && strcmp(second + 1, "kill") == 0;
         }
         if (nth > 0)
-            fault_set(t, nth);
+            set(t, nth, kill);
     }
 }
 
 bool fault_hit(const char *site)
 {
     for (int i = 0; i < FAULT_SITES; i++)
-        if (faults[i].site[0] != '\0' && strcmp(faults[i].site, site) == 0)
+        if (faults[i].site[0] != '\0' && !faults[i].kill && strcmp(faults[i].site, site) == 0)
             return ++faults[i].passes == faults[i].nth;
     return false;
+}
+
+void fault_kill_point(const char *site)
+{
+    for (int i = 0; i < FAULT_SITES; i++)
+        if (faults[i].site[0] != '\0' && faults[i].kill && strcmp(faults[i].site, site) == 0 &&
+            ++faults[i].passes == faults[i].nth)
+            raise(SIGKILL);
 }

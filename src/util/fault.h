@@ -1,7 +1,9 @@
 /* Fault injection for tests: the error paths that a real failure reaches
  * only by chance (an open that fails halfway through a list, a fork that
  * fails) are exercised on purpose. A site is a name in the code; the Nth
- * pass through it fails. Configured by AMBER_FAULT="SITE[:N][,SITE[:N]...]"
+ * pass through it fails (or, with ":kill", amber is killed there with
+ * SIGKILL: what a crash leaves behind is tested the same way).
+ * Configured by AMBER_FAULT="SITE[:N[:kill]][,...]"
  * (read once by the CLI at start, before anything is sealed) or by
  * fault_set() in unit tests. It can only make amber fail, never succeed
  * where it would not. */
@@ -15,5 +17,9 @@ void fault_init_from_env(void);
 void fault_set(const char *site, int nth);
 /* Count a pass through site; true when this one is to fail. */
 bool fault_hit(const char *site);
+/* A place where amber may be killed (SITE:N:kill): SIGKILL on that pass. */
+void fault_kill_point(const char *site);
+/* The same as fault_set, but the pass kills the process. */
+void fault_set_kill(const char *site, int nth);
 
 #endif

@@ -187,3 +187,18 @@ class InjectedFailures(unittest.TestCase):
         self.assertIn("fork", r.stderr)
         r = run(["--root", root, "exec", "f", "--", "sh", "-c", "echo ok"])
         self.assertEqual((r.returncode, r.stdout), (0, "ok\n"), r.stderr)
+
+    def test_amber_killed_at_each_step_leaves_nothing(self):
+        """SIGKILL of amber once its cgroup exists (before anything runs)
+        and once PID 1 is cloned (before it is released): the watchdog
+        removes the cgroup, PID 1 dies with amber."""
+        from helpers import IS_ROOT, wait_no_cgroup
+        if not IS_ROOT:
+            self.skipTest("needs root (a cgroup of its own)")
+        for site in ("native-prepared", "native-cloned"):
+            env = dict(os.environ, AMBER_FAULT=site + ":1:kill")
+            p = subprocess.Popen([AMBER, "run", "--memory", "64M", "--", "sleep", "30"], env=env,
+                                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                                 cwd="/")
+            self.assertEqual(p.wait(timeout=20), -9, site)
+            self.assertEqual(wait_no_cgroup(p.pid), [], site)
