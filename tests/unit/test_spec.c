@@ -400,7 +400,7 @@ static void exact_input(void)
     /* Lists longer than the model holds are refused by count, first
      * (before the checks whose cost grows with them). */
     {
-        size_t n = 100000, cap = n * 16 + 64, w = 0;
+        size_t n = 5000, cap = n * 16 + 64, w = 0;
         char *text = malloc(cap);
         w += (size_t)snprintf(text + w, cap - w, "{\"command\": [\"true\"], \"tmpfs\": [");
         for (size_t i = 0; i < n; i++)
@@ -408,7 +408,7 @@ static void exact_input(void)
         w += (size_t)snprintf(text + w, cap - w, "]}");
         CHECK(from_text(&spec, text, w, &err) == 0);
         CHECK(spec_validate(&spec, 0, &err) < 0);
-        CHECK_STR_CONTAINS(err.msg, "100000 given, at most 64");
+        CHECK_STR_CONTAINS(err.msg, "5000 given, at most 64");
         spec_free(&spec);
 
         w = (size_t)snprintf(text, cap, "{\"command\": [\"true\"], \"env\": [");
