@@ -12,6 +12,7 @@
 
 #include "backend/caps.h"
 #include "sandbox/cgroup.h"
+#include "sandbox/host.h"
 #include "sandbox/workload.h"
 #include "spec/spec.h"
 #include "util/error.h"
@@ -80,6 +81,8 @@ struct amber_backend {
     const struct amber_backend_caps *caps;
     /* Can this backend run here? */
     int (*probe)(struct amber_probe *out);
+    /* Optional: what this host offers the backend (`amber check`). */
+    void (*host_facts)(struct amber_host *out);
     /* Allocate an instance and every host resource needed before start
      * (cgroups, ...). On failure nothing is left behind. */
     int (*prepare)(const struct amber_spec *spec, struct amber_instance **out,

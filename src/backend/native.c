@@ -29,6 +29,7 @@
 #include "backend/backend.h"
 #include "backend/tty.h"
 #include "sandbox/cgroup.h"
+#include "sandbox/host.h"
 #include "sandbox/launch.h"
 #include "backend/native.h"
 #include "util/fault.h"
@@ -952,6 +953,7 @@ static const struct amber_backend_caps native_caps = {
 const struct amber_backend amber_backend_native = {
     .name = "native",
     .caps = &native_caps,
+    .host_facts = host_probe,
     .probe = native_probe,
     .prepare = native_prepare,
     .start = native_start,

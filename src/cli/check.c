@@ -5,7 +5,6 @@
 
 #include "backend/backend.h"
 #include "cli/cli.h"
-#include "sandbox/host.h"
 #include "sandbox/seccomp.h"
 
 static const char *yn(bool b)
@@ -129,7 +128,16 @@ int cmd_check(int argc, char **argv)
             return 125;
         }
     }
-    host_probe(&h);
+    /* The host's facts as the backends see them (the first that has any:
+     * the kernel, namespaces, cgroups, Landlock, seccomp are the native
+     * backend's). */
+    memset(&h, 0, sizeof(h));
+    for (size_t i = 0; amber_backend_at(i) != NULL; i++) {
+        if (amber_backend_at(i)->host_facts != NULL) {
+            amber_backend_at(i)->host_facts(&h);
+            break;
+        }
+    }
     if (json)
         print_json(&h);
     else
