@@ -374,6 +374,8 @@ static int start_watchdog(struct amber_instance *inst, struct amber_error *err)
         amber_error_errno(err, "start the cgroup watchdog");
         close(p[0]);
         close(p[1]);
+        munmap(inst->watchdog_stack, WATCHDOG_STACK);
+        inst->watchdog_stack = NULL;
         return -1;
     }
     inst->watchdog = pid;

@@ -554,13 +554,18 @@ static int join_path(char *buf, size_t cap, const char *dir, const char *file,
     return 0;
 }
 
+/* The last mkdir of a cgroup dir was refused for want of rights (the
+ * `optional` case of cgroup_create: a rootless tree, nothing else). */
+static bool mkdir_denied;
+
 const char *cgroup_mkdir(struct amber_cgroup *cg, const char *parent, const char *name,
                          struct amber_error *err)
 {
     char path[PATH_MAX];
 
     /* name becomes one path component under a directory we do not own. */
-    if (name[0] == '\0' || name[0] == '.' || strchr(name, '/') != NULL) {
+    if (name[0] == '\0' || strcmp(name, ".") == 0 || strcmp(name, "..") == 0 ||
+        strchr(name, '/') != NULL) {
         amber_error_set(err, EINVAL, "invalid cgroup name '%s'", name);
         return NULL;
     }
@@ -576,6 +581,7 @@ const char *cgroup_mkdir(struct amber_cgroup *cg, const char *parent, const char
     /* EEXIST is an error, not reuse: the dir may belong to another live
      * sandbox, and destroy must only remove what this one made. */
     if (mkdir(path, 0755) < 0) {
+        mkdir_denied = errno == EACCES || errno == EPERM || errno == EROFS;
         amber_error_errno(err, "mkdir '%s'", path);
         return NULL;
     }
@@ -822,6 +828,7 @@ const char *cgroup_place_dir(struct amber_cgroup *cg, const struct cgroup_place 
                 if (c == '/' || c == '\0') {
                     *q = '\0';
                     if (mkdir(parent, 0755) < 0 && errno != EEXIST) {
+                        mkdir_denied = errno == EACCES || errno == EPERM || errno == EROFS;
                         amber_error_errno(err, "mkdir '%s'", parent);
                         return NULL;
                     }
@@ -859,10 +866,12 @@ int cgroup_create(struct amber_cgroup *cg, const struct cgroup_place *where,
             return amber_error_set(err, 0, "no cgroup hierarchy on this host");
         return 0;
     }
+    mkdir_denied = false;
     if (mgr->create(cg, where, lim, err) == 0)
         return 0;
-    if (where->optional && !cgroup_limits_any(lim) && err != NULL &&
-        (err->code == EACCES || err->code == EPERM || err->code == EROFS)) {
+    /* Only a mkdir the tree refused: a write that fails afterwards (a device
+     * rule the parent does not allow) is the error it is. */
+    if (where->optional && !cgroup_limits_any(lim) && mkdir_denied) {
         log_debug("no cgroup of its own: %s", err->msg);
         amber_error_clear(err);
         memset(cg, 0, sizeof(*cg));

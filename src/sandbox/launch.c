@@ -305,7 +305,8 @@ static int set_ids(const struct launch_process *p, struct amber_error *err)
 {
     bool oci = p->as_written;
 
-    if (p->setgroups_ok && setgroups(p->ngroups, p->groups) < 0)
+    if (p->setgroups_ok && setgroups(p->ngroups, p->groups) < 0 &&
+        !(p->setgroups_eperm_ok && errno == EPERM))
         return amber_error_errno(err, "%s", oci ? "process.user.additionalGids" : "setgroups");
     if (setresgid(p->gid, p->gid, p->gid) < 0)
         return amber_error_errno(err, "%s %u", oci ? "process.user.gid" : "--user: setgid", p->gid);

@@ -32,9 +32,10 @@ struct launch_process {
     uint32_t uid, gid;
     const gid_t *groups; /* supplementary groups: gid first */
     size_t ngroups;
-    bool setgroups_ok;   /* setgroups(2) allowed (not denied for an unprivileged map) */
-    const char *workdir; /* chdir there; */
-    bool workdir_given;  /* else a missing one means "/" */
+    bool setgroups_ok;       /* setgroups(2) allowed (not denied for an unprivileged map) */
+    bool setgroups_eperm_ok; /* a plan from an older amber: EPERM means denied */
+    const char *workdir;     /* chdir there; */
+    bool workdir_given;      /* else a missing one means "/" */
     const struct landlock_path *rules;
     size_t nrules;
     int landlock_abi;       /* 0: unavailable */

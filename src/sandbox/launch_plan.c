@@ -98,9 +98,18 @@ int launch_plan_read(const char *text, struct launch_plan_stored *out, struct am
     out->p.uid = (uint32_t)json_integer_value(json_object_get(o, "uid"));
     out->p.gid = (uint32_t)json_integer_value(json_object_get(o, "gid"));
     out->p.setgroups_ok = json_is_true(json_object_get(o, "setgroups"));
+    /* A plan an older amber stored has neither key: the groups are set
+     * (where a user namespace denies setgroups, EPERM is taken as that),
+     * and Landlock is applied whenever this kernel has it. */
+    if (json_object_get(o, "setgroups") == NULL) {
+        out->p.setgroups_ok = true;
+        out->p.setgroups_eperm_ok = true;
+    }
     out->p.workdir = json_string_value(json_object_get(o, "workdir"));
     out->p.workdir_given = json_is_true(json_object_get(o, "workdir_given"));
-    out->p.landlock_abi = (int)json_integer_value(json_object_get(o, "landlock_abi"));
+    out->p.landlock_abi = json_object_get(o, "landlock_abi") != NULL
+                              ? (int)json_integer_value(json_object_get(o, "landlock_abi"))
+                              : landlock_abi_version();
     out->p.allow_no_landlock = json_is_true(json_object_get(o, "allow_no_landlock"));
     out->p.allow_jit = json_is_true(json_object_get(o, "allow_jit"));
     out->memory_rlimit = (uint64_t)json_integer_value(json_object_get(o, "memory_rlimit"));

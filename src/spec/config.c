@@ -20,12 +20,14 @@
 
 #define CONFIG_MAX (4 << 20)
 
-/* A JSON or TOML real as the decimal text the option parser reads, with
- * exactly the value written: the shortest text that reads back as the same
- * double, without an exponent. A double holds every decimal of up to 15
- * significant digits exactly in this sense; one that needs more (a literal
- * like 0.1000000000000000055) may not be what was written, so it is
- * refused rather than rounded. */
+/* A JSON or TOML real as the decimal text the option parser reads: the
+ * shortest text that reads back as the same double, without an exponent.
+ * That is exactly the literal written whenever the literal has at most 15
+ * significant digits (a double holds every such decimal); a JSON document
+ * with a longer literal is refused before it is parsed (check_json_numbers),
+ * and a double that needs more than 15 digits here is refused too. (TOML
+ * defines floats as binary64 values: a longer TOML literal means the
+ * nearest double, which is what is read.) */
 static int real_text(double d, char *out, size_t cap)
 {
     char e[40], digits[20];
@@ -73,6 +75,82 @@ static int real_text(double d, char *out, size_t cap)
         }
     }
     out[w] = '\0';
+    return 0;
+}
+
+/* JSON numbers are read as doubles (reals) or 64-bit integers: refuse a
+ * literal whose value neither keeps exactly, naming it, instead of reading
+ * a nearby number. Reals: at most 15 significant digits; integers: at most
+ * 18 digits (anything longer may not fit in 64 bits). */
+static int check_json_numbers(const char *text, size_t len, const char *name,
+                              struct amber_error *err)
+{
+    bool in_string = false;
+    int line = 1;
+    size_t str_start = 0, key_start = 0, key_len = 0;
+
+    for (size_t i = 0; i < len; i++) {
+        char c = text[i];
+        size_t start, sig = 0, digits = 0, zeros = 0;
+        bool real = false, leading = true;
+
+        if (c == '\n')
+            line++;
+        if (in_string) {
+            if (c == '\\') {
+                i++;
+            } else if (c == '"') {
+                size_t j = i + 1;
+                in_string = false;
+                while (j < len && strchr(" \t\r\n", text[j]) != NULL)
+                    j++;
+                if (j < len && text[j] == ':') { /* the key the next value is for */
+                    key_start = str_start;
+                    key_len = i - str_start;
+                }
+            }
+            continue;
+        }
+        if (c == '"') {
+            in_string = true;
+            str_start = i + 1;
+            continue;
+        }
+        if (!(c == '-' || (c >= '0' && c <= '9')))
+            continue;
+        start = i;
+        if (c == '-')
+            i++;
+        for (; i < len && ((text[i] >= '0' && text[i] <= '9') || text[i] == '.'); i++) {
+            if (text[i] == '.') {
+                real = true;
+                continue;
+            }
+            digits++;
+            if (text[i] == '0' && leading)
+                continue;
+            leading = false;
+            /* trailing zeros do not count: 1.500 is 1.5 */
+            if (text[i] == '0') {
+                zeros++;
+            } else {
+                sig += zeros + 1;
+                zeros = 0;
+            }
+        }
+        if (i < len && (text[i] == 'e' || text[i] == 'E')) {
+            real = true;
+            for (i++; i < len && strchr("+-0123456789", text[i]) != NULL; i++)
+                ;
+        }
+        if ((real && sig > 15) || (!real && digits > 18))
+            return amber_error_set(err, 0,
+                                   "%s: line %d: key '%.*s': the number %.*s has more digits "
+                                   "than amber reads exactly; give it as a string",
+                                   name, line, (int)(key_len > 40 ? 40 : key_len), text + key_start,
+                                   (int)(i - start > 40 ? 40 : i - start), text + start);
+        i--; /* the loop's i++ */
+    }
     return 0;
 }
 
@@ -193,6 +271,8 @@ int spec_from_config_text(struct amber_spec *spec, const char *text, size_t len,
         i++;
     if (i < len && text[i] == '{') {
         json_error_t jerr;
+        if (check_json_numbers(text, len, name, err) < 0)
+            return -1;
         root = json_loadb(text, len, JSON_REJECT_DUPLICATES, &jerr);
         if (root == NULL)
             return amber_error_set(err, 0, "%s: line %d column %d: %s", name, jerr.line,

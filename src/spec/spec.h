@@ -198,6 +198,7 @@ struct amber_spec {
 /* The ranges of the limits, the same from every front-end (flags, launch
  * files, OCI bundles): spec_check_limit() is the one check. */
 #define AMBER_MIN_MEMORY (4ULL << 20)
+#define AMBER_MAX_MEMORY (1ULL << 60) /* 1 EiB: above, a cgroup file would read it as "max" */
 #define AMBER_MAX_PIDS 4194304ULL
 enum amber_limit_kind { AMBER_LIMIT_MEMORY, AMBER_LIMIT_PIDS };
 /* what names the field in the error ("--memory", "linux.resources.memory.limit"). */

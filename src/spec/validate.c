@@ -530,6 +530,8 @@ int spec_check_limit(enum amber_limit_kind kind, uint64_t value, const char *wha
     case AMBER_LIMIT_MEMORY:
         if (value < AMBER_MIN_MEMORY)
             return amber_error_set(err, 0, "%s: must be at least 4M (4194304 bytes)", what);
+        if (value > AMBER_MAX_MEMORY)
+            return amber_error_set(err, 0, "%s: must be at most 1E (use --memory unlimited)", what);
         return 0;
     case AMBER_LIMIT_PIDS:
         if (value < 1 || value > AMBER_MAX_PIDS)
