@@ -745,9 +745,6 @@ static int parse_resources(json_t *r, struct amber_oci *oci, struct amber_error 
                 return -1;
         }
     }
-    res->any = res->memory > 0 || res->memory_swap != 0 || res->memory_reservation > 0 ||
-               res->cpu_shares || res->cpu_quota > 0 || res->cpu_period ||
-               res->cpuset_cpus != NULL || res->cpuset_mems != NULL || res->pids != 0;
     return 0;
 }
 

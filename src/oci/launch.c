@@ -681,7 +681,6 @@ int oci_apply_process(const struct amber_spec *spec, const struct amber_oci *oci
     gid_t groups[64];
     size_t ngroups = spec->ngroups < 64 ? spec->ngroups : 64;
     struct launch_process lp = {
-        .entry = LAUNCH_FIRST,
         .limits = spec,
         .uid = spec->uid,
         .gid = spec->gid,

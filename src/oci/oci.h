@@ -83,7 +83,6 @@ struct oci_resources {
     char *cpuset_cpus;
     char *cpuset_mems;
     int64_t pids; /* 0 = none, -1 = unlimited */
-    bool any;     /* some limit is set */
 };
 
 struct amber_oci {

@@ -522,7 +522,6 @@ void launch_child(const struct sandbox_plan *plan)
         struct landlock_path rules[SANDBOX_MAX_RULES];
         size_t nrules = sandbox_landlock_rules(spec, rules, SANDBOX_MAX_RULES);
         struct launch_process lp = {
-            .entry = LAUNCH_FIRST,
             .limits = spec,
             .userns = plan->userns,
             .uid = plan->uid,

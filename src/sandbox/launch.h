@@ -19,14 +19,9 @@
 #include "spec/spec.h"
 #include "util/error.h"
 
-/* What a process of the sandbox gets, whichever way it entered. */
-enum launch_entry {
-    LAUNCH_FIRST, /* the sandbox's PID 1, right after it was built */
-    LAUNCH_EXEC,  /* a process `amber exec` puts into the running sandbox */
-};
-
+/* What a process of the sandbox gets, whichever way it entered (its first
+ * start or an `exec`). */
 struct launch_process {
-    enum launch_entry entry;
     const struct amber_spec *limits; /* its --ulimit entries and pids limit (rlimit.c) */
     bool userns;                     /* in a user namespace of its own (RLIMIT_NPROC) */
     uint32_t uid, gid;

@@ -89,7 +89,6 @@ int launch_plan_read(const char *text, struct launch_plan_stored *out, struct am
             n++;
         }
     }
-    out->p.entry = LAUNCH_EXEC;
     out->p.nrules = n;
     out->p.rules = out->rules;
     out->p.groups = out->groups;

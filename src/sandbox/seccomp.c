@@ -58,14 +58,6 @@ int seccomp_load_prog(const struct sock_filter *insns, size_t len, unsigned flag
     return amber_error_set(err, e, "%s: load filter", what);
 }
 
-int seccomp_load_default(unsigned variant, struct amber_error *err)
-{
-    struct seccomp_program prog;
-
-    seccomp_default_program(variant, &prog);
-    return seccomp_program_load(&prog, err);
-}
-
 void seccomp_default_program(unsigned variant, struct seccomp_program *out)
 {
     variant %= SECCOMP_VARIANTS;

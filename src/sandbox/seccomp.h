@@ -66,9 +66,6 @@ void seccomp_program_free(struct seccomp_program *prog);
  * policy in errors. Async-signal-safe. */
 int seccomp_load_prog(const struct sock_filter *insns, size_t len, unsigned flags, const char *what,
                       struct amber_error *err);
-/* Load the embedded, precompiled default program (the variant) into the
- * calling thread. Requires no_new_privs (or CAP_SYS_ADMIN). */
-int seccomp_load_default(unsigned variant, struct amber_error *err);
 
 /* Number of BPF instructions in the embedded variant (for `amber check`). */
 size_t seccomp_default_len(unsigned variant);

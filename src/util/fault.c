@@ -22,11 +22,6 @@ void fault_set(const char *site, int nth)
     set(site, nth, false);
 }
 
-void fault_set_kill(const char *site, int nth)
-{
-    set(site, nth, true);
-}
-
 static void set(const char *site, int nth, bool kill)
 {
     int free_slot = -1;

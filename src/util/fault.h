@@ -19,7 +19,5 @@ void fault_set(const char *site, int nth);
 bool fault_hit(const char *site);
 /* A place where amber may be killed (SITE:N:kill): SIGKILL on that pass. */
 void fault_kill_point(const char *site);
-/* The same as fault_set, but the pass kills the process. */
-void fault_set_kill(const char *site, int nth);
 
 #endif
