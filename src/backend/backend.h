@@ -54,7 +54,7 @@ struct amber_started {
     char *const *cgroups; /* its cgroup dirs */
     int ncgroups;
     /* With spec->enterable: PID 1's namespaces as descriptors the instance
-     * holds open (-1: not handed out), in amber_ns_names order. PID 1 is
+     * holds open (-1: not handed out), in enum amber_ns order. PID 1 is
      * not dumpable, so no one without CAP_SYS_PTRACE opens them from its
      * /proc; `exec` gets them from the supervisor's namespace keeper. */
     int nsfds[AMBER_NS_COUNT];
@@ -74,6 +74,23 @@ struct amber_recorded {
     char *const *cgroups;
     int ncgroups;
     const char *launch_plan; /* what a process entering it gets (amber_started.launch_plan) */
+    const char *hold;        /* a held workload waits on this FIFO (as written), or NULL */
+    bool frozen;             /* paused: its processes must be thawed to die */
+};
+
+/* What `exec` runs inside a recorded sandbox. */
+struct amber_enter {
+    /* amber's own: the command; the sandbox's launch plan does the rest. */
+    char **argv;
+    bool tty, interactive;
+    /* A sandbox started as written (an OCI container): the whole process,
+     * as written too (argv, env, ids, caps, ...; argv above unused). */
+    const struct amber_spec *process;
+    bool detach; /* return once it runs (0) instead of its exit status */
+    /* Optional, with process: called with its pid before amber waits; -1
+     * (err filled) kills it. */
+    int (*entered)(pid_t pid, void *data, struct amber_error *err);
+    void *data;
 };
 
 struct amber_backend {
@@ -112,14 +129,25 @@ struct amber_backend {
     int (*release)(struct amber_instance *inst, struct amber_error *err);
     /* Optional: the workload's PID 1 on the host and its cgroup dirs. */
     void (*describe)(struct amber_instance *inst, struct amber_started *out);
+    /* Optional: let the workload outlive this process (an OCI engine's
+     * create): destroy() then leaves it running and its cgroups in place,
+     * for the post-start slots (start_held, signal, teardown). */
+    int (*detach)(struct amber_instance *inst, struct amber_error *err);
 
     /* Post-start verbs on a recorded sandbox (optional; caps says which). */
-    int (*signal)(const struct amber_recorded *r, int sig, struct amber_error *err);
+    /* sig to PID 1 (only the very process recorded); with all, to every
+     * process in its cgroups first. */
+    int (*signal)(const struct amber_recorded *r, int sig, bool all, struct amber_error *err);
+    /* Release a workload held on r->hold (a detached instance's release). */
+    int (*start_held)(const struct amber_recorded *r, struct amber_error *err);
+    /* End every process of it and remove what it holds on the host (its
+     * cgroups); fine when it has already ended. */
+    int (*teardown)(const struct amber_recorded *r, struct amber_error *err);
     /* Freeze (true) or thaw every process of it. */
     int (*pause)(const struct amber_recorded *r, bool freeze, struct amber_error *err);
     int (*usage)(const struct amber_recorded *r, struct cgroup_usage *u, struct amber_error *err);
-    /* Run argv inside it (`amber exec`); returns its exit status. */
-    int (*enter)(const struct amber_recorded *r, char **argv, bool tty, bool interactive,
+    /* Run a process inside it (`amber exec`); returns its exit status. */
+    int (*enter)(const struct amber_recorded *r, const struct amber_enter *e,
                  struct amber_error *err);
 };
 
@@ -136,6 +164,10 @@ const struct amber_backend *amber_backend_at(size_t i);
  * amber_signals_block() first. Returns -1 only for errors before the
  * workload started (res->exit_code is then meaningless). */
 struct amber_hooks {
+    /* Optional: called once prepare() made what the sandbox holds on the
+     * host (its cgroups, in the amber_started given), before anything
+     * runs; non-zero stops there. */
+    int (*prepared)(const struct amber_started *s, void *data);
     /* Called once the sandbox is built, with what a supervisor records of
      * it (its state file). With spec->hold the workload waits until this
      * returns 0 (then it is released); a non-zero return stops the sandbox

@@ -34,6 +34,7 @@ struct amber_backend_caps {
     bool detach;     /* run -d: a supervisor owns it; exec, pause, stats through it */
     bool hold;       /* create/start: built first, the workload released later */
     bool exec;       /* exec into the running sandbox */
+    bool as_written; /* a spec taken exactly as written (AMBER_DEFAULTS_AS_WRITTEN: OCI bundles) */
     enum amber_enforce memory, cpus, pids;
 };
 

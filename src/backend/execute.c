@@ -97,6 +97,17 @@ int amber_execute(const struct amber_backend *backend, const struct amber_spec *
         close(sfd);
         return -1;
     }
+    if (hooks != NULL && hooks->prepared != NULL) {
+        struct amber_started st = {0, NULL, 0, {-1, -1, -1, -1, -1, -1, -1, -1}, NULL};
+        if (backend->describe != NULL)
+            backend->describe(inst, &st);
+        if (hooks->prepared(&st, hooks->data) != 0) {
+            amber_error_set(err, 0, "stopped before it was started");
+            backend->destroy(inst);
+            close(sfd);
+            return -1;
+        }
+    }
     if (backend->start(inst, err) < 0) {
         backend->destroy(inst);
         close(sfd);

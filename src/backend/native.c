@@ -56,6 +56,7 @@ struct watchdog_args {
 
 struct amber_instance {
     const struct amber_spec *spec;
+    struct written_instance *w; /* a spec taken as written: native_written.c does the rest */
     struct sandbox_plan plan;
     struct amber_cgroup cg;
     bool have_cg;
@@ -255,6 +256,15 @@ static int native_prepare(const struct amber_spec *spec, struct amber_instance *
     bool strict = spec->mode == AMBER_MODE_STRICT_AGENT;
 
     inst->spec = spec;
+    if (spec->defaults == AMBER_DEFAULTS_AS_WRITTEN) {
+        if (written_prepare(spec, &inst->w, err) < 0) {
+            written_destroy(inst->w);
+            free(inst);
+            return -1;
+        }
+        *out = inst;
+        return 0;
+    }
     inst->plan.spec = spec;
     inst->pid = -1;
     inst->sync_fd = -1;
@@ -537,6 +547,8 @@ static int send_go(struct amber_instance *inst, struct amber_error *err)
 
 static int native_start(struct amber_instance *inst, struct amber_error *err)
 {
+    if (inst->w != NULL)
+        return written_start(inst->w, err);
     const struct amber_spec *spec = inst->spec;
     unsigned long flags = CLONE_NEWPID | CLONE_NEWNS | CLONE_NEWUTS | CLONE_NEWIPC | SIGCHLD;
     bool undumpable;
@@ -758,6 +770,8 @@ static void drain_messages(struct amber_instance *inst)
 
 static int native_poll_fds(struct amber_instance *inst, struct pollfd *fds, int max)
 {
+    if (inst->w != NULL)
+        return 0;
     int n = 0;
 
     if (max < 3 || inst->reaped)
@@ -784,6 +798,8 @@ static int native_io(struct amber_instance *inst, const struct pollfd *fds, int 
 static int native_wait(struct amber_instance *inst, bool nohang, struct amber_result *res,
                        struct amber_error *err)
 {
+    if (inst->w != NULL)
+        return written_wait(inst->w, nohang, res, err);
     struct rusage ru;
     int st;
     pid_t r;
@@ -845,6 +861,8 @@ static int native_wait(struct amber_instance *inst, bool nohang, struct amber_re
 
 static int native_kill(struct amber_instance *inst, int sig, struct amber_error *err)
 {
+    if (inst->w != NULL)
+        return written_kill(inst->w, sig, err);
     /* With -t the pty is the workload's terminal: a new window size there
      * makes the kernel send SIGWINCH to its foreground process group. */
     if (sig == SIGWINCH && inst->tty.master >= 0) {
@@ -862,6 +880,11 @@ static void native_destroy(struct amber_instance *inst)
 
     if (inst == NULL)
         return;
+    if (inst->w != NULL) {
+        written_destroy(inst->w);
+        free(inst);
+        return;
+    }
     free(inst->launch_plan);
     reap_child(inst);
     if (inst->sync_fd >= 0)
@@ -896,6 +919,8 @@ static void native_destroy(struct amber_instance *inst)
 
 static int native_release(struct amber_instance *inst, struct amber_error *err)
 {
+    if (inst->w != NULL)
+        return amber_error_set(err, 0, "a spec taken as written is held on its FIFO");
     if (sync_send(inst->sync_fd, SYNC_START, 0, NULL) < 0)
         return amber_error_errno(err, "start the workload");
     return 0;
@@ -903,6 +928,10 @@ static int native_release(struct amber_instance *inst, struct amber_error *err)
 
 static void native_describe(struct amber_instance *inst, struct amber_started *out)
 {
+    if (inst->w != NULL) {
+        written_describe(inst->w, out);
+        return;
+    }
     out->pid = inst->pid;
     out->cgroups = inst->have_cg ? inst->cg.paths : NULL;
     out->ncgroups = inst->have_cg ? inst->cg.npaths : 0;
@@ -914,8 +943,18 @@ static void native_describe(struct amber_instance *inst, struct amber_started *o
     out->launch_plan = inst->launch_plan;
 }
 
-static int native_signal(const struct amber_recorded *r, int sig, struct amber_error *err)
+static int native_detach(struct amber_instance *inst, struct amber_error *err)
 {
+    if (inst->w == NULL)
+        return amber_error_set(err, 0, "a detached sandbox has a supervisor (run -d)");
+    return written_detach(inst->w, err);
+}
+
+static int native_signal(const struct amber_recorded *r, int sig, bool all, struct amber_error *err)
+{
+    if (all)
+        cgroup_signal_all(r->cgroups, r->ncgroups, sig);
+    /* ESRCH: PID 1 is gone (or the pid is another process's by now). */
     if (proc_signal_if(r->pid, r->pid_start, sig) < 0)
         return amber_error_errno(err, "container %s: signal its PID 1", r->id);
     return 0;
@@ -947,6 +986,7 @@ static const struct amber_backend_caps native_caps = {
     .detach = true,
     .hold = true,
     .exec = true,
+    .as_written = true,
     .memory = AMBER_ENFORCE_CGROUP,
     .cpus = AMBER_ENFORCE_CGROUP,
     .pids = AMBER_ENFORCE_CGROUP,
@@ -966,7 +1006,10 @@ const struct amber_backend amber_backend_native = {
     .io = native_io,
     .describe = native_describe,
     .release = native_release,
+    .detach = native_detach,
     .signal = native_signal,
+    .start_held = written_start_held,
+    .teardown = written_teardown,
     .pause = native_pause,
     .usage = native_usage,
     .enter = native_enter,

@@ -195,13 +195,13 @@ __attribute__((noreturn)) static void enter_main(const struct amber_recorded *c,
      * network) is not entered (joining one's own user namespace is an
      * error). */
     for (size_t i = 0; i < NNS; i++) {
-        bool time = strcmp(amber_ns_names[i], "time") == 0;
+        bool time = strcmp(amber_ns_file(i), "time") == 0;
         char mine[64];
         struct stat a, b;
 
         if (sock == NULL) {
             snprintf(mine, sizeof(mine), "/proc/%d/ns/%s", (int)c->pid,
-                     time ? "time_for_children" : amber_ns_names[i]);
+                     time ? "time_for_children" : amber_ns_file(i));
             fds[i] = open(mine, O_RDONLY | O_CLOEXEC);
             if (fds[i] < 0 && !(time && errno == ENOENT)) {
                 amber_error_errno(&err, "container %s: open %s", c->id, mine);
@@ -209,10 +209,10 @@ __attribute__((noreturn)) static void enter_main(const struct amber_recorded *c,
             }
         } else if (fds[i] < 0 && !time) {
             amber_error_set(&err, ENOENT, "container %s: its %s namespace is not at hand", c->id,
-                            amber_ns_names[i]);
+                            amber_ns_file(i));
             goto fail;
         }
-        snprintf(mine, sizeof(mine), "/proc/self/ns/%s", amber_ns_names[i]);
+        snprintf(mine, sizeof(mine), "/proc/self/ns/%s", amber_ns_file(i));
         if (fds[i] >= 0 && fstat(fds[i], &a) == 0 && stat(mine, &b) == 0 && a.st_ino == b.st_ino &&
             a.st_dev == b.st_dev) {
             close(fds[i]);
@@ -228,7 +228,7 @@ __attribute__((noreturn)) static void enter_main(const struct amber_recorded *c,
     for (size_t i = 0; i < NNS; i++) {
         if (fds[i] >= 0 && setns(fds[i], 0) < 0) {
             amber_error_errno(&err, "container %s: enter its %s namespace", c->id,
-                              amber_ns_names[i]);
+                              amber_ns_file(i));
             goto fail;
         }
         if (fds[i] >= 0)
@@ -307,14 +307,18 @@ static int relay_tty(pid_t child, const sigset_t *set, int master, bool interact
     return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
 }
 
-int native_enter(const struct amber_recorded *c, char **argv, bool tty, bool interactive,
+int native_enter(const struct amber_recorded *c, const struct amber_enter *e,
                  struct amber_error *err)
 {
+    char **argv = e->argv;
+    bool tty = e->tty, interactive = e->interactive;
     json_t *pol;
     pid_t child;
     sigset_t set, saved;
     int sv[2] = {-1, -1};
 
+    if (e->process != NULL)
+        return written_enter(c, e, err);
     if (c->pid <= 0)
         return amber_error_set(err, 0, "container %s is not running", c->id);
     if (c->launch_plan == NULL || (pol = json_loads(c->launch_plan, 0, NULL)) == NULL)
@@ -335,14 +339,14 @@ int native_enter(const struct amber_recorded *c, char **argv, bool tty, bool int
         child = fork();
     }
     if (child < 0) {
-        int e = errno;
+        int saved_errno = errno;
         json_decref(pol);
         if (sv[0] >= 0) {
             close(sv[0]);
             close(sv[1]);
         }
         sigprocmask(SIG_SETMASK, &saved, NULL);
-        return amber_error_set(err, e, "fork");
+        return amber_error_set(err, saved_errno, "fork");
     }
     if (child == 0) {
         if (sv[0] >= 0)

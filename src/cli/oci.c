@@ -154,15 +154,6 @@ static int one_id(const char *verb, int argc, char **argv, int i)
     return i;
 }
 
-static volatile pid_t run_child;
-static const int fwd_sigs[6] = {SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2};
-
-static void forward(int sig)
-{
-    if (run_child > 0)
-        kill(run_child, sig);
-}
-
 int cmd_oci_create(int argc, char **argv, bool run)
 {
     const char *verb = run ? "run" : "create";
@@ -184,7 +175,6 @@ int cmd_oci_create(int argc, char **argv, bool run)
     struct oci_create_opts o;
     struct cli_term term;
     struct amber_error err;
-    sigset_t saved_mask;
     pid_t pid;
     int i;
 
@@ -215,40 +205,27 @@ int cmd_oci_create(int argc, char **argv, bool run)
     o.console_socket = console;
     o.hold = !run;
     o.detach = !run || detach;
-    if (run && !detach) {
-        /* Foreground: forward signals to the container until it ends. */
-        struct sigaction sa;
-        memset(&sa, 0, sizeof(sa));
-        sa.sa_handler = forward;
-        for (int k = 0; k < 6; k++)
-            sigaction(fwd_sigs[k], &sa, NULL);
-    }
     if (cli_seal_exe() < 0)
         return 125;
     if (run && !detach) {
-        /* Held until the pid is known (the container unblocks its own). */
-        sigset_t fwd;
-        sigemptyset(&fwd);
-        for (int k = 0; k < 6; k++)
-            sigaddset(&fwd, fwd_sigs[k]);
-        sigprocmask(SIG_BLOCK, &fwd, &saved_mask);
-    }
-    if (run && !detach)
+        /* Foreground: the backend's run loop forwards amber's signals to
+         * the container until it ends; then it is deleted (unless --keep). */
+        struct amber_result res;
+        int code;
+        amber_signals_block();
         cli_term_save(&term);
-    if (oci_create(&o, &pid, &err) < 0)
-        return fail_status(&err);
-    if (run && !detach) {
-        int st = 0, code;
-        run_child = pid;
-        sigprocmask(SIG_SETMASK, &saved_mask, NULL);
-        while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
-            ;
+        if (oci_run(&o, &res, &err) < 0) {
+            cli_term_restore(&term);
+            return fail_status(&err);
+        }
         cli_term_restore(&term);
-        code = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+        code = res.exit_code;
         if (!keep && oci_delete(o.root, o.id, true, &err) < 0)
             cli_error(&err);
         return code;
     }
+    if (oci_create(&o, &pid, &err) < 0)
+        return fail_status(&err);
     return 0;
 }
 

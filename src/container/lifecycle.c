@@ -19,6 +19,8 @@ void container_recorded(const struct container *c, struct amber_recorded *r)
     r->cgroups = c->cgroups;
     r->ncgroups = c->ncgroups;
     r->launch_plan = c->exec_json;
+    r->hold = NULL;
+    r->frozen = c->status == CONTAINER_PAUSED;
 }
 
 int container_signal(const struct container *c, int sig, struct amber_error *err)
@@ -32,7 +34,8 @@ int container_signal(const struct container *c, int sig, struct amber_error *err
     container_recorded(c, &r);
     /* SIGKILL goes to PID 1 itself; where it cannot be named so, to the
      * supervisor, whose death takes PID 1 along (parent-death signal). */
-    if (sig == SIGKILL && c->pid > 0 && b->signal != NULL && b->signal(&r, SIGKILL, err) == 0)
+    if (sig == SIGKILL && c->pid > 0 && b->signal != NULL &&
+        b->signal(&r, SIGKILL, false, err) == 0)
         rc = 0;
     else if ((rc = kill(c->supervisor, sig)) < 0)
         amber_error_errno(err, "container %s: signal its supervisor", c->id);
@@ -78,5 +81,8 @@ int container_exec(const struct container *c, char **argv, bool tty, bool intera
     if (b->enter == NULL)
         return amber_error_set(err, 0, "container %s: the %s backend cannot exec", c->id, b->name);
     container_recorded(c, &r);
-    return b->enter(&r, argv, tty, interactive, err);
+    {
+        struct amber_enter e = {.argv = argv, .tty = tty, .interactive = interactive};
+        return b->enter(&r, &e, err);
+    }
 }

@@ -282,7 +282,7 @@ __attribute__((noreturn)) static void supervisor_main(const char *root,
                                                       struct container *c, int ready_fd)
 {
     struct supervisor_ctx ctx = {root, c, ready_fd, spec->hold};
-    struct amber_hooks hooks = {on_started, &ctx};
+    struct amber_hooks hooks = {.started = on_started, .data = &ctx};
     struct amber_result res;
     struct amber_error err;
     cleanup_free char *logpath = state_path(root, c->id, "log");

@@ -20,33 +20,6 @@
 #include "util/fs.h"
 #include "util/xalloc.h"
 
-static const char *const ns_names[OCI_NS_COUNT] = {"user", "mount", "pid",    "network",
-                                                   "ipc",  "uts",   "cgroup", "time"};
-
-const char *oci_ns_name(enum oci_ns ns)
-{
-    return ns_names[ns];
-}
-
-const char *oci_ns_proc_name(enum oci_ns ns)
-{
-    static const char *const files[OCI_NS_COUNT] = {"user", "mnt", "pid",    "net",
-                                                    "ipc",  "uts", "cgroup", "time"};
-    return files[ns];
-}
-
-enum oci_ns oci_sysctl_ns(const char *key)
-{
-    size_t n = strcspn(key, "=");
-
-    if (strncmp(key, "net.", 4) == 0)
-        return OCI_NS_NET;
-    if ((n == 15 && strncmp(key, "kernel.hostname", 15) == 0) ||
-        (n == 17 && strncmp(key, "kernel.domainname", 17) == 0))
-        return OCI_NS_UTS;
-    return OCI_NS_IPC; /* kernel.msg*, sem*, shm*, fs.mqueue.* */
-}
-
 /* ---- checking helpers: each names the field it rejects ---- */
 
 static int bad(struct amber_error *err, const char *field, const char *why)
@@ -158,7 +131,7 @@ static int refuse_nonempty(json_t *obj, const char *key, const char *field, stru
 
 /* ---- process ---- */
 
-static int parse_caps(json_t *c, struct amber_oci *oci, struct amber_error *err)
+static int parse_caps(json_t *c, struct amber_written *oci, struct amber_error *err)
 {
     static const char *const sets[] = {"bounding",    "effective", "permitted",
                                        "inheritable", "ambient",   NULL};
@@ -228,7 +201,7 @@ static int parse_rlimits(json_t *a, struct amber_spec *spec, struct amber_error 
     return 0;
 }
 
-static int parse_process(json_t *p, struct amber_spec *spec, struct amber_oci *oci,
+static int parse_process(json_t *p, struct amber_spec *spec, struct amber_written *oci,
                          struct amber_error *err)
 {
     static const char *const keys[] = {"terminal",
@@ -394,7 +367,7 @@ static int propagation_parse(const char *s, unsigned long *out)
     return -1;
 }
 
-static int parse_mount_options(json_t *opts, struct oci_mount *m, const char *field,
+static int parse_mount_options(json_t *opts, struct amber_mount_entry *m, const char *field,
                                struct amber_error *err)
 {
     size_t dlen = 0;
@@ -450,7 +423,7 @@ static int parse_mount_options(json_t *opts, struct oci_mount *m, const char *fi
     return 0;
 }
 
-static int parse_mounts(json_t *a, struct amber_oci *oci, struct amber_error *err)
+static int parse_mounts(json_t *a, struct amber_written *oci, struct amber_error *err)
 {
     static const char *const keys[] = {"destination", "type", "source", "options", NULL};
 
@@ -459,7 +432,7 @@ static int parse_mounts(json_t *a, struct amber_oci *oci, struct amber_error *er
     oci->mounts = xcalloc(json_array_size(a) + 1, sizeof(*oci->mounts));
     for (size_t i = 0; i < json_array_size(a); i++) {
         json_t *j = json_array_get(a, i);
-        struct oci_mount *m = &oci->mounts[oci->nmounts++];
+        struct amber_mount_entry *m = &oci->mounts[oci->nmounts++];
         char field[48];
 
         snprintf(field, sizeof(field), "mounts[%zu]", i);
@@ -528,7 +501,7 @@ static int parse_mounts(json_t *a, struct amber_oci *oci, struct amber_error *er
 
 /* ---- linux ---- */
 
-static int parse_namespaces(json_t *a, struct amber_oci *oci, struct amber_error *err)
+static int parse_namespaces(json_t *a, struct amber_written *oci, struct amber_error *err)
 {
     static const char *const keys[] = {"type", "path", NULL};
 
@@ -544,9 +517,7 @@ static int parse_namespaces(json_t *a, struct amber_oci *oci, struct amber_error
         if (only_keys(n, field, keys, err) < 0)
             return -1;
         type = json_string_value(json_object_get(n, "type"));
-        for (int k = 0; type != NULL && k < OCI_NS_COUNT; k++)
-            if (strcmp(ns_names[k], type) == 0)
-                t = k;
+        t = amber_ns_by_name(type);
         if (t < 0)
             return amber_error_coded(err, EINVAL, "config.json: %s.type: unknown namespace '%s'",
                                      field, type != NULL ? type : "?");
@@ -588,7 +559,7 @@ static int parse_idmaps(json_t *a, const char *field, struct amber_idmap **out, 
     return 0;
 }
 
-static int parse_devices(json_t *a, struct amber_oci *oci, struct amber_error *err)
+static int parse_devices(json_t *a, struct amber_written *oci, struct amber_error *err)
 {
     static const char *const keys[] = {"path",     "type", "major", "minor",
                                        "fileMode", "uid",  "gid",   NULL};
@@ -598,7 +569,7 @@ static int parse_devices(json_t *a, struct amber_oci *oci, struct amber_error *e
     oci->devices = xcalloc(json_array_size(a) + 1, sizeof(*oci->devices));
     for (size_t i = 0; i < json_array_size(a); i++) {
         json_t *d = json_array_get(a, i);
-        struct oci_device *dev = &oci->devices[oci->ndevices++];
+        struct amber_device *dev = &oci->devices[oci->ndevices++];
         char field[48];
         char *type = NULL;
         int64_t v;
@@ -639,7 +610,7 @@ static int parse_devices(json_t *a, struct amber_oci *oci, struct amber_error *e
     return 0;
 }
 
-static int parse_devrules(json_t *a, struct amber_oci *oci, struct amber_error *err)
+static int parse_devrules(json_t *a, struct amber_written *oci, struct amber_error *err)
 {
     static const char *const keys[] = {"allow", "type", "major", "minor", "access", NULL};
 
@@ -648,7 +619,7 @@ static int parse_devrules(json_t *a, struct amber_oci *oci, struct amber_error *
     oci->devrules = xcalloc(json_array_size(a) + 1, sizeof(*oci->devrules));
     for (size_t i = 0; i < json_array_size(a); i++) {
         json_t *d = json_array_get(a, i);
-        struct cgroup_devrule *r = &oci->devrules[oci->ndevrules++];
+        struct amber_devrule *r = &oci->devrules[oci->ndevrules++];
         char field[64];
         cleanup_free char *type = NULL;
         cleanup_free char *access = NULL;
@@ -673,14 +644,14 @@ static int parse_devrules(json_t *a, struct amber_oci *oci, struct amber_error *
     return 0;
 }
 
-static int parse_resources(json_t *r, struct amber_oci *oci, struct amber_error *err)
+static int parse_resources(json_t *r, struct amber_written *oci, struct amber_error *err)
 {
     static const char *const keys[] = {"devices", "memory", "cpu", "pids", NULL};
     static const char *const mem_keys[] = {
         "limit", "reservation", "swap", "disableOOMKiller", "useHierarchy", NULL};
     static const char *const cpu_keys[] = {"shares", "quota", "period", "cpus", "mems", NULL};
     static const char *const pid_keys[] = {"limit", NULL};
-    struct oci_resources *res = &oci->res;
+    struct amber_resources *res = &oci->res;
     json_t *v;
     int64_t n;
 
@@ -748,7 +719,7 @@ static int parse_resources(json_t *r, struct amber_oci *oci, struct amber_error 
     return 0;
 }
 
-static int parse_sysctl(json_t *o, struct amber_oci *oci, struct amber_error *err)
+static int parse_sysctl(json_t *o, struct amber_written *oci, struct amber_error *err)
 {
     size_t n = 0;
     const char *key;
@@ -780,11 +751,11 @@ static int parse_sysctl(json_t *o, struct amber_oci *oci, struct amber_error *er
          * would change the host: net.* the network, kernel.hostname and
          * domainname the uts, the rest (SysV IPC, mqueue) the ipc one. */
         {
-            enum oci_ns ns = oci_sysctl_ns(key);
+            enum amber_ns ns = amber_sysctl_ns(key);
             if (!oci->ns_new[ns] && oci->ns_path[ns] == NULL)
                 return amber_error_coded(err, EINVAL,
                                          "config.json: linux.sysctl.%s: needs a %s namespace", key,
-                                         oci_ns_name(ns));
+                                         amber_ns_name(ns));
         }
         kv = xasprintf("%s=%s", key, json_string_value(v));
         strv_push(&oci->sysctl, &n, kv);
@@ -792,7 +763,7 @@ static int parse_sysctl(json_t *o, struct amber_oci *oci, struct amber_error *er
     return 0;
 }
 
-static int parse_hooks(json_t *h, struct amber_oci *oci, struct amber_error *err)
+static int parse_hooks(json_t *h, struct amber_written *oci, struct amber_error *err)
 {
     static const char *const kinds[] = {
         "prestart", "createRuntime", "createContainer", "startContainer", "poststart", "poststop",
@@ -801,17 +772,17 @@ static int parse_hooks(json_t *h, struct amber_oci *oci, struct amber_error *err
 
     if (only_keys(h, "hooks", kinds, err) < 0)
         return -1;
-    for (int k = 0; k < OCI_HOOK_COUNT; k++) {
+    for (int k = 0; k < AMBER_HOOK_COUNT; k++) {
         json_t *a = json_object_get(h, kinds[k]);
         if (a == NULL || json_is_null(a))
             continue;
         if (!json_is_array(a))
             return amber_error_coded(err, EINVAL, "config.json: hooks.%s: must be an array",
                                      kinds[k]);
-        oci->hooks[k] = xcalloc(json_array_size(a) + 1, sizeof(struct oci_hook));
+        oci->hooks[k] = xcalloc(json_array_size(a) + 1, sizeof(struct amber_hook_cmd));
         for (size_t i = 0; i < json_array_size(a); i++) {
             json_t *j = json_array_get(a, i);
-            struct oci_hook *hk = &oci->hooks[k][oci->nhooks[k]++];
+            struct amber_hook_cmd *hk = &oci->hooks[k][oci->nhooks[k]++];
             char field[64];
             int64_t t = 0;
 
@@ -834,7 +805,7 @@ static int parse_hooks(json_t *h, struct amber_oci *oci, struct amber_error *err
     return 0;
 }
 
-static int parse_linux(json_t *l, struct amber_spec *spec, struct amber_oci *oci,
+static int parse_linux(json_t *l, struct amber_spec *spec, struct amber_written *oci,
                        struct amber_error *err)
 {
     static const char *const keys[] = {
@@ -854,9 +825,9 @@ static int parse_linux(json_t *l, struct amber_spec *spec, struct amber_oci *oci
     if ((v = json_object_get(l, "gidMappings")) != NULL &&
         parse_idmaps(v, "linux.gidMappings", &spec->gidmap, &spec->ngidmap, err) < 0)
         return -1;
-    if ((spec->nuidmap > 0 || spec->ngidmap > 0) && !oci->ns_new[OCI_NS_USER])
+    if ((spec->nuidmap > 0 || spec->ngidmap > 0) && !oci->ns_new[AMBER_NS_USER])
         return bad(err, "linux.uidMappings", "id mappings need a new user namespace");
-    if (oci->ns_new[OCI_NS_USER] && (spec->nuidmap == 0 || spec->ngidmap == 0))
+    if (oci->ns_new[AMBER_NS_USER] && (spec->nuidmap == 0 || spec->ngidmap == 0))
         return bad(err, "linux.namespaces",
                    "a new user namespace needs linux.uidMappings and linux.gidMappings");
     if ((v = json_object_get(l, "devices")) != NULL && !json_is_null(v) &&
@@ -898,9 +869,10 @@ static int parse_linux(json_t *l, struct amber_spec *spec, struct amber_oci *oci
     return 0;
 }
 
-int oci_config_parse(const char *text, size_t len, struct amber_spec *spec, struct amber_oci *oci,
-                     bool process_only, struct amber_error *err)
+int oci_config_parse(const char *text, size_t len, struct amber_spec *spec, bool process_only,
+                     struct amber_error *err)
 {
+    struct amber_written *oci = &spec->written;
     static const char *const keys[] = {"ociVersion", "process", "root",  "hostname",
                                        "domainname", "mounts",  "hooks", "annotations",
                                        "linux",      NULL};
@@ -968,11 +940,11 @@ int oci_config_parse(const char *text, size_t len, struct amber_spec *spec, stru
     if (get_str(doc, "hostname", "", &spec->hostname, err) < 0 ||
         get_str(doc, "domainname", "", &oci->domainname, err) < 0)
         goto out;
-    if (spec->hostname != NULL && spec->hostname[0] != '\0' && !oci->ns_new[OCI_NS_UTS]) {
+    if (spec->hostname != NULL && spec->hostname[0] != '\0' && !oci->ns_new[AMBER_NS_UTS]) {
         bad(err, "hostname", "needs a new uts namespace");
         goto out;
     }
-    if (oci->domainname != NULL && oci->domainname[0] != '\0' && !oci->ns_new[OCI_NS_UTS]) {
+    if (oci->domainname != NULL && oci->domainname[0] != '\0' && !oci->ns_new[AMBER_NS_UTS]) {
         bad(err, "domainname", "needs a new uts namespace");
         goto out;
     }
@@ -986,7 +958,7 @@ int oci_config_parse(const char *text, size_t len, struct amber_spec *spec, stru
         goto out;
     }
     oci->annotations = v != NULL ? json_dumps(v, JSON_COMPACT) : xstrdup("{}");
-    if (!oci->ns_new[OCI_NS_MNT]) {
+    if (!oci->ns_new[AMBER_NS_MNT]) {
         bad(err, "linux.namespaces", "amber needs a new mount namespace");
         goto out;
     }
@@ -996,9 +968,10 @@ out:
     return rc;
 }
 
-int oci_config_load(const char *bundle, const char *id, struct amber_spec *spec,
-                    struct amber_oci *oci, char **text_out, struct amber_error *err)
+int oci_config_load(const char *bundle, const char *id, struct amber_spec *spec, char **text_out,
+                    struct amber_error *err)
 {
+    struct amber_written *oci = &spec->written;
     cleanup_free char *path = NULL;
     cleanup_free char *text = NULL;
     char abs[PATH_MAX];
@@ -1014,51 +987,9 @@ int oci_config_load(const char *bundle, const char *id, struct amber_spec *spec,
         amber_error_set(err, err->code, "--bundle '%s': config.json", bundle);
         return -1;
     }
-    if (oci_config_parse(text, len, spec, oci, false, err) < 0)
+    if (oci_config_parse(text, len, spec, false, err) < 0)
         return -1;
     if (text_out != NULL)
         *text_out = steal_pointer(&text);
     return 0;
-}
-
-static void hooks_free(struct oci_hook *h, size_t n)
-{
-    for (size_t i = 0; i < n; i++) {
-        free(h[i].path);
-        strv_free(h[i].args);
-        strv_free(h[i].env);
-    }
-    free(h);
-}
-
-void oci_free(struct amber_oci *oci)
-{
-    free(oci->bundle);
-    free(oci->id);
-    for (size_t i = 0; i < oci->nmounts; i++) {
-        free(oci->mounts[i].dst);
-        free(oci->mounts[i].src);
-        free(oci->mounts[i].type);
-        free(oci->mounts[i].data);
-    }
-    free(oci->mounts);
-    for (int i = 0; i < OCI_NS_COUNT; i++)
-        free(oci->ns_path[i]);
-    free(oci->domainname);
-    strv_free(oci->masked);
-    strv_free(oci->readonly);
-    strv_free(oci->sysctl);
-    for (size_t i = 0; i < oci->ndevices; i++)
-        free(oci->devices[i].path);
-    free(oci->devices);
-    free(oci->devrules);
-    for (int k = 0; k < OCI_HOOK_COUNT; k++)
-        hooks_free(oci->hooks[k], oci->nhooks[k]);
-    free(oci->cgroups_path);
-    free(oci->res.cpuset_cpus);
-    free(oci->res.cpuset_mems);
-    if (oci->has_seccomp)
-        seccomp_program_free(&oci->seccomp);
-    free(oci->annotations);
-    memset(oci, 0, sizeof(*oci));
 }

@@ -1,40 +1,32 @@
-/* The OCI runtime verbs, parent side (see runtime.h). */
+/* The OCI runtime verbs: a front-end. config.json becomes an amber_spec
+ * taken as written (oci/config.c); the verbs are the backend's slots
+ * (backend.h): create = prepare + start held (the hold is exec.fifo in the
+ * state directory) + detach; run = amber_execute(), which returns an
+ * amber_result like any other run; start = start_held; kill = signal;
+ * delete = teardown; exec = enter. What is recorded between the verbs is
+ * the state directory (container/state.h). No system call that changes
+ * kernel state is made here (.ci/run checks). */
 #include "oci/runtime.h"
 
 #include <errno.h>
 #include <fcntl.h>
-#include <linux/close_range.h>
-#include <jansson.h>
-#include <poll.h>
-#include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <sys/ioctl.h>
-#include <sys/prctl.h>
-#include <sys/socket.h>
-#include <sys/stat.h>
-#include <sys/syscall.h>
-#include <sys/un.h>
-#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "backend/backend.h"
+#include "container/lifecycle.h"
 #include "container/state.h"
-#include "oci/oci_internal.h"
-#include "sandbox/cgroup.h"
-#include "sandbox/sandbox.h"
-#include "sandbox/seal.h"
-#include "sandbox/userns.h"
-#include "sandbox/sync.h"
+#include "sandbox/launch_written.h"
 #include "util/cleanup.h"
-#include "util/fault.h"
 #include "util/fs.h"
 #include "util/log.h"
 #include "util/parse.h"
+#include "util/proc.h"
 #include "util/xalloc.h"
 
 static double now_real(void)
@@ -44,30 +36,14 @@ static double now_real(void)
     return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
-/* Alive means: the same process (start time) and not a zombie waiting for
- * its parent (the engine) to collect the exit status. */
-static bool oci_alive(const struct container *c)
-{
-    char path[64], buf[512];
-    struct amber_error ignore;
-    const char *p;
-
-    if (c->pid <= 0 || c->pid_start == 0 || state_proc_starttime(c->pid) != c->pid_start)
-        return false;
-    snprintf(path, sizeof(path), "/proc/%d/stat", (int)c->pid);
-    if (fs_read_file(path, buf, sizeof(buf), &ignore) < 0)
-        return false;
-    p = strrchr(buf, ')');
-    return p != NULL && p[1] == ' ' && p[2] != 'Z' && p[2] != 'X';
-}
-
 /* Bring c->status in line with the kernel: the process may have exited
- * (stopped) or been started. */
+ * (stopped) or been started. Alive means the same process (start time) and
+ * not a zombie waiting for its parent (the engine) to collect its status. */
 void oci_refresh(const char *root, struct container *c)
 {
     enum container_status s = c->status;
 
-    if (!oci_alive(c)) {
+    if (!proc_running(c->pid, c->pid_start)) {
         s = CONTAINER_STOPPED;
     } else {
         cleanup_free char *fifo = state_path(root, c->id, "exec.fifo");
@@ -85,35 +61,6 @@ void oci_refresh(const char *root, struct container *c)
             c->finished = now_real();
     }
 }
-
-char *oci_state_doc(const char *id, const char *status, pid_t pid, const char *bundle,
-                    const char *annotations, double created)
-{
-    json_t *o = json_object();
-    json_t *a = annotations != NULL ? json_loads(annotations, 0, NULL) : NULL;
-    char ts[64] = "";
-    char *text;
-
-    if (created > 0) {
-        time_t t = (time_t)created;
-        struct tm tm;
-        gmtime_r(&t, &tm);
-        size_t n = strftime(ts, sizeof(ts), "%Y-%m-%dT%H:%M:%S", &tm);
-        snprintf(ts + n, sizeof(ts) - n, ".%09ldZ", (long)((created - (double)t) * 1e9));
-    }
-    json_object_set_new(o, "ociVersion", json_string(OCI_VERSION));
-    json_object_set_new(o, "id", json_string(id));
-    json_object_set_new(o, "status", json_string(status));
-    json_object_set_new(o, "pid", json_integer(pid));
-    json_object_set_new(o, "bundle", json_string(bundle != NULL ? bundle : ""));
-    json_object_set_new(o, "annotations", a != NULL ? a : json_object());
-    if (ts[0] != '\0')
-        json_object_set_new(o, "created", json_string(ts));
-    text = json_dumps(o, JSON_COMPACT);
-    json_decref(o);
-    return text;
-}
-
 /* The container's own copy of its config (for exec and the hooks): kept
  * apart from state.json, which every verb reads, because a profile can
  * make it tens of kilobytes. */
@@ -128,23 +75,22 @@ static char *read_saved_config(const char *root, const struct container *c, stru
 }
 
 static int load_saved_config(const char *root, const struct container *c, struct amber_spec *spec,
-                             struct amber_oci *oci, struct amber_error *err)
+                             struct amber_error *err)
 {
     cleanup_free char *text = NULL;
 
     spec_init(spec);
-    memset(oci, 0, sizeof(*oci));
     text = read_saved_config(root, c, err);
     if (text == NULL)
         return -1;
-    oci->bundle = xstrdup(c->bundle);
-    oci->id = xstrdup(c->id);
-    return oci_config_parse(text, strlen(text), spec, oci, false, err);
+    spec->written.bundle = xstrdup(c->bundle);
+    spec->written.id = xstrdup(c->id);
+    return oci_config_parse(text, strlen(text), spec, false, err);
 }
 
 /* poststart/poststop: a failing hook is a warning and the others still
  * run (runtime spec). */
-static void hooks_warn(const struct amber_oci *oci, const struct container *c, int kind,
+static void hooks_warn(const struct amber_written *oci, const struct container *c, int kind,
                        const char *name, const char *status)
 {
     cleanup_free char *doc = NULL;
@@ -152,9 +98,9 @@ static void hooks_warn(const struct amber_oci *oci, const struct container *c, i
 
     if (oci->nhooks[kind] == 0)
         return;
-    doc = oci_state_doc(c->id, status, c->pid, c->bundle, c->annotations, c->created);
+    doc = written_state_doc(c->id, status, c->pid, c->bundle, c->annotations, c->created);
     for (size_t i = 0; i < oci->nhooks[kind]; i++)
-        if (oci_hooks_run_from(oci->hooks[kind], i, i + 1, name, doc, &err) < 0)
+        if (hooks_run_from(oci->hooks[kind], i, i + 1, name, doc, &err) < 0)
             log_warn("%s", err.msg);
 }
 
@@ -163,7 +109,6 @@ static void saved_hooks_warn(const char *root, const struct container *c, int ki
                              const char *name, const char *status)
 {
     struct amber_spec spec;
-    struct amber_oci oci;
     struct amber_error err;
     cleanup_free char *text = read_saved_config(root, c, &err);
 
@@ -171,48 +116,11 @@ static void saved_hooks_warn(const char *root, const struct container *c, int ki
     if (text == NULL || strstr(text, "\"hooks\"") == NULL)
         return;
     spec_init(&spec);
-    memset(&oci, 0, sizeof(oci));
-    oci.bundle = xstrdup(c->bundle);
-    oci.id = xstrdup(c->id);
-    if (oci_config_parse(text, strlen(text), &spec, &oci, false, &err) == 0)
-        hooks_warn(&oci, c, kind, name, status);
-    oci_free(&oci);
+    spec.written.bundle = xstrdup(c->bundle);
+    spec.written.id = xstrdup(c->id);
+    if (oci_config_parse(text, strlen(text), &spec, false, &err) == 0)
+        hooks_warn(&spec.written, c, kind, name, status);
     spec_free(&spec);
-}
-
-/* Keep internal fds clear of the ones passed with --preserve-fds. */
-static int raise_fd(int fd, int min)
-{
-    int n, e;
-
-    if (fd < 0 || fd >= min)
-        return fd;
-    n = fcntl(fd, F_DUPFD_CLOEXEC, min);
-    e = errno;
-    close(fd);
-    errno = e; /* -1 with errno when there is no fd to spare */
-    return n;
-}
-
-static int connect_console(const char *path, struct amber_error *err)
-{
-    struct sockaddr_un sa;
-    int fd;
-
-    memset(&sa, 0, sizeof(sa));
-    sa.sun_family = AF_UNIX;
-    if (strlen(path) >= sizeof(sa.sun_path))
-        return amber_error_set(err, ENAMETOOLONG, "--console-socket '%s'", path);
-    memcpy(sa.sun_path, path, strlen(path) + 1);
-    fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    if (fd < 0)
-        return amber_error_errno(err, "--console-socket: socket");
-    if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
-        amber_error_errno(err, "--console-socket '%s'", path);
-        close(fd);
-        return -1;
-    }
-    return fd;
 }
 
 static int write_pid_file(const char *path, pid_t pid, struct amber_error *err)
@@ -221,341 +129,6 @@ static int write_pid_file(const char *path, pid_t pid, struct amber_error *err)
     int n = snprintf(buf, sizeof(buf), "%d", (int)pid);
     /* An engine may read it the moment it exists: write it whole. */
     return fs_replace(path, buf, (size_t)n, 0644, false, err);
-}
-
-struct create_ctx {
-    char *config_text;
-    int own_pidns; /* create's own pid namespace while it joins another */
-    struct amber_spec spec;
-    struct amber_oci oci;
-    struct amber_cgroup cg;
-    struct oci_plan plan;
-    struct container c;
-    bool have_state;
-    int lock;
-    int sync_fd;
-    pid_t pid;
-};
-
-static void create_cleanup(struct create_ctx *x, const char *root, bool failed)
-{
-    struct amber_error ignore;
-
-    if (failed && x->pid > 0) {
-        kill(x->pid, SIGKILL);
-        while (waitpid(x->pid, NULL, 0) < 0 && errno == EINTR)
-            ;
-    }
-    if (failed) {
-        cgroup_remove_with_parent(x->cg.paths, x->cg.npaths, OCI_CGROUP_PARENT, &ignore);
-        if (x->have_state)
-            state_remove(root, x->c.id, &ignore);
-    }
-    if (x->plan.fifo_fd >= 0)
-        close(x->plan.fifo_fd);
-    if (x->plan.console_fd >= 0)
-        close(x->plan.console_fd);
-    for (int i = 0; i < OCI_NS_COUNT; i++)
-        if (x->plan.ns_fds[i] >= 0)
-            close(x->plan.ns_fds[i]);
-    for (int i = 0; i < x->plan.ncgroup_fds; i++)
-        close(x->plan.cgroup_fds[i]);
-    if (x->sync_fd >= 0)
-        close(x->sync_fd);
-    if (x->own_pidns >= 0)
-        close(x->own_pidns);
-    state_unlock(x->lock);
-    free(x->config_text);
-    for (int i = 0; i < x->cg.npaths; i++)
-        free(x->cg.paths[i]);
-    container_free(&x->c);
-    oci_free(&x->oci);
-    spec_free(&x->spec);
-}
-
-static int create_prepare(struct create_ctx *x, const struct oci_create_opts *o,
-                          struct amber_error *err)
-{
-    struct amber_oci *oci = &x->oci;
-    int min = 3 + o->preserve_fds;
-
-    if (!state_valid_name(o->id) || strlen(o->id) > 64)
-        return amber_error_set(err, 0,
-                               "invalid container id '%s' (1-64 characters of A-Z a-z 0-9 _ . -, "
-                               "not starting with . _ or -)",
-                               o->id);
-    if (oci_config_load(o->bundle, o->id, &x->spec, oci, &x->config_text, err) < 0)
-        return -1;
-    if (oci->ns_new[OCI_NS_TIME] || oci->ns_path[OCI_NS_TIME] != NULL)
-        return amber_error_set(err, 0,
-                               "config.json: linux.namespaces: 'time' is not supported by amber");
-    if (x->spec.tty && o->console_socket == NULL)
-        return amber_error_set(err, 0, "process.terminal is true: --console-socket is needed");
-    if (!x->spec.tty && o->console_socket != NULL)
-        return amber_error_set(err, 0, "--console-socket given but process.terminal is false");
-    /* OCI processes inherit the engine's stdin. */
-    x->spec.interactive = true;
-    x->spec.init = 0;
-    x->plan.host_root = geteuid() == 0;
-    if (state_root_ensure(o->root, err) < 0)
-        return -1;
-    /* The console socket first: its error should not leave a state dir. */
-    if (o->console_socket != NULL) {
-        int fd = connect_console(o->console_socket, err);
-        x->plan.console_fd = fd < 0 ? -1 : raise_fd(fd, min);
-        if (fd >= 0 && x->plan.console_fd < 0)
-            amber_error_errno(err, "--console-socket: fd");
-        if (x->plan.console_fd < 0)
-            return -1;
-    }
-    for (int t = 0; t < OCI_NS_COUNT; t++) {
-        if (oci->ns_path[t] == NULL)
-            continue;
-        x->plan.ns_fds[t] = raise_fd(open(oci->ns_path[t], O_RDONLY | O_CLOEXEC), min);
-        if (x->plan.ns_fds[t] < 0)
-            return amber_error_errno(err, "linux.namespaces: %s namespace '%s'", oci_ns_name(t),
-                                     oci->ns_path[t]);
-    }
-
-    /* A sysctl goes into the namespace the container joins: refuse when that
-     * is amber's own (the host's), as for no namespace at all. */
-    for (size_t i = 0; oci->sysctl != NULL && oci->sysctl[i] != NULL; i++) {
-        const char *k = oci->sysctl[i];
-        enum oci_ns t = oci_sysctl_ns(k);
-        char own[64];
-        struct stat a, b;
-        if (x->plan.ns_fds[t] < 0)
-            continue;
-        snprintf(own, sizeof(own), "/proc/self/ns/%s", oci_ns_proc_name(t));
-        if (fstat(x->plan.ns_fds[t], &a) == 0 && stat(own, &b) == 0 && a.st_ino == b.st_ino &&
-            a.st_dev == b.st_dev)
-            return amber_error_set(
-                err, 0,
-                "config.json: linux.sysctl %.*s: the %s namespace joined at '%s' "
-                "is the host's",
-                (int)strcspn(k, "="), k, oci_ns_name(t), oci->ns_path[t]);
-    }
-    snprintf(x->c.id, sizeof(x->c.id), "%s", o->id);
-    x->c.status = CONTAINER_CREATED;
-    x->c.oci = true;
-    x->c.bundle = xstrdup(oci->bundle);
-    x->c.annotations = xstrdup(oci->annotations != NULL ? oci->annotations : "{}");
-    x->c.created = now_real();
-    x->c.command = xcalloc(x->spec.argc + 1, sizeof(char *));
-    for (size_t i = 0; i < x->spec.argc; i++)
-        x->c.command[i] = xstrdup(x->spec.argv[i]);
-    if (state_create(o->root, &x->c, &x->lock, err) < 0)
-        return -1;
-    x->have_state = true;
-    {
-        cleanup_free char *saved = state_path(o->root, o->id, "config.json");
-        if (fs_write_file(saved, x->config_text, strlen(x->config_text), O_CREAT | O_EXCL, 0600,
-                          err) < 0)
-            return -1;
-    }
-    {
-        struct cgroup_limits lim;
-        struct cgroup_place where;
-        char path[PATH_MAX];
-
-        oci_cgroup_limits(oci, &lim);
-        oci_cgroup_place(oci, &where, path);
-        if (cgroup_create(&x->cg, &where, &lim, err) < 0)
-            return amber_error_prefix(err, "linux.cgroupsPath");
-    }
-    for (int i = 0; i < x->cg.npaths; i++)
-        x->c.cgroups[x->c.ncgroups++] = xstrdup(x->cg.paths[i]);
-    /* On disk before any process joins them: if create is killed from here
-     * on, delete still finds and removes them. */
-    if (x->cg.npaths > 0 && state_save(o->root, &x->c, err) < 0)
-        return -1;
-    x->plan.ncgroup_fds =
-        x->cg.npaths > 0 ? cgroup_open_self_join(&x->cg, x->plan.cgroup_fds, err) : 0;
-    if (x->plan.ncgroup_fds < 0) {
-        x->plan.ncgroup_fds = 0;
-        return -1;
-    }
-    for (int i = 0; i < x->plan.ncgroup_fds; i++) {
-        if (fault_hit("oci-raise-fd")) {
-            close(x->plan.cgroup_fds[i]);
-            x->plan.cgroup_fds[i] = -1;
-            errno = EMFILE;
-        } else {
-            x->plan.cgroup_fds[i] = raise_fd(x->plan.cgroup_fds[i], min);
-        }
-        if (x->plan.cgroup_fds[i] < 0)
-            return amber_error_errno(err, "cgroup join fd");
-    }
-    if (o->hold) {
-        cleanup_free char *fifo = state_path(o->root, o->id, "exec.fifo");
-        if (mkfifo(fifo, 0600) < 0)
-            return amber_error_errno(err, "create '%s'", fifo);
-        /* Read end for the container: opening it non-blocking succeeds
-         * without a writer, and `start` can then open the write end
-         * without blocking (or learn from ENXIO that nobody waits). */
-        x->plan.fifo_fd = raise_fd(open(fifo, O_RDONLY | O_NONBLOCK | O_CLOEXEC), min);
-        if (x->plan.fifo_fd < 0)
-            return amber_error_errno(err, "open '%s'", fifo);
-    }
-    return 0;
-}
-
-static int write_maps(struct create_ctx *x, struct amber_error *err)
-{
-    struct sandbox_plan sp;
-
-    memset(&sp, 0, sizeof(sp));
-    if (x->spec.nuidmap > SANDBOX_MAX_MAPS || x->spec.ngidmap > SANDBOX_MAX_MAPS)
-        return amber_error_set(err, 0, "linux.uidMappings: at most %d lines", SANDBOX_MAX_MAPS);
-    for (size_t i = 0; i < x->spec.nuidmap; i++)
-        sp.uidmap[i] = (struct id_map){x->spec.uidmap[i].inside, x->spec.uidmap[i].outside,
-                                       x->spec.uidmap[i].count};
-    for (size_t i = 0; i < x->spec.ngidmap; i++)
-        sp.gidmap[i] = (struct id_map){x->spec.gidmap[i].inside, x->spec.gidmap[i].outside,
-                                       x->spec.gidmap[i].count};
-    sp.nuidmap = (int)x->spec.nuidmap;
-    sp.ngidmap = (int)x->spec.ngidmap;
-    sp.host_root = x->plan.host_root;
-    sp.newidmap = !sp.host_root;
-    return userns_write_maps(x->pid, &sp, err);
-}
-
-int oci_create(const struct oci_create_opts *o, pid_t *pid_out, struct amber_error *err)
-{
-    struct create_ctx x;
-    unsigned long flags = SIGCHLD;
-    int sv[2];
-    struct sync_msg msg;
-    cleanup_free char *state_text = NULL;
-    bool pid_written = false;
-
-    memset(&x, 0, sizeof(x));
-    spec_init(&x.spec);
-    x.lock = -1;
-    x.sync_fd = -1;
-    x.own_pidns = -1;
-    x.plan.fifo_fd = -1;
-    x.plan.console_fd = -1;
-    for (int i = 0; i < OCI_NS_COUNT; i++)
-        x.plan.ns_fds[i] = -1;
-    if (create_prepare(&x, o, err) < 0)
-        goto fail;
-
-    if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0) {
-        amber_error_errno(err, "sync socketpair");
-        goto fail;
-    }
-    sv[0] = raise_fd(sv[0], 3 + o->preserve_fds);
-    sv[1] = raise_fd(sv[1], 3 + o->preserve_fds);
-    x.sync_fd = sv[0];
-    if (sv[0] < 0 || sv[1] < 0) {
-        amber_error_errno(err, "sync socketpair");
-        if (sv[1] >= 0)
-            close(sv[1]);
-        goto fail;
-    }
-    if (x.oci.ns_new[OCI_NS_PID])
-        flags |= CLONE_NEWPID;
-    if (x.oci.ns_new[OCI_NS_USER])
-        flags |= CLONE_NEWUSER;
-    /* A pid namespace to join applies to the children of the joiner: only
-     * for the clone below; create's later children (hooks, newuidmap) go
-     * back to its own. */
-    if (x.plan.ns_fds[OCI_NS_PID] >= 0 &&
-        ((x.own_pidns = open("/proc/self/ns/pid_for_children", O_RDONLY | O_CLOEXEC)) < 0 ||
-         setns(x.plan.ns_fds[OCI_NS_PID], CLONE_NEWPID) < 0)) {
-        amber_error_errno(err, "linux.namespaces: join pid namespace '%s'",
-                          x.oci.ns_path[OCI_NS_PID]);
-        close(sv[1]);
-        goto fail;
-    }
-    x.plan.spec = &x.spec;
-    x.plan.oci = &x.oci;
-    x.plan.preserve_fds = o->preserve_fds;
-    x.plan.detach = o->detach;
-    x.plan.lock_fd = x.lock;
-    x.pid = (pid_t)syscall(SYS_clone, flags, NULL, NULL, NULL, NULL);
-    if (x.pid < 0) {
-        amber_error_errno(err, "create the container's namespaces (clone)");
-        close(sv[1]);
-        goto fail;
-    }
-    if (x.pid == 0) {
-        x.plan.sync_fd = sv[1];
-        oci_child(&x.plan);
-    }
-    close(sv[1]);
-    if (x.own_pidns >= 0) {
-        int r = setns(x.own_pidns, CLONE_NEWPID);
-        close(x.own_pidns);
-        x.own_pidns = -1;
-        if (r < 0) {
-            amber_error_errno(err, "return to amber's pid namespace");
-            goto fail;
-        }
-    }
-    if (x.oci.ns_new[OCI_NS_USER] && write_maps(&x, err) < 0)
-        goto fail;
-    x.c.pid = x.pid;
-    x.c.pid_start = state_proc_starttime(x.pid);
-    state_text =
-        oci_state_doc(o->id, "creating", x.pid, x.oci.bundle, x.oci.annotations, x.c.created);
-    if (sync_send(x.sync_fd, SYNC_GO, (int)x.pid, NULL) < 0) {
-        amber_error_errno(err, "release the container");
-        goto fail;
-    }
-    for (;;) {
-        int r = sync_recv(x.sync_fd, &msg);
-        if (r == 1 && msg.type == OCI_SYNC_HOOKS) {
-            if (oci_hooks_run(x.oci.hooks[OCI_HOOK_PRESTART], x.oci.nhooks[OCI_HOOK_PRESTART],
-                              "prestart", state_text, err) < 0 ||
-                oci_hooks_run(x.oci.hooks[OCI_HOOK_CREATE_RUNTIME],
-                              x.oci.nhooks[OCI_HOOK_CREATE_RUNTIME], "createRuntime", state_text,
-                              err) < 0)
-                goto fail;
-            if (sync_send(x.sync_fd, SYNC_GO, 0, NULL) < 0) {
-                amber_error_errno(err, "release the container");
-                goto fail;
-            }
-            continue;
-        }
-        if (r == 1 && msg.type == SYNC_READY)
-            break;
-        if (r == 1 && msg.type == SYNC_ERROR) {
-            *err = msg.err;
-            err->msg[sizeof(err->msg) - 1] = '\0';
-            goto fail;
-        }
-        amber_error_set(err, r < 0 ? errno : 0, "the container died during setup");
-        goto fail;
-    }
-    if (!o->hold)
-        x.c.status = CONTAINER_RUNNING, x.c.started = now_real();
-    if (state_save(o->root, &x.c, err) < 0)
-        goto fail;
-    if (o->pid_file != NULL) {
-        if (write_pid_file(o->pid_file, x.pid, err) < 0)
-            goto fail;
-        pid_written = true;
-    }
-    if (o->detach) {
-        if (sync_send(x.sync_fd, OCI_SYNC_DETACH, 0, NULL) < 0 || sync_recv(x.sync_fd, &msg) != 1 ||
-            msg.type != OCI_SYNC_ACK) {
-            amber_error_set(err, 0, "the container died during setup");
-            goto fail;
-        }
-    }
-    if (!o->hold)
-        hooks_warn(&x.oci, &x.c, OCI_HOOK_POSTSTART, "poststart", "running");
-    *pid_out = x.pid;
-    x.pid = -1;
-    create_cleanup(&x, o->root, false);
-    return 0;
-fail:
-    if (pid_written)
-        unlink(o->pid_file); /* it names a process that is gone */
-    create_cleanup(&x, o->root, true);
-    return -1;
 }
 
 static int open_container(const char *root, const char *id, struct container *c, int *lock,
@@ -586,47 +159,6 @@ static int open_container(const char *root, const char *id, struct container *c,
     return 0;
 }
 
-int oci_start(const char *root, const char *id, struct amber_error *err)
-{
-    struct container c;
-    int lock, fd;
-    cleanup_free char *fifo = NULL;
-
-    if (open_container(root, id, &c, &lock, err) < 0)
-        return -1;
-    if (c.status != CONTAINER_CREATED) {
-        amber_error_coded(err, EBUSY, "container '%s' is %s, not created: it can be started once",
-                          c.id, container_status_name(c.status));
-        goto fail;
-    }
-    fifo = state_path(root, c.id, "exec.fifo");
-    fd = open(fifo, O_WRONLY | O_NONBLOCK | O_CLOEXEC);
-    if (fd < 0) {
-        amber_error_coded(err, ESRCH, "container '%s': its process is not waiting to start (%s)",
-                          c.id, strerror(errno));
-        goto fail;
-    }
-    if (write(fd, "0", 1) != 1) {
-        amber_error_errno(err, "container '%s': start", c.id);
-        close(fd);
-        goto fail;
-    }
-    close(fd);
-    unlink(fifo);
-    c.status = CONTAINER_RUNNING;
-    c.started = now_real();
-    if (state_save(root, &c, err) < 0)
-        goto fail;
-    saved_hooks_warn(root, &c, OCI_HOOK_POSTSTART, "poststart", "running");
-    state_unlock(lock);
-    container_free(&c);
-    return 0;
-fail:
-    state_unlock(lock);
-    container_free(&c);
-    return -1;
-}
-
 int oci_state(const char *root, const char *id, char **json, struct amber_error *err)
 {
     struct container c;
@@ -634,108 +166,9 @@ int oci_state(const char *root, const char *id, char **json, struct amber_error 
 
     if (open_container(root, id, &c, &lock, err) < 0)
         return -1;
-    *json = oci_state_doc(c.id, container_status_name(c.status),
-                          c.status == CONTAINER_STOPPED ? 0 : c.pid, c.bundle, c.annotations,
-                          c.created);
-    state_unlock(lock);
-    container_free(&c);
-    return 0;
-}
-
-int oci_kill(const char *root, const char *id, int sig, bool all, struct amber_error *err)
-{
-    struct container c;
-    int lock, rc = 0;
-
-    if (open_container(root, id, &c, &lock, err) < 0)
-        return -1;
-    if (c.status == CONTAINER_STOPPED) {
-        rc = amber_error_coded(err, ESRCH, "container '%s' is not running", c.id);
-    } else {
-        if (all)
-            cgroup_signal_all(c.cgroups, c.ncgroups, sig);
-        /* Through a pidfd opened and then checked to be the container's
-         * process: a pid reused since the check above is never signalled. */
-        int pfd = (int)syscall(SYS_pidfd_open, c.pid, 0);
-        if (pfd >= 0) {
-            if (oci_alive(&c) && syscall(SYS_pidfd_send_signal, pfd, sig, NULL, 0) < 0 &&
-                errno != ESRCH)
-                rc = amber_error_errno(err, "container '%s': signal %d", c.id, sig);
-            close(pfd);
-        } else if (errno != ESRCH && kill(c.pid, sig) < 0 && errno != ESRCH) {
-            rc = amber_error_errno(err, "container '%s': signal %d", c.id, sig);
-        }
-    }
-    state_unlock(lock);
-    container_free(&c);
-    return rc;
-}
-
-/* Wait (bounded, 5 s) until the container's process is gone. A pidfd
- * becomes readable the moment the process exits, also for a process that
- * is not our child; polling /proc would cost a sleep per check. */
-static void wait_gone(struct container *c)
-{
-    int fd = (int)syscall(SYS_pidfd_open, c->pid, 0);
-
-    if (fd >= 0) {
-        struct pollfd p = {.fd = fd, .events = POLLIN};
-        /* The pid may have been reused between the check and the open. */
-        if (oci_alive(c))
-            while (poll(&p, 1, 5000) < 0 && errno == EINTR)
-                ;
-        close(fd);
-        return;
-    }
-    for (int i = 0; i < 5000 && oci_alive(c); i++) {
-        struct timespec ts = {0, 1000 * 1000};
-        nanosleep(&ts, NULL);
-    }
-}
-
-int oci_delete(const char *root, const char *id, bool force, struct amber_error *err)
-{
-    struct container c;
-    int lock;
-
-    if (open_container(root, id, &c, &lock, err) < 0)
-        return -1;
-    if ((c.status == CONTAINER_RUNNING || c.status == CONTAINER_PAUSED) && !force) {
-        amber_error_coded(err, EBUSY, "container '%s' is %s: stop it first, or use --force", c.id,
-                          container_status_name(c.status));
-        state_unlock(lock);
-        container_free(&c);
-        return -1;
-    }
-    if (c.status != CONTAINER_STOPPED) {
-        struct amber_error ignore;
-        if (c.status == CONTAINER_PAUSED) {
-            /* Frozen tasks only die once thawed. */
-            (void)cgroup_freeze(c.cgroups, c.ncgroups, false, &ignore);
-        }
-        kill(c.pid, SIGKILL);
-        cgroup_signal_all(c.cgroups, c.ncgroups, SIGKILL);
-        wait_gone(&c);
-    }
-    /* Other processes (exec'd ones, daemons) may remain in the cgroup. */
-    for (int i = 0; i < 1000 && !cgroup_is_empty(c.cgroups, c.ncgroups); i++) {
-        struct timespec ts = {0, 1000 * 1000};
-        cgroup_signal_all(c.cgroups, c.ncgroups, SIGKILL);
-        nanosleep(&ts, NULL);
-    }
-    /* Kept in the state until removed, so that a later delete can retry. */
-    if (cgroup_remove_with_parent(c.cgroups, c.ncgroups, OCI_CGROUP_PARENT, err) < 0) {
-        amber_error_prefix(err, "container '%s': its cgroup is still in use", c.id);
-        state_unlock(lock);
-        container_free(&c);
-        return -1;
-    }
-    saved_hooks_warn(root, &c, OCI_HOOK_POSTSTOP, "poststop", "stopped");
-    if (state_remove(root, c.id, err) < 0) {
-        state_unlock(lock);
-        container_free(&c);
-        return -1;
-    }
+    *json = written_state_doc(c.id, container_status_name(c.status),
+                              c.status == CONTAINER_STOPPED ? 0 : c.pid, c.bundle, c.annotations,
+                              c.created);
     state_unlock(lock);
     container_free(&c);
     return 0;
@@ -772,12 +205,12 @@ int oci_signal_parse(const char *s)
     return -1;
 }
 
-/* ---- exec ---- */
-
 static int exec_process_spec(const struct oci_exec_opts *o, const struct amber_spec *cspec,
-                             const struct amber_oci *coci, struct amber_spec *spec,
-                             struct amber_oci *poci, struct amber_error *err)
+                             struct amber_spec *spec, struct amber_error *err)
 {
+    const struct amber_written *coci = &cspec->written;
+    struct amber_written *poci = &spec->written;
+
     spec->defaults = cspec->defaults; /* the container's: as written */
     if (o->process != NULL) {
         size_t len = 0;
@@ -785,7 +218,7 @@ static int exec_process_spec(const struct oci_exec_opts *o, const struct amber_s
 
         if (text == NULL)
             return amber_error_set(err, err->code, "--process '%s': cannot read it", o->process);
-        if (oci_config_parse(text, len, spec, poci, true, err) < 0)
+        if (oci_config_parse(text, len, spec, true, err) < 0)
             return amber_error_prefix(err, "--process '%s'", o->process);
         return 0;
     }
@@ -839,88 +272,354 @@ static int exec_process_spec(const struct oci_exec_opts *o, const struct amber_s
     return 0;
 }
 
-/* exec: one message on the report pipe. */
-struct exec_msg {
-    pid_t pid; /* from the middle process: the process's pid (host view) */
-    bool failed;
-    struct amber_error err;
+/* ---- create and run ---- */
+
+struct create_ctx {
+    const struct oci_create_opts *o;
+    const struct amber_backend *b;
+    struct amber_spec spec;
+    char *config_text;
+    struct container c;
+    bool have_state;
+    bool pid_written;
+    int lock;
 };
 
-/* exec: the process itself, already in the user and pid namespaces. */
-__attribute__((noreturn)) static void exec_child(struct amber_spec *spec, struct amber_oci *poci,
-                                                 struct amber_oci *coci, const int *nsfd,
-                                                 const int *cgfd, int ncg, int console, int min,
-                                                 bool setgroups_ok, int report)
+static void recorded_of(const char *root, const struct container *c, struct amber_recorded *r,
+                        char **hold)
 {
-    struct exec_msg m;
-    int tty = -1;
+    container_recorded(c, r);
+    *hold = state_path(root, c->id, "exec.fifo");
+    r->hold = *hold;
+}
 
-    memset(&m, 0, sizeof(m));
-    for (int i = 0; i < ncg; i++) {
-        if (write(cgfd[i], "0", 1) != 1) {
-            amber_error_errno(&m.err, "join the container's cgroup");
-            goto fail;
-        }
+/* Undo a create that failed after its workload was built. */
+static void create_undo(struct create_ctx *x)
+{
+    struct amber_error ignore;
+
+    if (x->pid_written)
+        unlink(x->o->pid_file); /* it names a process that is gone */
+    if (x->c.ncgroups > 0 || x->c.pid > 0) {
+        struct amber_recorded r;
+        cleanup_free char *hold = NULL;
+        recorded_of(x->o->root, &x->c, &r, &hold);
+        (void)x->b->teardown(&r, &ignore);
     }
-    for (int t = 0; t < OCI_NS_COUNT; t++) {
-        if (nsfd[t] < 0 || t == OCI_NS_PID || t == OCI_NS_USER)
-            continue;
-        if (setns(nsfd[t], 0) < 0) {
-            amber_error_errno(&m.err, "join the container's %s namespace", oci_ns_name(t));
-            goto fail;
-        }
+    if (x->have_state)
+        state_remove(x->o->root, x->c.id, &ignore);
+}
+
+static void create_free(struct create_ctx *x)
+{
+    state_unlock(x->lock);
+    free(x->config_text);
+    container_free(&x->c);
+    spec_free(&x->spec);
+}
+
+/* The spec of a bundle and the container's first state; on success the
+ * state dir exists, holds the config and is locked (x->lock). */
+static int create_begin(struct create_ctx *x, const struct oci_create_opts *o,
+                        struct amber_error *err)
+{
+    struct amber_written *w = &x->spec.written;
+
+    if (!state_valid_name(o->id) || strlen(o->id) > 64)
+        return amber_error_set(err, 0,
+                               "invalid container id '%s' (1-64 characters of A-Z a-z 0-9 _ . -, "
+                               "not starting with . _ or -)",
+                               o->id);
+    if (oci_config_load(o->bundle, o->id, &x->spec, &x->config_text, err) < 0)
+        return -1;
+    if (w->ns_new[AMBER_NS_TIME] || w->ns_path[AMBER_NS_TIME] != NULL)
+        return amber_error_set(err, 0,
+                               "config.json: linux.namespaces: 'time' is not supported by amber");
+    if (x->spec.tty && o->console_socket == NULL)
+        return amber_error_set(err, 0, "process.terminal is true: --console-socket is needed");
+    if (!x->spec.tty && o->console_socket != NULL)
+        return amber_error_set(err, 0, "--console-socket given but process.terminal is false");
+    /* OCI processes inherit the engine's stdin. */
+    x->spec.interactive = true;
+    x->spec.init = 0;
+    x->spec.hold = o->hold;
+    if (o->console_socket != NULL)
+        w->console_socket = xstrdup(o->console_socket);
+    w->preserve_fds = o->preserve_fds;
+    w->detach = o->detach;
+    w->created = now_real();
+    if (o->hold)
+        w->hold_fifo = state_path(o->root, o->id, "exec.fifo");
+    if (spec_validate(&x->spec, geteuid(), err) < 0)
+        return -1;
+    x->b = amber_backend_find(x->spec.backend);
+    if (state_root_ensure(o->root, err) < 0)
+        return -1;
+
+    snprintf(x->c.id, sizeof(x->c.id), "%s", o->id);
+    snprintf(x->c.backend, sizeof(x->c.backend), "%s", x->b->name);
+    x->c.status = CONTAINER_CREATED;
+    x->c.oci = true;
+    x->c.bundle = xstrdup(w->bundle);
+    x->c.annotations = xstrdup(w->annotations != NULL ? w->annotations : "{}");
+    x->c.created = w->created;
+    x->c.command = xcalloc(x->spec.argc + 1, sizeof(char *));
+    for (size_t i = 0; i < x->spec.argc; i++)
+        x->c.command[i] = xstrdup(x->spec.argv[i]);
+    if (state_create(o->root, &x->c, &x->lock, err) < 0)
+        return -1;
+    x->have_state = true;
+    {
+        cleanup_free char *saved = state_path(o->root, o->id, "config.json");
+        if (fs_write_file(saved, x->config_text, strlen(x->config_text), O_CREAT | O_EXCL, 0600,
+                          err) < 0)
+            return -1;
     }
-    if (console >= 0) {
-        char name[64];
-        tty = oci_console_send(console, 0, 0, name, sizeof(name), &m.err);
-        if (tty < 0)
-            goto fail;
-        close(console);
+    return 0;
+}
+
+/* Record what the backend made (cgroups; PID 1 once it exists). */
+static int create_record(struct create_ctx *x, const struct amber_started *st, bool running,
+                         struct amber_error *err)
+{
+    for (int i = x->c.ncgroups; i < st->ncgroups && i < CGROUP_MAX_PATHS; i++)
+        x->c.cgroups[x->c.ncgroups++] = xstrdup(st->cgroups[i]);
+    if (st->pid > 0) {
+        x->c.pid = st->pid;
+        x->c.pid_start = proc_starttime(st->pid);
     }
-    /* Its own session without a terminal: no TIOCSTI into the caller's. */
-    if (tty < 0 && setsid() < 0) {
-        amber_error_errno(&m.err, "setsid");
+    if (running) {
+        x->c.status = CONTAINER_RUNNING;
+        x->c.started = now_real();
+    }
+    return state_save(x->o->root, &x->c, err);
+}
+
+int oci_create(const struct oci_create_opts *o, pid_t *pid_out, struct amber_error *err)
+{
+    struct create_ctx x;
+    struct amber_instance *inst = NULL;
+    struct amber_started st;
+
+    memset(&x, 0, sizeof(x));
+    x.o = o;
+    x.lock = -1;
+    spec_init(&x.spec);
+    if (create_begin(&x, o, err) < 0)
+        goto fail;
+    if (x.b->prepare(&x.spec, &inst, err) < 0) {
+        inst = NULL; /* destroyed by prepare */
         goto fail;
     }
-    if (oci_apply_process(spec, poci, coci->has_seccomp ? &coci->seccomp : NULL, setgroups_ok,
-                          &m.err) < 0)
+    /* The cgroups on disk before any process joins them: if create is
+     * killed from here on, delete still finds and removes them. */
+    memset(&st, 0, sizeof(st));
+    x.b->describe(inst, &st);
+    if (st.ncgroups > 0 && create_record(&x, &st, false, err) < 0)
         goto fail;
-    if (coci->has_seccomp && poci->no_new_privs && seccomp_program_load(&coci->seccomp, &m.err) < 0)
+    if (x.b->start(inst, err) < 0)
         goto fail;
-    /* Like the container's first process: only --preserve-fds pass. */
-    if (syscall(SYS_close_range, (unsigned)min, ~0U, CLOSE_RANGE_CLOEXEC) < 0)
-        for (int fd = min; fd < 1024; fd++)
-            fcntl(fd, F_SETFD, FD_CLOEXEC);
-    for (int fd = 3; fd < min; fd++)
-        fcntl(fd, F_SETFD, 0);
-    amber_exec_workload(spec, tty, &m.err);
+    x.b->describe(inst, &st);
+    if (create_record(&x, &st, !o->hold, err) < 0)
+        goto fail;
+    if (o->pid_file != NULL) {
+        if (write_pid_file(o->pid_file, st.pid, err) < 0)
+            goto fail;
+        x.pid_written = true;
+    }
+    if (o->detach && x.b->detach(inst, err) < 0)
+        goto fail;
+    if (!o->hold)
+        hooks_warn(&x.spec.written, &x.c, AMBER_HOOK_POSTSTART, "poststart", "running");
+    *pid_out = st.pid;
+    x.b->destroy(inst);
+    create_free(&x);
+    return 0;
 fail:
-    m.failed = true;
-    fs_write_all(report, &m, sizeof(m));
-    _exit(m.err.status ? m.err.status : AMBER_EXIT_INTERNAL);
+    if (inst != NULL)
+        x.b->destroy(inst);
+    create_undo(&x);
+    create_free(&x);
+    return -1;
+}
+
+/* run without --detach: the backend's run loop, with the state recorded
+ * as soon as the container is built (an engine may `kill` or `state` it
+ * meanwhile). */
+static int run_started(const struct amber_started *st, void *data)
+{
+    struct create_ctx *x = data;
+    struct amber_error err;
+
+    if (create_record(x, st, true, &err) < 0)
+        goto fail;
+    if (x->o->pid_file != NULL) {
+        if (write_pid_file(x->o->pid_file, st->pid, &err) < 0)
+            goto fail;
+        x->pid_written = true;
+    }
+    /* Verbs on it run while this process waits: they must not wait for
+     * its lock. */
+    state_unlock(x->lock);
+    x->lock = -1;
+    hooks_warn(&x->spec.written, &x->c, AMBER_HOOK_POSTSTART, "poststart", "running");
+    return 0;
+fail:
+    log_error("%s", err.msg);
+    return -1;
+}
+
+/* The cgroups on disk before any process joins them (as for create). */
+static int run_prepared(const struct amber_started *st, void *data)
+{
+    struct create_ctx *x = data;
+    struct amber_error err;
+
+    if (st->ncgroups > 0 && create_record(x, st, false, &err) < 0) {
+        log_error("%s", err.msg);
+        return -1;
+    }
+    return 0;
+}
+
+int oci_run(const struct oci_create_opts *o, struct amber_result *res, struct amber_error *err)
+{
+    struct create_ctx x;
+    struct amber_hooks hooks = {.prepared = run_prepared, .started = run_started, .data = &x};
+
+    memset(&x, 0, sizeof(x));
+    x.o = o;
+    x.lock = -1;
+    spec_init(&x.spec);
+    if (create_begin(&x, o, err) < 0 || amber_execute(x.b, &x.spec, &hooks, res, err) < 0) {
+        create_undo(&x);
+        create_free(&x);
+        return -1;
+    }
+    create_free(&x);
+    return 0;
+}
+
+int oci_start(const char *root, const char *id, struct amber_error *err)
+{
+    struct container c;
+    struct amber_recorded r;
+    cleanup_free char *hold = NULL;
+    int lock;
+
+    if (open_container(root, id, &c, &lock, err) < 0)
+        return -1;
+    if (c.status != CONTAINER_CREATED) {
+        amber_error_coded(err, EBUSY, "container '%s' is %s, not created: it can be started once",
+                          c.id, container_status_name(c.status));
+        goto fail;
+    }
+    recorded_of(root, &c, &r, &hold);
+    if (container_backend(&c)->start_held(&r, err) < 0)
+        goto fail;
+    c.status = CONTAINER_RUNNING;
+    c.started = now_real();
+    if (state_save(root, &c, err) < 0)
+        goto fail;
+    saved_hooks_warn(root, &c, AMBER_HOOK_POSTSTART, "poststart", "running");
+    state_unlock(lock);
+    container_free(&c);
+    return 0;
+fail:
+    state_unlock(lock);
+    container_free(&c);
+    return -1;
+}
+
+int oci_kill(const char *root, const char *id, int sig, bool all, struct amber_error *err)
+{
+    struct container c;
+    struct amber_recorded r;
+    cleanup_free char *hold = NULL;
+    int lock, rc = 0;
+
+    if (open_container(root, id, &c, &lock, err) < 0)
+        return -1;
+    if (c.status == CONTAINER_STOPPED) {
+        rc = amber_error_coded(err, ESRCH, "container '%s' is not running", c.id);
+    } else {
+        recorded_of(root, &c, &r, &hold);
+        /* ESRCH: it ended since the check above (a reused pid is never
+         * signalled). */
+        if (container_backend(&c)->signal(&r, sig, all, err) < 0 && err->code != ESRCH)
+            rc = amber_error_prefix(err, "container '%s': signal %d", c.id, sig);
+    }
+    state_unlock(lock);
+    container_free(&c);
+    return rc;
+}
+
+int oci_delete(const char *root, const char *id, bool force, struct amber_error *err)
+{
+    struct container c;
+    struct amber_recorded r;
+    cleanup_free char *hold = NULL;
+    int lock;
+
+    if (open_container(root, id, &c, &lock, err) < 0)
+        return -1;
+    if ((c.status == CONTAINER_RUNNING || c.status == CONTAINER_PAUSED) && !force) {
+        amber_error_coded(err, EBUSY, "container '%s' is %s: stop it first, or use --force", c.id,
+                          container_status_name(c.status));
+        goto fail;
+    }
+    recorded_of(root, &c, &r, &hold);
+    if (c.status == CONTAINER_STOPPED)
+        r.pid = 0; /* gone: only what it left in its cgroups */
+    /* Kept in the state until removed, so that a later delete can retry. */
+    if (container_backend(&c)->teardown(&r, err) < 0)
+        goto fail;
+    saved_hooks_warn(root, &c, AMBER_HOOK_POSTSTOP, "poststop", "stopped");
+    if (state_remove(root, c.id, err) < 0)
+        goto fail;
+    state_unlock(lock);
+    container_free(&c);
+    return 0;
+fail:
+    state_unlock(lock);
+    container_free(&c);
+    return -1;
+}
+
+/* ---- exec ---- */
+
+struct exec_ctx {
+    const char *pid_file;
+    int *lock;
+};
+
+static int exec_entered(pid_t pid, void *data, struct amber_error *err)
+{
+    struct exec_ctx *x = data;
+
+    if (x->pid_file != NULL && write_pid_file(x->pid_file, pid, err) < 0)
+        return -1;
+    /* The container's lock is held only until the process runs: the
+     * other verbs must not wait for it. */
+    state_unlock(*x->lock);
+    *x->lock = -1;
+    return 0;
 }
 
 int oci_exec(const struct oci_exec_opts *o, struct amber_error *err)
 {
     struct container c;
     struct amber_spec cspec, spec;
-    struct amber_oci coci, poci;
-    int lock = -1, ep[2] = {-1, -1}, console = -1, rc = -1;
-    bool setgroups_ok = true;
-    int nsfd[OCI_NS_COUNT];
-    int cgfd[CGROUP_MAX_PATHS];
-    int ncg = 0;
-    pid_t pid = -1, mid;
-    int min = 3 + o->preserve_fds;
+    struct amber_recorded r;
+    struct amber_enter e;
+    cleanup_free char *hold = NULL;
+    int lock = -1, rc = -1;
 
     spec_init(&spec);
-    memset(&poci, 0, sizeof(poci));
-    memset(&coci, 0, sizeof(coci));
-    memset(&cspec, 0, sizeof(cspec)); /* filled by load_saved_config */
-    for (int i = 0; i < OCI_NS_COUNT; i++)
-        nsfd[i] = -1;
+    spec_init(&cspec);
     if (open_container(o->root, o->id, &c, &lock, err) < 0) {
         spec_free(&spec);
+        spec_free(&cspec);
         return -1;
     }
     if (c.status != CONTAINER_RUNNING && c.status != CONTAINER_CREATED) {
@@ -928,188 +627,35 @@ int oci_exec(const struct oci_exec_opts *o, struct amber_error *err)
                           container_status_name(c.status));
         goto out;
     }
-    if (load_saved_config(o->root, &c, &cspec, &coci, err) < 0 ||
-        exec_process_spec(o, &cspec, &coci, &spec, &poci, err) < 0)
+    spec_free(&cspec);
+    if (load_saved_config(o->root, &c, &cspec, err) < 0 ||
+        exec_process_spec(o, &cspec, &spec, err) < 0)
         goto out;
     spec.interactive = true;
     if (spec.tty && o->console_socket == NULL) {
         amber_error_set(err, 0, "exec with a terminal needs --console-socket");
         goto out;
     }
-    if (o->console_socket != NULL) {
-        console = raise_fd(connect_console(o->console_socket, err), min);
-        if (console < 0)
-            goto out;
-    }
-    /* Enter every namespace the container's process has and amber does
-     * not already share (joining one's own user namespace is an error). */
-    for (int t = 0; t < OCI_NS_COUNT; t++) {
-        char theirs[64], ours[64];
-        struct stat a, b;
-
-        snprintf(theirs, sizeof(theirs), "/proc/%d/ns/%s", (int)c.pid, oci_ns_proc_name(t));
-        snprintf(ours, sizeof(ours), "/proc/self/ns/%s", oci_ns_proc_name(t));
-        if (stat(theirs, &a) < 0 || (stat(ours, &b) == 0 && a.st_ino == b.st_ino))
-            continue;
-        nsfd[t] = open(theirs, O_RDONLY | O_CLOEXEC);
-        if (nsfd[t] >= 0)
-            nsfd[t] = raise_fd(nsfd[t], min);
-        if (nsfd[t] < 0) {
-            amber_error_errno(err, "container '%s': open %s", c.id, theirs);
-            goto out;
-        }
-    }
-    /* The same join as the container's first process (cgroup_open_self_join). */
-    if (c.ncgroups > 0) {
-        int n = cgroup_open_join_files(
-            c.cgroups, c.ncgroups < CGROUP_MAX_PATHS ? c.ncgroups : CGROUP_MAX_PATHS,
-            cgroup_detect_layout() == CGROUP_LAYOUT_V2 ? "cgroup.procs" : "tasks", cgfd, err);
-        if (n < 0)
-            goto out;
-        for (ncg = 0; ncg < n; ncg++)
-            if ((cgfd[ncg] = raise_fd(cgfd[ncg], min)) < 0) {
-                amber_error_errno(err, "exec: cgroup fd");
-                /* raise_fd closed the one it failed on; the rest are open. */
-                for (int k = ncg + 1; k < n; k++)
-                    close(cgfd[k]);
-                goto out;
-            }
-    }
+    if (o->console_socket != NULL)
+        spec.written.console_socket = xstrdup(o->console_socket);
+    spec.written.preserve_fds = o->preserve_fds;
+    /* The container's seccomp policy, borrowed (cspec owns it). */
+    spec.written.has_seccomp = cspec.written.has_seccomp;
+    spec.written.seccomp = cspec.written.seccomp;
+    spec.written.seccomp.owned = false;
+    recorded_of(o->root, &c, &r, &hold);
+    memset(&e, 0, sizeof(e));
+    e.process = &spec;
+    e.detach = o->detach;
     {
-        /* A rootless container's user namespace denies setgroups(2). */
-        char path[64], buf[16] = "";
-        struct amber_error ignore;
-        snprintf(path, sizeof(path), "/proc/%d/setgroups", (int)c.pid);
-        setgroups_ok =
-            fs_read_file(path, buf, sizeof(buf), &ignore) < 0 || strncmp(buf, "deny", 4) != 0;
-    }
-    if (pipe2(ep, O_CLOEXEC) < 0) {
-        amber_error_errno(err, "exec: pipe");
-        goto out;
-    }
-    ep[0] = raise_fd(ep[0], min);
-    ep[1] = raise_fd(ep[1], min);
-    if (ep[0] < 0 || ep[1] < 0) {
-        amber_error_errno(err, "exec: pipe");
-        goto out;
-    }
-    /* amber itself never enters the container: a middle process joins
-     * the user namespace (which grants the rights for the others) and the
-     * pid namespace (which only applies to children), forks the process
-     * that joins the rest and execs, reports its pid and exits. amber, a
-     * subreaper while it waits, then inherits it. */
-    if (!o->detach && prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) < 0) {
-        amber_error_errno(err, "exec: become a subreaper");
-        goto out;
-    }
-    mid = fork();
-    if (mid < 0) {
-        amber_error_errno(err, "exec: fork");
-        goto out;
-    }
-    if (mid == 0) {
-        struct exec_msg m;
-        pid_t gc;
-
-        memset(&m, 0, sizeof(m));
-        close(ep[0]);
-        /* The process forked below is visible in the container until it
-         * execs: non-dumpable and without amber exec's caller's
-         * environment (seal.h); its descriptors are close-on-exec. */
-        seal_undumpable();
-        seal_environment("amber-exec");
-        if (nsfd[OCI_NS_USER] >= 0 && setns(nsfd[OCI_NS_USER], CLONE_NEWUSER) < 0) {
-            amber_error_errno(&m.err, "container '%s': join its user namespace", c.id);
-            goto mid_fail;
-        }
-        if (nsfd[OCI_NS_PID] >= 0 && setns(nsfd[OCI_NS_PID], CLONE_NEWPID) < 0) {
-            amber_error_errno(&m.err, "container '%s': join its pid namespace", c.id);
-            goto mid_fail;
-        }
-        gc = fork();
-        if (gc < 0) {
-            amber_error_errno(&m.err, "exec: fork");
-            goto mid_fail;
-        }
-        if (gc == 0) {
-            exec_child(&spec, &poci, &coci, nsfd, cgfd, ncg, console, min, setgroups_ok, ep[1]);
-        }
-        m.pid = gc;
-        fs_write_all(ep[1], &m, sizeof(m));
-        _exit(0);
-    mid_fail:
-        m.failed = true;
-        fs_write_all(ep[1], &m, sizeof(m));
-        _exit(AMBER_EXIT_INTERNAL);
-    }
-    close(ep[1]);
-    ep[1] = -1;
-    while (waitpid(mid, NULL, 0) < 0 && errno == EINTR)
-        ;
-    /* First the middle process's word (the pid, or its failure), then the
-     * process's own if it fails before exec; EOF = it exec'd. */
-    for (;;) {
-        struct exec_msg m;
-        ssize_t r;
-        do
-            r = read(ep[0], &m, sizeof(m));
-        while (r < 0 && errno == EINTR);
-        if (r != (ssize_t)sizeof(m))
-            break;
-        if (m.pid > 0)
-            pid = m.pid;
-        if (m.failed) {
-            *err = m.err;
-            err->msg[sizeof(err->msg) - 1] = '\0';
-            if (pid > 0 && !o->detach)
-                while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
-                    ;
-            goto out;
-        }
-    }
-    if (pid <= 0) {
-        amber_error_set(err, 0, "exec: the process could not be started");
-        goto out;
-    }
-    if (o->pid_file != NULL && write_pid_file(o->pid_file, pid, err) < 0) {
-        /* The engine cannot track it: do not leave it running. */
-        kill(pid, SIGKILL);
-        if (!o->detach)
-            while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
-                ;
-        goto out;
-    }
-    state_unlock(lock);
-    lock = -1;
-    if (o->detach) {
-        rc = 0;
-    } else {
-        int st = 0;
-        pid_t r;
-        while ((r = waitpid(pid, &st, 0)) < 0 && errno == EINTR)
-            ;
-        if (r < 0) {
-            amber_error_errno(err, "exec: wait for the process");
-            goto out;
-        }
-        rc = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+        struct exec_ctx ctx = {o->pid_file, &lock};
+        e.entered = exec_entered;
+        e.data = &ctx;
+        rc = container_backend(&c)->enter(&r, &e, err);
     }
 out:
-    for (int i = 0; i < OCI_NS_COUNT; i++)
-        if (nsfd[i] >= 0)
-            close(nsfd[i]);
-    for (int i = 0; i < ncg; i++)
-        close(cgfd[i]);
-    if (ep[0] >= 0)
-        close(ep[0]);
-    if (ep[1] >= 0)
-        close(ep[1]);
-    if (console >= 0)
-        close(console);
     state_unlock(lock);
     container_free(&c);
-    oci_free(&coci);
-    oci_free(&poci);
     spec_free(&cspec);
     spec_free(&spec);
     return rc;

@@ -10,7 +10,7 @@
 #include <stdbool.h>
 #include <sys/types.h>
 
-#include "oci/cgroup.h"
+#include "backend/backend.h"
 #include "oci/oci.h"
 
 struct oci_create_opts {
@@ -24,41 +24,11 @@ struct oci_create_opts {
     bool detach;                /* leave the process behind when amber exits */
 };
 
-/* Child <-> create messages beyond sandbox.h's sync types. */
-enum {
-    OCI_SYNC_HOOKS = 100, /* child -> parent: run createRuntime/prestart now */
-    OCI_SYNC_DETACH,      /* parent -> child: state saved; stop depending on the parent */
-    OCI_SYNC_ACK,         /* child -> parent: detached */
-};
-
-/* What the container's first process needs, prepared by create. */
-struct oci_plan {
-    const struct amber_spec *spec;
-    const struct amber_oci *oci;
-    int sync_fd;
-    int fifo_fd;    /* exec.fifo opened O_RDONLY|O_NONBLOCK, -1 without hold */
-    int console_fd; /* connected console socket, -1 */
-    int ns_fds[OCI_NS_COUNT];
-    int cgroup_fds[CGROUP_MAX_PATHS];
-    int ncgroup_fds;
-    int preserve_fds;
-    bool detach;
-    bool host_root; /* amber runs as host root */
-    int lock_fd;    /* create's lock on the state dir: the child closes its copy */
-};
-
-/* The container's first process; never returns. */
-__attribute__((noreturn)) void oci_child(const struct oci_plan *plan);
-
-/* Run hooks of one kind with the state JSON on stdin. Returns -1 at the
- * first failure (err names the hook). */
-int oci_hooks_run(const struct oci_hook *hooks, size_t n, const char *kind, const char *state,
-                  struct amber_error *err);
-/* The same for hooks[first..n-1] (messages keep the hook's own index). */
-int oci_hooks_run_from(const struct oci_hook *hooks, size_t first, size_t n, const char *kind,
-                       const char *state, struct amber_error *err);
-
 int oci_create(const struct oci_create_opts *o, pid_t *pid, struct amber_error *err);
+/* run without --detach: create, start and wait; res is the run's result
+ * (its exit_code what `run` exits with). The container stays recorded
+ * (stopped) for the caller's delete. */
+int oci_run(const struct oci_create_opts *o, struct amber_result *res, struct amber_error *err);
 int oci_start(const char *root, const char *id, struct amber_error *err);
 /* The OCI state JSON of a container (malloc'd). */
 int oci_state(const char *root, const char *id, char **json, struct amber_error *err);

@@ -1,8 +1,8 @@
 /* OCI linux.seccomp -> classic BPF (see oci/seccomp.h).
  *
  * The profile is checked field by field while it is translated into a
- * libseccomp filter context; the context is then exported as BPF into a
- * memfd and read back into memory. Everything that can fail for a reason
+ * libseccomp filter context; the context is then compiled to BPF by the
+ * sandbox's seccomp_program_export(). Everything that can fail for a reason
  * in the profile fails here, at create time, with the field named, so the
  * container's init only has a ready program to hand to the kernel.
  *
@@ -18,9 +18,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include <string.h>
-#include <sys/mman.h>
 #include <sys/prctl.h>
-#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 #include <seccomp.h>
@@ -448,54 +446,6 @@ static int add_rule(scmp_filter_ctx ctx, const json_t *rule, size_t i, uint32_t 
     return 0;
 }
 
-/* ---- export ---- */
-
-/* libseccomp 2.5 exports only to a file descriptor: a memfd holds the
- * program without a size limit (a pipe would block past its buffer) and
- * without touching the file system. */
-static int export_bpf(scmp_filter_ctx ctx, struct seccomp_program *out, struct amber_error *err)
-{
-    cleanup_close int fd = memfd_create("amber-oci-seccomp", MFD_CLOEXEC);
-    cleanup_free struct sock_filter *insns = NULL;
-    struct stat st;
-    size_t size, done = 0;
-    int rc;
-
-    if (fd < 0)
-        return amber_error_errno(err, "linux.seccomp: memfd_create");
-    rc = seccomp_export_bpf(ctx, fd);
-    if (rc < 0)
-        return amber_error_set(err, -rc, "linux.seccomp: export BPF");
-    if (fstat(fd, &st) < 0)
-        return amber_error_errno(err, "linux.seccomp: stat exported BPF");
-    size = (size_t)st.st_size;
-    if (size == 0 || size % sizeof(struct sock_filter) != 0)
-        return amber_error_set(err, 0, "linux.seccomp: exported BPF has odd size %zu", size);
-    /* The kernel refuses longer programs at load time; say so now. */
-    if (size / sizeof(struct sock_filter) > BPF_MAXINSNS)
-        return amber_error_set(err, 0,
-                               "linux.seccomp: the profile compiles to %zu BPF instructions, the "
-                               "kernel accepts at most %d",
-                               size / sizeof(struct sock_filter), BPF_MAXINSNS);
-    insns = xmalloc(size);
-    while (done < size) {
-        ssize_t r = pread(fd, (char *)insns + done, size - done, (off_t)done);
-
-        if (r < 0 && errno == EINTR)
-            continue;
-        if (r < 0)
-            return amber_error_errno(err, "linux.seccomp: read exported BPF");
-        if (r == 0)
-            return amber_error_set(err, 0, "linux.seccomp: read exported BPF: short file");
-        done += (size_t)r;
-    }
-    out->insns = steal_pointer(&insns);
-    out->len = size / sizeof(struct sock_filter);
-    out->what = "linux.seccomp";
-    out->owned = true;
-    return 0;
-}
-
 /* ---- entry points ---- */
 
 int oci_seccomp_compile(const json_t *seccomp, struct seccomp_program *out, struct amber_error *err)
@@ -557,7 +507,7 @@ int oci_seccomp_compile(const json_t *seccomp, struct seccomp_program *out, stru
         if (add_rule(ctx, json_array_get(arr, i), i, def_action, err) < 0)
             return -1;
 
-    if (export_bpf(ctx, out, err) < 0)
+    if (seccomp_program_export(ctx, out, err) < 0)
         return -1;
     out->flags = flags;
     return 0;

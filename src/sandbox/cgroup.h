@@ -14,6 +14,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "spec/written.h" /* struct amber_devrule */
 #include "util/error.h"
 
 enum cgroup_layout {
@@ -23,19 +24,12 @@ enum cgroup_layout {
     CGROUP_LAYOUT_V2,     /* unified */
 };
 
-/* One device rule of the v1 devices controller (OCI linux.resources.devices). */
-struct cgroup_devrule {
-    bool allow;
-    char type;            /* 'a', 'c', 'b' */
-    int64_t major, minor; /* -1 = any */
-    char access[4];       /* subset of "rwm" */
-};
-
 /* The whole limit set, as every front-end asks for it. cgroup_limits.c is
  * the one place that writes it to a cgroup (v1 files or v2 files); the
  * front-ends only fill it: amber's own flags through
  * cgroup_limits_from_amber() (--memory means no swap on top; --cpus is a
- * quota per 100 ms period, at least 1 ms), OCI bundles as written. */
+ * quota per 100 ms period, at least 1 ms), specs taken as written (OCI
+ * bundles) through cgroup_limits_from_written(). */
 struct cgroup_limits {
     uint64_t memory;             /* bytes, 0 = none */
     int64_t memory_swap;         /* memory + swap, bytes; 0 = not set, -1 = unlimited */
@@ -47,8 +41,8 @@ struct cgroup_limits {
     uint64_t cpu_period;         /* us; 0 = the default (100000) */
     const char *cpuset_cpus;     /* NULL = none */
     const char *cpuset_mems;
-    int64_t pids;                          /* 0 = none, -1 = unlimited */
-    const struct cgroup_devrule *devrules; /* v1 only (v2 needs a BPF program) */
+    int64_t pids;                         /* 0 = none, -1 = unlimited */
+    const struct amber_devrule *devrules; /* v1 only (v2 needs a BPF program) */
     size_t ndevrules;
     bool freezer; /* v1: also a freezer cgroup (pause/resume of detached sandboxes) */
 };
@@ -56,6 +50,8 @@ struct cgroup_limits {
 /* amber's semantics for --memory/--cpus/--pids (0 = not limited). */
 void cgroup_limits_from_amber(struct cgroup_limits *lim, uint64_t memory, uint64_t cpus_milli,
                               uint64_t pids, bool freezer);
+/* A spec taken as written (an OCI bundle's linux.resources): swap as given. */
+void cgroup_limits_from_written(const struct amber_written *w, struct cgroup_limits *lim);
 /* Does lim limit a resource (a reason for a cgroup of its own)? Device
  * rules alone are not: the sandbox's /dev holds only the devices it may
  * use, and v2 and rootless runtimes (runc, crun) do not apply them. */

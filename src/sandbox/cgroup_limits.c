@@ -21,6 +21,24 @@
 #define CFS_PERIOD_US 100000
 #define CFS_MIN_QUOTA_US 1000 /* the kernel refuses less */
 
+void cgroup_limits_from_written(const struct amber_written *w, struct cgroup_limits *lim)
+{
+    const struct amber_resources *r = &w->res;
+
+    memset(lim, 0, sizeof(*lim));
+    lim->memory = r->memory > 0 ? (uint64_t)r->memory : 0;
+    lim->memory_swap = r->memory_swap;
+    lim->memory_reservation = r->memory_reservation > 0 ? (uint64_t)r->memory_reservation : 0;
+    lim->cpu_shares = r->cpu_shares;
+    lim->cpu_quota = r->cpu_quota;
+    lim->cpu_period = r->cpu_period;
+    lim->cpuset_cpus = r->cpuset_cpus;
+    lim->cpuset_mems = r->cpuset_mems;
+    lim->pids = r->pids;
+    lim->devrules = w->devrules;
+    lim->ndevrules = w->ndevrules;
+}
+
 void cgroup_limits_from_amber(struct cgroup_limits *lim, uint64_t memory, uint64_t cpus_milli,
                               uint64_t pids, bool freezer)
 {
@@ -166,7 +184,7 @@ static int v1_devices(const char *dir, const struct cgroup_limits *l, struct amb
     if (l->ndevrules == 0)
         return 0;
     for (size_t i = 0; i < l->ndevrules; i++) {
-        const struct cgroup_devrule *d = &l->devrules[i];
+        const struct amber_devrule *d = &l->devrules[i];
         char maj[24], min[24];
 
         if (d->major < 0)

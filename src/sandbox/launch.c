@@ -277,12 +277,12 @@ size_t sandbox_landlock_rules(const struct amber_spec *spec, struct landlock_pat
 static int send_namespaces(const struct sandbox_plan *plan, struct amber_error *err)
 {
     for (int i = 0; i < AMBER_NS_COUNT; i++) {
-        bool time = strcmp(amber_ns_names[i], "time") == 0;
+        bool time = strcmp(amber_ns_file(i), "time") == 0;
         char path[64];
         int fd, rc;
 
         snprintf(path, sizeof(path), "/proc/self/ns/%s",
-                 time ? "time_for_children" : amber_ns_names[i]);
+                 time ? "time_for_children" : amber_ns_file(i));
         fd = open(path, O_RDONLY | O_CLOEXEC);
         if (fd < 0 && time && errno == ENOENT)
             continue; /* a kernel without time namespaces */

@@ -99,16 +99,21 @@ static void close_span(unsigned first, unsigned last)
 
 int seal_fds(const int *keep, size_t nkeep, struct amber_error *err)
 {
-    int sorted[16];
-    size_t n = 0;
-    unsigned next = 3;
+    return seal_fds_from(3, keep, nkeep, err);
+}
 
-    if (nkeep > sizeof(sorted) / sizeof(sorted[0]))
-        return amber_error_set(err, EINVAL, "seal: too many descriptors to keep");
+int seal_fds_from(int min, const int *keep, size_t nkeep, struct amber_error *err)
+{
+    int sorted[32];
+    size_t n = 0;
+    unsigned next = (unsigned)min;
+
     for (size_t i = 0; i < nkeep; i++) {
         size_t j;
-        if (keep[i] < 3)
+        if (keep[i] < min)
             continue;
+        if (n == sizeof(sorted) / sizeof(sorted[0]))
+            return amber_error_set(err, EINVAL, "seal: too many descriptors to keep");
         /* Insertion sort, dropping duplicates. */
         for (j = n; j > 0 && sorted[j - 1] > keep[i]; j--)
             sorted[j] = sorted[j - 1];

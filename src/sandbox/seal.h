@@ -32,6 +32,8 @@ void seal_environment(const char *cmdline);
  * close-on-exec: a process that never execs keeps those open, reachable
  * through /proc/PID/fd). Negative entries in keep are ignored. */
 int seal_fds(const int *keep, size_t nkeep, struct amber_error *err);
+/* The same for every descriptor >= min (at most 32 kept). */
+int seal_fds_from(int min, const int *keep, size_t nkeep, struct amber_error *err);
 
 /* Without a terminal of its own, a workload must not read the caller's
  * terminal through its stdout or stderr (a shell opens its terminal

@@ -10,11 +10,16 @@
  * execve. */
 #include "sandbox/seccomp.h"
 
+#include "util/cleanup.h"
+#include "util/xalloc.h"
+
 #include <errno.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 #include <linux/filter.h>
@@ -90,4 +95,51 @@ void seccomp_program_free(struct seccomp_program *prog)
 size_t seccomp_default_len(unsigned variant)
 {
     return amber_seccomp_default_lens[variant % SECCOMP_VARIANTS];
+}
+
+/* libseccomp 2.5 exports only to a file descriptor: a memfd holds the
+ * program without a size limit (a pipe would block past its buffer) and
+ * without touching the file system. */
+int seccomp_program_export(scmp_filter_ctx ctx, struct seccomp_program *out,
+                           struct amber_error *err)
+{
+    cleanup_close int fd = memfd_create("amber-seccomp", MFD_CLOEXEC);
+    cleanup_free struct sock_filter *insns = NULL;
+    struct stat st;
+    size_t size, done = 0;
+    int rc;
+
+    if (fd < 0)
+        return amber_error_errno(err, "linux.seccomp: memfd_create");
+    rc = seccomp_export_bpf(ctx, fd);
+    if (rc < 0)
+        return amber_error_set(err, -rc, "linux.seccomp: export BPF");
+    if (fstat(fd, &st) < 0)
+        return amber_error_errno(err, "linux.seccomp: stat exported BPF");
+    size = (size_t)st.st_size;
+    if (size == 0 || size % sizeof(struct sock_filter) != 0)
+        return amber_error_set(err, 0, "linux.seccomp: exported BPF has odd size %zu", size);
+    /* The kernel refuses longer programs at load time; say so now. */
+    if (size / sizeof(struct sock_filter) > BPF_MAXINSNS)
+        return amber_error_set(err, 0,
+                               "linux.seccomp: the profile compiles to %zu BPF instructions, the "
+                               "kernel accepts at most %d",
+                               size / sizeof(struct sock_filter), BPF_MAXINSNS);
+    insns = xmalloc(size);
+    while (done < size) {
+        ssize_t r = pread(fd, (char *)insns + done, size - done, (off_t)done);
+
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r < 0)
+            return amber_error_errno(err, "linux.seccomp: read exported BPF");
+        if (r == 0)
+            return amber_error_set(err, 0, "linux.seccomp: read exported BPF: short file");
+        done += (size_t)r;
+    }
+    out->insns = steal_pointer(&insns);
+    out->len = size / sizeof(struct sock_filter);
+    out->what = "linux.seccomp";
+    out->owned = true;
+    return 0;
 }

@@ -14,6 +14,7 @@
 #include <stddef.h>
 #include <seccomp.h>
 
+#include "spec/written.h" /* struct seccomp_program */
 #include "util/error.h"
 
 /* The default policy comes in variants, one program each, all compiled at
@@ -40,24 +41,15 @@ int seccomp_policy_build(scmp_filter_ctx ctx, unsigned variant, struct amber_err
 /* Create a context and build the default policy's variant into it. */
 scmp_filter_ctx seccomp_policy_new(unsigned variant, struct amber_error *err);
 
-/* A compiled seccomp policy, the one type for amber's default allowlist
- * (compiled at build time, static) and OCI profiles (compiled when the
- * container is created, oci/seccomp.c; malloc'd). What reaches a sandbox
- * is only this finished program. */
-struct sock_filter;
-struct seccomp_program {
-    struct sock_filter *insns;
-    size_t len;
-    unsigned flags;   /* SECCOMP_FILTER_FLAG_* to pass at load */
-    const char *what; /* names the policy in errors ("seccomp", "linux.seccomp") */
-    bool owned;       /* insns are malloc'd (seccomp_program_free frees them) */
-};
-
 /* The default policy's variant as a program (static; nothing to free). */
 void seccomp_default_program(unsigned variant, struct seccomp_program *out);
 /* Load prog into the calling thread. Needs no_new_privs or CAP_SYS_ADMIN.
  * Async-signal-safe: no allocation. */
 int seccomp_program_load(const struct seccomp_program *prog, struct amber_error *err);
+/* Compile a libseccomp context into an owned program (OCI profiles, at
+ * create time; errors say "linux.seccomp: ..."). */
+int seccomp_program_export(scmp_filter_ctx ctx, struct seccomp_program *out,
+                           struct amber_error *err);
 /* Free an owned program's instructions and zero it (safe on a zeroed one). */
 void seccomp_program_free(struct seccomp_program *prog);
 

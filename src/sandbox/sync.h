@@ -19,7 +19,7 @@ enum sync_type {
     SYNC_TTY,         /* child -> parent: the pty master (SCM_RIGHTS) for -t */
     SYNC_START,       /* parent -> child: start the held workload (amber create/start) */
     SYNC_NS,          /* child -> parent: one of PID 1's namespaces (SCM_RIGHTS), index
-                         `status` in amber_ns_names (spec->enterable) */
+                         `status` an enum amber_ns (spec->enterable) */
     SYNC_TREE,        /* parent -> child: an idmapped mount tree (SCM_RIGHTS) for mount
                          `status` (SANDBOX_TREE_ROOTFS: the --rootfs); GO's status counts them */
 };

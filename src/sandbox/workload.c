@@ -13,9 +13,6 @@
 
 extern char **environ;
 
-const char *const amber_ns_names[AMBER_NS_COUNT] = {"user", "cgroup", "ipc",  "uts",
-                                                    "net",  "pid",    "time", "mnt"};
-
 const int amber_forward_signals[] = {SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2, SIGWINCH};
 const int amber_forward_signals_count =
     (int)(sizeof(amber_forward_signals) / sizeof(amber_forward_signals[0]));

@@ -63,6 +63,7 @@ void spec_free(struct amber_spec *spec)
     free(spec->groups);
     free(spec->uidmap);
     free(spec->gidmap);
+    written_free(&spec->written);
     memset(spec, 0, sizeof(*spec));
 }
 

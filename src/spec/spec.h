@@ -9,6 +9,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "spec/written.h"
 #include "util/error.h"
 
 enum amber_mode {
@@ -179,6 +180,11 @@ struct amber_spec {
     bool freezable; /* set by `run -d`: the sandbox may be paused (freezer cgroup) */
     bool enterable; /* set by `run -d`: PID 1 hands its namespaces out for `exec` */
     bool hold;      /* set by `create`: build the sandbox, start the workload on release */
+
+    /* With AMBER_DEFAULTS_AS_WRITTEN: everything else the front-end said
+     * (mount table, capability sets, namespaces, seccomp policy, devices,
+     * hooks, cgroup path and resources, ...); zeroed otherwise. */
+    struct amber_written written;
 
     /* filled by spec_validate() */
     bool rootless; /* amber is not running as host root */

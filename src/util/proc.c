@@ -31,6 +31,21 @@ uint64_t proc_starttime(pid_t pid)
     return v;
 }
 
+bool proc_running(pid_t pid, uint64_t start)
+{
+    char path[64], buf[512];
+    struct amber_error ignore;
+    const char *p;
+
+    if (pid <= 0 || start == 0 || proc_starttime(pid) != start)
+        return false;
+    snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+    if (fs_read_file(path, buf, sizeof(buf), &ignore) < 0)
+        return false;
+    p = strrchr(buf, ')');
+    return p != NULL && p[1] == ' ' && p[2] != 'Z' && p[2] != 'X';
+}
+
 int proc_signal_if(pid_t pid, uint64_t start, int sig)
 {
     int pfd, rc = -1;

@@ -9,7 +9,6 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "oci/cgroup.h"
 #include "oci/oci.h"
 #include "sandbox/cgroup.h"
 #include "test.h"
@@ -123,16 +122,15 @@ static const char config_json[] =
     "  \"memory\": {\"limit\": 67108864, \"swap\": 67108864},"
     "  \"cpu\": {\"quota\": 50000, \"period\": 100000}, \"pids\": {\"limit\": 10}}}}";
 
-static int oci_limits(struct amber_spec *spec, struct amber_oci *oci, struct cgroup_limits *lim)
+static int oci_limits(struct amber_spec *spec, struct cgroup_limits *lim)
 {
     struct amber_error err;
     spec_init(spec);
-    memset(oci, 0, sizeof(*oci));
-    if (oci_config_parse(config_json, strlen(config_json), spec, oci, false, &err) < 0) {
+    if (oci_config_parse(config_json, strlen(config_json), spec, false, &err) < 0) {
         fprintf(stderr, "config.json: %s\n", err.msg);
         return -1;
     }
-    oci_cgroup_limits(oci, lim);
+    cgroup_limits_from_written(&spec->written, lim);
     return 0;
 }
 
@@ -144,7 +142,6 @@ static void v1(void)
     struct cgroup_place pod = {.path = "/pod/c1", .every_hierarchy = true};
     struct amber_error err;
     struct amber_spec spec;
-    struct amber_oci oci;
 
     describe_v1(false);
     CHECK(cgroup_detect_layout() == CGROUP_LAYOUT_V1);
@@ -162,7 +159,7 @@ static void v1(void)
     CHECK(!exists("v1/freezer/user.slice/amber-1") && !exists("v1/devices/user.slice/amber-1"));
 
     /* The same limits from config.json: identical files. */
-    CHECK(oci_limits(&spec, &oci, &lim) == 0);
+    CHECK(oci_limits(&spec, &lim) == 0);
     CHECK(cgroup_create(&oc, &pod, &lim, &err) == 0);
     CHECK(oc.npaths == 5); /* memory, cpu, pids, devices, freezer: what engines read */
     {
@@ -193,7 +190,6 @@ static void v1(void)
     CHECK(!exists("v1/memory/pod/c1") && !exists("v1/memory/pod"));
     for (int i = 0; i < oc.npaths; i++)
         free(oc.paths[i]);
-    oci_free(&oci);
     spec_free(&spec);
 
     /* A failure midway leaves nothing: pids' dir is taken already. */
@@ -258,7 +254,6 @@ static void v2(void)
     struct cgroup_place pod = {.path = "/pod/c1", .every_hierarchy = true};
     struct amber_error err;
     struct amber_spec spec;
-    struct amber_oci oci;
 
     describe_v2();
     CHECK(cgroup_detect_layout() == CGROUP_LAYOUT_V2);
@@ -274,7 +269,7 @@ static void v2(void)
     CHECK(strcmp(get("v2/user.slice/amber-1/pids.max"), "10\n") == 0);
 
     /* From config.json: the same files; controllers enabled on the way down. */
-    CHECK(oci_limits(&spec, &oci, &lim) == 0);
+    CHECK(oci_limits(&spec, &lim) == 0);
     CHECK(cgroup_create(&oc, &pod, &lim, &err) == 0);
     CHECK(oc.npaths == 1);
     {
@@ -293,7 +288,6 @@ static void v2(void)
     CHECK(cgroup_remove_with_parent(oc.paths, oc.npaths, "pod", &err) == 0);
     for (int i = 0; i < oc.npaths; i++)
         free(oc.paths[i]);
-    oci_free(&oci);
     spec_free(&spec);
 
     /* Nothing to limit: no dir at all (v2 freezes any cgroup). */

@@ -40,8 +40,9 @@ int main(void)
     for (int tty = 0; tty < 2; tty++) {
         int fds = count_fds();
         sigprocmask(SIG_SETMASK, NULL, &before);
+        struct amber_enter e = {.argv = argv, .tty = tty == 1};
         fault_set("exec-fork", 1);
-        CHECK(native_enter(&r, argv, tty == 1, false, &err) < 0);
+        CHECK(native_enter(&r, &e, &err) < 0);
         CHECK_STR_CONTAINS(err.msg, "fork");
         sigprocmask(SIG_SETMASK, NULL, &after);
         CHECK(count_fds() == fds); /* -t's socketpair closed too */

@@ -1,8 +1,9 @@
-/* The first process of an OCI container: the bundle's config applied in
+/* The first process of a spec taken as written (an OCI container): the
+ * bundle's config applied in
  * the order the runtime spec and the kernel need.
  *
- *  1. Join the cgroup, mark inherited fds close-on-exec (except
- *     --preserve-fds), wait for the parent (id maps written).
+ *  1. Close what the caller had open (but --preserve-fds and the plan's
+ *     own), join the cgroup, wait for the parent (id maps written).
  *  2. Join the namespaces given by path, create the rest (the pid and user
  *     namespaces came with clone), become root of a new user namespace.
  *  3. createRuntime / prestart hooks (run by the parent, in the runtime's
@@ -46,11 +47,10 @@
 #include <unistd.h>
 
 #include "backend/backend.h"
-#include "oci/oci_internal.h"
-#include "oci/runtime.h"
 #include "sandbox/caps.h"
 #include "sandbox/cgroup.h"
 #include "sandbox/launch.h"
+#include "sandbox/launch_written.h"
 #include "sandbox/sandbox.h"
 #include "sandbox/idmap.h"
 #include "sandbox/seal.h"
@@ -60,7 +60,7 @@
 #include "util/cleanup.h"
 #include "util/fs.h"
 
-__attribute__((noreturn)) static void fail(const struct oci_plan *plan,
+__attribute__((noreturn)) static void fail(const struct written_plan *plan,
                                            const struct amber_error *err)
 {
     sync_send(plan->sync_fd, SYNC_ERROR, 0, err);
@@ -69,7 +69,7 @@ __attribute__((noreturn)) static void fail(const struct oci_plan *plan,
 
 /* openat2 with the rootfs as "/": symlinks inside the image resolve inside
  * it, ".." stops at its top. */
-int oci_open_in_root(int rootfd, const char *path, int flags)
+static int written_open_in_root(int rootfd, const char *path, int flags)
 {
     struct open_how how = {
         .flags = (uint64_t)(flags | O_CLOEXEC),
@@ -87,7 +87,7 @@ int oci_open_in_root(int rootfd, const char *path, int flags)
 
 /* Create path inside the root (mkdir -p; the last component a file when
  * !dir) and return an O_PATH fd to it. */
-int oci_make_in_root(int rootfd, const char *path, bool dir, struct amber_error *err)
+static int written_make_in_root(int rootfd, const char *path, bool dir, struct amber_error *err)
 {
     char buf[4096];
     size_t len = strlen(path);
@@ -95,7 +95,7 @@ int oci_make_in_root(int rootfd, const char *path, bool dir, struct amber_error 
 
     if (len >= sizeof(buf))
         return amber_error_set(err, ENAMETOOLONG, "'%s'", path);
-    fd = oci_open_in_root(rootfd, path, O_PATH);
+    fd = written_open_in_root(rootfd, path, O_PATH);
     if (fd >= 0 || errno != ENOENT)
         return fd >= 0 ? fd : amber_error_errno(err, "open '%s' in the rootfs", path);
     memcpy(buf, path, len + 1);
@@ -110,7 +110,7 @@ int oci_make_in_root(int rootfd, const char *path, bool dir, struct amber_error 
             continue;
         save = buf[i];
         buf[i] = '\0';
-        fd = oci_open_in_root(rootfd, buf, O_PATH);
+        fd = written_open_in_root(rootfd, buf, O_PATH);
         if (fd >= 0) {
             if (!last)
                 close(fd);
@@ -127,7 +127,7 @@ int oci_make_in_root(int rootfd, const char *path, bool dir, struct amber_error 
         slash = strrchr(buf, '/');
         name = slash + 1;
         *slash = '\0';
-        pfd = oci_open_in_root(rootfd, buf[0] == '\0' ? "/" : buf, O_PATH | O_DIRECTORY);
+        pfd = written_open_in_root(rootfd, buf[0] == '\0' ? "/" : buf, O_PATH | O_DIRECTORY);
         *slash = '/';
         if (pfd < 0) {
             amber_error_errno(err, "open the parent of '%s' in the rootfs", buf);
@@ -152,7 +152,7 @@ int oci_make_in_root(int rootfd, const char *path, bool dir, struct amber_error 
         close(pfd);
         buf[i] = save;
         if (last) {
-            fd = oci_open_in_root(rootfd, buf, O_PATH);
+            fd = written_open_in_root(rootfd, buf, O_PATH);
             if (fd < 0)
                 return amber_error_errno(err, "open '%s' in the rootfs", buf);
             return fd;
@@ -161,7 +161,7 @@ int oci_make_in_root(int rootfd, const char *path, bool dir, struct amber_error 
     return amber_error_set(err, EINVAL, "'%s': empty path", path);
 }
 
-int oci_remount(const char *target, unsigned long flags, struct amber_error *err)
+static int written_remount(const char *target, unsigned long flags, struct amber_error *err)
 {
     unsigned long f = MS_BIND | MS_REMOUNT | (flags & ~(MS_REC | MS_BIND | MS_REMOUNT));
 
@@ -231,7 +231,7 @@ static int copy_tree(int src, int dst, struct amber_error *err)
     return 0;
 }
 
-static int do_mount(const struct oci_plan *plan, int rootfd, const struct oci_mount *m,
+static int do_mount(const struct written_plan *plan, int rootfd, const struct amber_mount_entry *m,
                     struct amber_error *err)
 {
     struct stat st;
@@ -246,13 +246,13 @@ static int do_mount(const struct oci_plan *plan, int rootfd, const struct oci_mo
             return amber_error_errno(err, "mount '%s': source '%s'", m->dst, m->src);
         dir = S_ISDIR(st.st_mode);
     }
-    tfd = oci_make_in_root(rootfd, m->dst, dir, err);
+    tfd = written_make_in_root(rootfd, m->dst, dir, err);
     if (tfd < 0)
         return amber_error_prefix(err, "mount '%s'", m->dst);
     snprintf(target, sizeof(target), "/proc/self/fd/%d", tfd);
     if (m->copy_up) {
         /* What the image has there, reachable after the tmpfs covers it. */
-        below = oci_open_in_root(rootfd, m->dst, O_RDONLY | O_DIRECTORY);
+        below = written_open_in_root(rootfd, m->dst, O_RDONLY | O_DIRECTORY);
         if (below < 0)
             return amber_error_errno(err, "mount '%s': tmpcopyup", m->dst);
     }
@@ -263,7 +263,8 @@ static int do_mount(const struct oci_plan *plan, int rootfd, const struct oci_mo
         /* A container sees its own cgroup only through a cgroup namespace
          * on a unified host; elsewhere it gets an empty read-only tmpfs
          * rather than the host's hierarchy (docs/oci.md). */
-        bool v2 = cgroup_detect_layout() == CGROUP_LAYOUT_V2 && plan->oci->ns_new[OCI_NS_CGROUP];
+        bool v2 = cgroup_detect_layout() == CGROUP_LAYOUT_V2 &&
+                  plan->spec->written.ns_new[AMBER_NS_CGROUP];
         if (v2) {
             if (mount("cgroup2", target, "cgroup2", flags, NULL) < 0)
                 return amber_error_errno(err, "mount cgroup2 on '%s'", m->dst);
@@ -293,7 +294,7 @@ static int do_mount(const struct oci_plan *plan, int rootfd, const struct oci_mo
     /* The fd names what was there before the mount: reopen it to reach the
      * new mount for the remount, the copy and the propagation change. */
     close(tfd);
-    tfd = oci_open_in_root(rootfd, m->dst, O_PATH);
+    tfd = written_open_in_root(rootfd, m->dst, O_PATH);
     if (tfd < 0)
         return amber_error_errno(err, "mount '%s': reopen", m->dst);
     snprintf(target, sizeof(target), "/proc/self/fd/%d", tfd);
@@ -305,7 +306,7 @@ static int do_mount(const struct oci_plan *plan, int rootfd, const struct oci_mo
     }
     if ((flags & (MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC | MS_NOATIME | MS_NODIRATIME |
                   MS_RELATIME | MS_STRICTATIME)) != 0 &&
-        oci_remount(target, flags, err) < 0)
+        written_remount(target, flags, err) < 0)
         return amber_error_prefix(err, "mount '%s'", m->dst);
     if (m->propagation != 0 && mount(NULL, target, NULL, m->propagation, NULL) < 0)
         return amber_error_errno(err, "mount '%s': set propagation", m->dst);
@@ -315,31 +316,31 @@ static int do_mount(const struct oci_plan *plan, int rootfd, const struct oci_mo
 /* /dev/null, zero, full, random, urandom, tty: bound from the host (works
  * in a user namespace too, where mknod does not), unless the image or the
  * config already put something there. */
-static int default_devices(const struct oci_plan *plan, int rootfd, struct amber_error *err)
+static int default_devices(const struct written_plan *plan, int rootfd, struct amber_error *err)
 {
     static const char *const links[][2] = {{"fd", "/proc/self/fd"},
                                            {"stdin", "/proc/self/fd/0"},
                                            {"stdout", "/proc/self/fd/1"},
                                            {"stderr", "/proc/self/fd/2"}};
-    const struct amber_oci *oci = plan->oci;
-    cleanup_close int devfd = oci_make_in_root(rootfd, "/dev", true, err);
+    const struct amber_written *oci = &plan->spec->written;
+    cleanup_close int devfd = written_make_in_root(rootfd, "/dev", true, err);
 
     if (devfd < 0)
         return -1;
     for (size_t i = 0; i < oci->ndevices; i++) {
-        const struct oci_device *d = &oci->devices[i];
+        const struct amber_device *d = &oci->devices[i];
         cleanup_close int tfd = -1;
         char target[64];
         mode_t type = d->type == 'b' ? S_IFBLK : d->type == 'p' ? S_IFIFO : S_IFCHR;
 
-        if (plan->host_root && !oci->ns_new[OCI_NS_USER]) {
+        if (plan->host_root && !oci->ns_new[AMBER_NS_USER]) {
             cleanup_close int pfd = -1;
             char parent[4096];
             char *slash;
             snprintf(parent, sizeof(parent), "%s", d->path);
             slash = strrchr(parent, '/');
             *slash = '\0';
-            pfd = oci_make_in_root(rootfd, parent[0] ? parent : "/", true, err);
+            pfd = written_make_in_root(rootfd, parent[0] ? parent : "/", true, err);
             if (pfd < 0)
                 return -1;
             unlinkat(pfd, slash + 1, 0);
@@ -351,7 +352,7 @@ static int default_devices(const struct oci_plan *plan, int rootfd, struct amber
                 return amber_error_errno(err, "linux.devices: chown/chmod '%s'", d->path);
             continue;
         }
-        tfd = oci_make_in_root(rootfd, d->path, false, err);
+        tfd = written_make_in_root(rootfd, d->path, false, err);
         if (tfd < 0)
             return -1;
         snprintf(target, sizeof(target), "/proc/self/fd/%d", tfd);
@@ -417,10 +418,10 @@ static int parent_mount_private(const char *rootfs, struct amber_error *err)
     return 0;
 }
 
-static int setup_root(const struct oci_plan *plan, const char *state, struct amber_error *err)
+static int setup_root(const struct written_plan *plan, const char *state, struct amber_error *err)
 {
     const struct amber_spec *spec = plan->spec;
-    const struct amber_oci *oci = plan->oci;
+    const struct amber_written *oci = &plan->spec->written;
     cleanup_close int rootfd = -1;
 
     /* linux.rootfsPropagation (default rslave, as runc: the host's later
@@ -444,7 +445,7 @@ static int setup_root(const struct oci_plan *plan, const char *state, struct amb
     if (spec->tty) {
         /* The pty is bound here later (console_setup); the file must exist
          * before the root may turn read-only. */
-        int fd = oci_make_in_root(rootfd, "/dev/console", false, err);
+        int fd = written_make_in_root(rootfd, "/dev/console", false, err);
         if (fd < 0)
             return amber_error_prefix(err, "process.terminal");
         close(fd);
@@ -452,14 +453,14 @@ static int setup_root(const struct oci_plan *plan, const char *state, struct amb
     /* The process's cwd is created when missing, as runc does: here,
      * before the root may turn read-only. */
     if (spec->workdir != NULL) {
-        int fd = oci_make_in_root(rootfd, spec->workdir, true, err);
+        int fd = written_make_in_root(rootfd, spec->workdir, true, err);
         if (fd < 0)
             return amber_error_prefix(err, "process.cwd");
         close(fd);
     }
-    if (oci->nhooks[OCI_HOOK_CREATE_CONTAINER] > 0 &&
-        oci_hooks_run(oci->hooks[OCI_HOOK_CREATE_CONTAINER], oci->nhooks[OCI_HOOK_CREATE_CONTAINER],
-                      "createContainer", state, err) < 0)
+    if (oci->nhooks[AMBER_HOOK_CREATE_CONTAINER] > 0 &&
+        hooks_run(oci->hooks[AMBER_HOOK_CREATE_CONTAINER], oci->nhooks[AMBER_HOOK_CREATE_CONTAINER],
+                  "createContainer", state, err) < 0)
         return -1;
     if (fchdir(rootfd) < 0)
         return amber_error_errno(err, "chdir to the rootfs");
@@ -546,7 +547,7 @@ static int lock_proc_entries(const char *dst, struct amber_error *err)
                 continue;
             return amber_error_errno(err, "bind procfs entry '%s' read-only", path);
         }
-        if (!batch && oci_remount(path, MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, err) < 0)
+        if (!batch && written_remount(path, MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, err) < 0)
             return -1;
         nbound++;
     }
@@ -564,9 +565,9 @@ static int lock_proc_entries(const char *dst, struct amber_error *err)
     return 0;
 }
 
-static int apply_paths(const struct oci_plan *plan, struct amber_error *err)
+static int apply_paths(const struct written_plan *plan, struct amber_error *err)
 {
-    const struct amber_oci *oci = plan->oci;
+    const struct amber_written *oci = &plan->spec->written;
     const char *first_dir = NULL;
 
     for (size_t i = 0; oci->sysctl != NULL && oci->sysctl[i] != NULL; i++) {
@@ -612,7 +613,7 @@ static int apply_paths(const struct oci_plan *plan, struct amber_error *err)
                 continue;
             return amber_error_errno(err, "linux.readonlyPaths '%s'", p);
         }
-        if (oci_remount(p, MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, err) < 0)
+        if (written_remount(p, MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, err) < 0)
             return amber_error_prefix(err, "linux.readonlyPaths");
     }
     if (root_is_host_root()) {
@@ -621,15 +622,15 @@ static int apply_paths(const struct oci_plan *plan, struct amber_error *err)
                 lock_proc_entries(oci->mounts[i].dst, err) < 0)
                 return -1;
     }
-    if (oci->root_readonly && oci_remount("/", MS_RDONLY, err) < 0)
+    if (oci->root_readonly && written_remount("/", MS_RDONLY, err) < 0)
         return amber_error_prefix(err, "root.readonly");
     return 0;
 }
 
 /* --console-socket: a pty from the container's own devpts; the master
  * goes to the engine, the terminal becomes the process's stdio. */
-int oci_console_send(int sock, unsigned short rows, unsigned short cols, char *name, size_t namecap,
-                     struct amber_error *err)
+int written_console_send(int sock, unsigned short rows, unsigned short cols, char *name,
+                         size_t namecap, struct amber_error *err)
 {
     cleanup_close int master = -1;
     int unlock = 0, n = -1, slave;
@@ -659,12 +660,12 @@ int oci_console_send(int sock, unsigned short rows, unsigned short cols, char *n
 /* --console-socket: the pty goes to the engine; its terminal becomes the
  * process's stdio and the spec's /dev/console (created in setup_root,
  * before the root may turn read-only). */
-static int console_setup(const struct oci_plan *plan, int *slave, struct amber_error *err)
+static int console_setup(const struct written_plan *plan, int *slave, struct amber_error *err)
 {
     char name[64];
 
-    *slave = oci_console_send(plan->console_fd, plan->oci->console_rows, plan->oci->console_cols,
-                              name, sizeof(name), err);
+    *slave = written_console_send(plan->console_fd, plan->spec->written.console_rows,
+                                  plan->spec->written.console_cols, name, sizeof(name), err);
     if (*slave < 0)
         return -1;
     close(plan->console_fd);
@@ -673,10 +674,10 @@ static int console_setup(const struct oci_plan *plan, int *slave, struct amber_e
     return 0;
 }
 
-int oci_apply_process(const struct amber_spec *spec, const struct amber_oci *oci,
-                      const struct seccomp_program *seccomp, bool setgroups_ok,
-                      struct amber_error *err)
+int written_apply_process(const struct amber_spec *spec, const struct seccomp_program *seccomp,
+                          bool setgroups_ok, struct amber_error *err)
 {
+    const struct amber_written *oci = &spec->written;
     /* The launch sequence's process steps, with the bundle's choices. */
     gid_t groups[64];
     size_t ngroups = spec->ngroups < 64 ? spec->ngroups : 64;
@@ -705,7 +706,7 @@ int oci_apply_process(const struct amber_spec *spec, const struct amber_oci *oci
 
 /* What execvp would run: args[0] if it has a '/', else the first match
  * on the process's PATH (its env, else the default). */
-int oci_find_executable(const struct amber_spec *spec, struct amber_error *err)
+int written_find_executable(const struct amber_spec *spec, struct amber_error *err)
 {
     const char *name = spec->argv[0];
     const char *path = "/bin:/usr/bin"; /* execvp's own default without PATH */
@@ -763,22 +764,35 @@ __attribute__((noreturn)) static void die_after_ready(const struct amber_error *
     _exit(status ? status : AMBER_EXIT_INTERNAL);
 }
 
-void oci_child(const struct oci_plan *plan)
+void written_child(const struct written_plan *plan)
 {
     const struct amber_spec *spec = plan->spec;
-    const struct amber_oci *oci = plan->oci;
+    const struct amber_written *oci = &plan->spec->written;
     struct amber_error err;
     struct sync_msg msg;
     int unshare_flags = 0;
     int tty = -1;
-    bool userns = oci->ns_new[OCI_NS_USER];
+    bool userns = oci->ns_new[AMBER_NS_USER];
     char *state;
 
     amber_error_clear(&err);
-    /* 1. The flock belongs to `create`; held here it would block every
-     * verb on this container until the process execs. */
-    if (plan->lock_fd >= 0)
-        close(plan->lock_fd);
+    /* 1. Nothing the caller had open but the preserved fds and the plan's
+     * own reaches the container (a state lock held here would block every
+     * verb on it until the process execs). */
+    {
+        int keep[3 + AMBER_NS_COUNT + CGROUP_MAX_PATHS];
+        int nkeep = 0;
+        keep[nkeep++] = plan->sync_fd;
+        keep[nkeep++] = plan->fifo_fd;
+        keep[nkeep++] = plan->console_fd;
+        for (int t = 0; t < AMBER_NS_COUNT; t++)
+            keep[nkeep++] = plan->ns_fds[t];
+        for (int i = 0; i < plan->ncgroup_fds; i++)
+            keep[nkeep++] = plan->cgroup_fds[i];
+        /* The plan's fds are all above the preserved ones. */
+        if (seal_fds_from(3 + plan->preserve_fds, keep, (size_t)nkeep, &err) < 0)
+            fail(plan, &err);
+    }
     /* Until it execs, this process is amber's own, visible to whatever
      * runs in the container (an `exec` into a created container, a hook):
      * without the caller's environment and, after GO, non-dumpable
@@ -805,7 +819,8 @@ void oci_child(const struct oci_plan *plan)
      * /proc files no longer have). */
     seal_undumpable();
     /* Hooks run from here read the state with our pid on the host. */
-    state = oci_state_doc(oci->id, "creating", (pid_t)msg.status, oci->bundle, oci->annotations, 0);
+    state =
+        written_state_doc(oci->id, "creating", (pid_t)msg.status, oci->bundle, oci->annotations, 0);
     if (oci->has_oom_score_adj) {
         char v[16];
         snprintf(v, sizeof(v), "%d", oci->oom_score_adj);
@@ -821,36 +836,36 @@ void oci_child(const struct oci_plan *plan)
         fail(plan, &err);
     }
     seal_undumpable(); /* after any uid change (fs.suid_dumpable) */
-    for (int t = 0; t < OCI_NS_COUNT; t++) {
-        if (plan->ns_fds[t] < 0 || t == OCI_NS_PID)
+    for (int t = 0; t < AMBER_NS_COUNT; t++) {
+        if (plan->ns_fds[t] < 0 || t == AMBER_NS_PID)
             continue;
         if (setns(plan->ns_fds[t], 0) < 0) {
-            amber_error_errno(&err, "linux.namespaces: join %s namespace '%s'", oci_ns_name(t),
+            amber_error_errno(&err, "linux.namespaces: join %s namespace '%s'", amber_ns_name(t),
                               oci->ns_path[t]);
             fail(plan, &err);
         }
         close(plan->ns_fds[t]);
     }
-    if (oci->ns_new[OCI_NS_MNT])
+    if (oci->ns_new[AMBER_NS_MNT])
         unshare_flags |= CLONE_NEWNS;
-    if (oci->ns_new[OCI_NS_NET])
+    if (oci->ns_new[AMBER_NS_NET])
         unshare_flags |= CLONE_NEWNET;
-    if (oci->ns_new[OCI_NS_IPC])
+    if (oci->ns_new[AMBER_NS_IPC])
         unshare_flags |= CLONE_NEWIPC;
-    if (oci->ns_new[OCI_NS_UTS])
+    if (oci->ns_new[AMBER_NS_UTS])
         unshare_flags |= CLONE_NEWUTS;
-    if (oci->ns_new[OCI_NS_CGROUP])
+    if (oci->ns_new[AMBER_NS_CGROUP])
         unshare_flags |= CLONE_NEWCGROUP;
     if (unshare_flags != 0 && unshare(unshare_flags) < 0) {
         amber_error_errno(&err, "linux.namespaces: create the namespaces");
         fail(plan, &err);
     }
-    if (oci->ns_new[OCI_NS_NET] && net_loopback_up(&err) < 0)
+    if (oci->ns_new[AMBER_NS_NET] && net_loopback_up(&err) < 0)
         fail(plan, &err);
 
     /* 3. */
-    if (oci->nhooks[OCI_HOOK_PRESTART] + oci->nhooks[OCI_HOOK_CREATE_RUNTIME] > 0) {
-        if (sync_send(plan->sync_fd, OCI_SYNC_HOOKS, 0, NULL) < 0 ||
+    if (oci->nhooks[AMBER_HOOK_PRESTART] + oci->nhooks[AMBER_HOOK_CREATE_RUNTIME] > 0) {
+        if (sync_send(plan->sync_fd, WRITTEN_SYNC_HOOKS, 0, NULL) < 0 ||
             sync_recv(plan->sync_fd, &msg) != 1 || msg.type != SYNC_GO)
             _exit(AMBER_EXIT_INTERNAL);
     }
@@ -862,12 +877,12 @@ void oci_child(const struct oci_plan *plan)
     /* 5. */
     if (apply_paths(plan, &err) < 0)
         fail(plan, &err);
-    if (oci->ns_new[OCI_NS_UTS] && spec->hostname != NULL &&
+    if (oci->ns_new[AMBER_NS_UTS] && spec->hostname != NULL &&
         sethostname(spec->hostname, strlen(spec->hostname)) < 0) {
         amber_error_errno(&err, "hostname '%s'", spec->hostname);
         fail(plan, &err);
     }
-    if (oci->ns_new[OCI_NS_UTS] && oci->domainname != NULL &&
+    if (oci->ns_new[AMBER_NS_UTS] && oci->domainname != NULL &&
         setdomainname(oci->domainname, strlen(oci->domainname)) < 0) {
         amber_error_errno(&err, "domainname '%s'", oci->domainname);
         fail(plan, &err);
@@ -883,13 +898,13 @@ void oci_child(const struct oci_plan *plan)
     }
 
     /* 6. */
-    if (oci_apply_process(spec, oci, oci->has_seccomp ? &oci->seccomp : NULL,
-                          !userns || plan->host_root, &err) < 0)
+    if (written_apply_process(spec, oci->has_seccomp ? &oci->seccomp : NULL,
+                              !userns || plan->host_root, &err) < 0)
         fail(plan, &err);
 
     /* An engine learns at create, not after start, that the command is
      * missing. */
-    if (oci_find_executable(spec, &err) < 0)
+    if (written_find_executable(spec, &err) < 0)
         fail(plan, &err);
 
     /* 7. */
@@ -898,18 +913,18 @@ void oci_child(const struct oci_plan *plan)
     if (plan->detach) {
         /* The parent has saved the state and is about to exit: from now on
          * the container must survive it. The ack tells it we did. */
-        if (sync_recv(plan->sync_fd, &msg) != 1 || msg.type != OCI_SYNC_DETACH)
+        if (sync_recv(plan->sync_fd, &msg) != 1 || msg.type != WRITTEN_SYNC_DETACH)
             _exit(AMBER_EXIT_INTERNAL);
         prctl(PR_SET_PDEATHSIG, 0);
-        if (sync_send(plan->sync_fd, OCI_SYNC_ACK, 0, NULL) < 0)
+        if (sync_send(plan->sync_fd, WRITTEN_SYNC_ACK, 0, NULL) < 0)
             _exit(AMBER_EXIT_INTERNAL);
     }
     close(plan->sync_fd);
     if (plan->fifo_fd >= 0)
         wait_for_start(plan->fifo_fd);
-    if (oci->nhooks[OCI_HOOK_START_CONTAINER] > 0 &&
-        oci_hooks_run(oci->hooks[OCI_HOOK_START_CONTAINER], oci->nhooks[OCI_HOOK_START_CONTAINER],
-                      "startContainer", state, &err) < 0)
+    if (oci->nhooks[AMBER_HOOK_START_CONTAINER] > 0 &&
+        hooks_run(oci->hooks[AMBER_HOOK_START_CONTAINER], oci->nhooks[AMBER_HOOK_START_CONTAINER],
+                  "startContainer", state, &err) < 0)
         die_after_ready(&err, 0);
     if (oci->has_seccomp && oci->no_new_privs && seccomp_program_load(&oci->seccomp, &err) < 0)
         die_after_ready(&err, 0);
@@ -917,17 +932,17 @@ void oci_child(const struct oci_plan *plan)
     die_after_ready(&err, err.status);
 }
 
-int oci_hooks_run(const struct oci_hook *hooks, size_t n, const char *kind, const char *state,
-                  struct amber_error *err)
+int hooks_run(const struct amber_hook_cmd *hooks, size_t n, const char *kind, const char *state,
+              struct amber_error *err)
 {
-    return oci_hooks_run_from(hooks, 0, n, kind, state, err);
+    return hooks_run_from(hooks, 0, n, kind, state, err);
 }
 
-int oci_hooks_run_from(const struct oci_hook *hooks, size_t first, size_t n, const char *kind,
-                       const char *state, struct amber_error *err)
+int hooks_run_from(const struct amber_hook_cmd *hooks, size_t first, size_t n, const char *kind,
+                   const char *state, struct amber_error *err)
 {
     for (size_t i = first; i < n; i++) {
-        const struct oci_hook *h = &hooks[i];
+        const struct amber_hook_cmd *h = &hooks[i];
         int in[2], st = 0;
         pid_t pid;
         long waited_ms = 0;
