@@ -602,6 +602,37 @@ int cgroup_write(const char *dir, const char *file, const char *value, struct am
     return fs_write_file(path, value, strlen(value), 0, 0, err);
 }
 
+int cgroup_write_each(const char *dir, const char *file, const char *const *values, size_t n,
+                      struct amber_error *err)
+{
+    char path[PATH_MAX];
+    cleanup_close int fd = -1;
+
+    if (n == 0)
+        return 0;
+    if (join_path(path, sizeof(path), dir, file, err) < 0)
+        return -1;
+    if (described) {
+        for (size_t i = 0; i < n; i++)
+            if (cgroup_write(dir, file, values[i], err) < 0)
+                return -1;
+        return 0;
+    }
+    fd = open(path, O_WRONLY | O_CLOEXEC);
+    if (fd < 0)
+        return amber_error_errno(err, "open '%s'", path);
+    for (size_t i = 0; i < n; i++) {
+        size_t len = strlen(values[i]);
+        ssize_t w;
+        do
+            w = write(fd, values[i], len);
+        while (w < 0 && errno == EINTR);
+        if (w != (ssize_t)len)
+            return amber_error_errno(err, "write '%s' to '%s'", values[i], path);
+    }
+    return 0;
+}
+
 int cgroup_read_text(const char *dir, const char *file, char *buf, size_t cap,
                      struct amber_error *err)
 {

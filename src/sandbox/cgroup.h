@@ -208,6 +208,10 @@ int cgroup_read_text(const char *dir, const char *file, char *buf, size_t cap,
                      struct amber_error *err);
 /* Write value to dir/file in one write(). */
 int cgroup_write(const char *dir, const char *file, const char *value, struct amber_error *err);
+/* The same for n values, one write(2) each through one open (a v1
+ * devices.allow takes one rule per write). */
+int cgroup_write_each(const char *dir, const char *file, const char *const *values, size_t n,
+                      struct amber_error *err);
 /* Read a file holding one number. Returns 1, 0 when the file does not exist
  * (controller or kernel feature absent), -1 on error. */
 int cgroup_read_u64(const char *dir, const char *file, uint64_t *out, struct amber_error *err);

@@ -172,6 +172,35 @@ static int v1_cpuset(const char *dir, const struct cgroup_limits *l, struct ambe
     return 0;
 }
 
+/* Consecutive rules to the same file go through one open. */
+#define AMBER_DEVRULE_BATCH 32
+struct devrule_batch {
+    const char *file;
+    const char *values[AMBER_DEVRULE_BATCH];
+    char text[AMBER_DEVRULE_BATCH][48];
+    size_t n;
+};
+
+static int batch_flush(const char *dir, struct devrule_batch *b, struct amber_error *err)
+{
+    int rc = cgroup_write_each(dir, b->file, b->values, b->n, err);
+    b->n = 0;
+    return rc;
+}
+
+static int batch_add(const char *dir, struct devrule_batch *b, const char *file, const char *v,
+                     struct amber_error *err)
+{
+    if (b->n > 0 && (strcmp(b->file, file) != 0 || b->n == AMBER_DEVRULE_BATCH) &&
+        batch_flush(dir, b, err) < 0)
+        return -1;
+    b->file = file;
+    snprintf(b->text[b->n], sizeof(b->text[b->n]), "%s", v);
+    b->values[b->n] = b->text[b->n];
+    b->n++;
+    return 0;
+}
+
 static int v1_devices(const char *dir, const struct cgroup_limits *l, struct amber_error *err)
 {
     /* The rules in order, then the devices every container gets (the ones
@@ -179,6 +208,7 @@ static int v1_devices(const char *dir, const struct cgroup_limits *l, struct amb
     static const char *const defaults[] = {"c *:* m",   "b *:* m",   "c 1:3 rwm",  "c 1:5 rwm",
                                            "c 1:7 rwm", "c 1:8 rwm", "c 1:9 rwm",  "c 5:0 rwm",
                                            "c 5:1 rwm", "c 5:2 rwm", "c 136:* rwm"};
+    struct devrule_batch b = {.n = 0};
     char v[96];
 
     if (l->ndevrules == 0)
@@ -199,22 +229,22 @@ static int v1_devices(const char *dir, const struct cgroup_limits *l, struct amb
             snprintf(v, sizeof(v), "a");
         else
             snprintf(v, sizeof(v), "%c %s:%s %s", d->type, maj, min, d->access);
-        if (cgroup_write(dir, d->allow ? "devices.allow" : "devices.deny", v, err) < 0)
+        if (batch_add(dir, &b, d->allow ? "devices.allow" : "devices.deny", v, err) < 0)
             return -1;
     }
     for (size_t i = 0; i < 2; i++)
-        if (cgroup_write(dir, "devices.allow", defaults[i], err) < 0)
+        if (batch_add(dir, &b, "devices.allow", defaults[i], err) < 0)
             return -1;
     for (int i = 0; i < amber_default_devices_count; i++) {
         snprintf(v, sizeof(v), "c %d:%d rwm", amber_default_devices[i].major,
                  amber_default_devices[i].minor);
-        if (cgroup_write(dir, "devices.allow", v, err) < 0)
+        if (batch_add(dir, &b, "devices.allow", v, err) < 0)
             return -1;
     }
     for (size_t i = 2; i < sizeof(defaults) / sizeof(defaults[0]); i++)
-        if (cgroup_write(dir, "devices.allow", defaults[i], err) < 0)
+        if (batch_add(dir, &b, "devices.allow", defaults[i], err) < 0)
             return -1;
-    return 0;
+    return batch_flush(dir, &b, err);
 }
 
 static int v2_write(const char *dir, const struct cgroup_limits *l, struct amber_error *err)
