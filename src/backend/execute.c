@@ -62,6 +62,22 @@ static void forward_signals(const struct amber_backend *backend, struct amber_in
     }
 }
 
+/* A hook with what a supervisor records of the instance; -1 if it says stop. */
+static int call_hook(const struct amber_backend *backend, struct amber_instance *inst,
+                     int (*fn)(const struct amber_started *, void *), void *data,
+                     struct amber_error *err)
+{
+    struct amber_started st = {0, NULL, 0, {-1, -1, -1, -1, -1, -1, -1, -1}, NULL};
+
+    if (fn == NULL)
+        return 0;
+    if (backend->describe != NULL)
+        backend->describe(inst, &st);
+    if (fn(&st, data) != 0)
+        return amber_error_set(err, 0, "stopped before it was started");
+    return 0;
+}
+
 int amber_execute(const struct amber_backend *backend, const struct amber_spec *spec,
                   const struct amber_hooks *hooks, struct amber_result *res,
                   struct amber_error *err)
@@ -97,32 +113,20 @@ int amber_execute(const struct amber_backend *backend, const struct amber_spec *
         close(sfd);
         return -1;
     }
-    if (hooks != NULL && hooks->prepared != NULL) {
-        struct amber_started st = {0, NULL, 0, {-1, -1, -1, -1, -1, -1, -1, -1}, NULL};
-        if (backend->describe != NULL)
-            backend->describe(inst, &st);
-        if (hooks->prepared(&st, hooks->data) != 0) {
-            amber_error_set(err, 0, "stopped before it was started");
-            backend->destroy(inst);
-            close(sfd);
-            return -1;
-        }
+    if (hooks != NULL && call_hook(backend, inst, hooks->prepared, hooks->data, err) < 0) {
+        backend->destroy(inst);
+        close(sfd);
+        return -1;
     }
     if (backend->start(inst, err) < 0) {
         backend->destroy(inst);
         close(sfd);
         return -1;
     }
-    if (hooks != NULL && hooks->started != NULL) {
-        struct amber_started st = {0, NULL, 0, {-1, -1, -1, -1, -1, -1, -1, -1}, NULL};
-        if (backend->describe != NULL)
-            backend->describe(inst, &st);
-        if (hooks->started(&st, hooks->data) != 0) {
-            amber_error_set(err, 0, "stopped before it was started");
-            backend->destroy(inst);
-            close(sfd);
-            return -1;
-        }
+    if (hooks != NULL && call_hook(backend, inst, hooks->started, hooks->data, err) < 0) {
+        backend->destroy(inst);
+        close(sfd);
+        return -1;
     }
     if (spec->hold) {
         if (backend->release == NULL || backend->release(inst, err) < 0) {

@@ -1393,6 +1393,44 @@ class OciFds(OciCase):
             self.assertEqual(self.amber("delete", cid).returncode, 0)
 
 
+    def test_first_process_holds_nothing_of_the_caller(self):
+        # Until start, the container's first process is amber's own code,
+        # visible to whatever enters the container. A descriptor the engine
+        # leaked to create (not passed with --preserve-fds) must already be
+        # closed there, not merely close-on-exec; so must create's lock on
+        # the state dir.
+        if os.geteuid() != 0:
+            self.skipTest("reading another process's /proc/PID/fd needs root here")
+        secret = os.path.join(self.dir, "leaked-secret")
+        with open(secret, "w") as f:
+            f.write("caller only\n")
+        cid = self.new_id("leak")
+        b = self.bundle(["true"])
+        fd = os.open(secret, os.O_RDONLY)
+        out = os.path.join(self.dir, cid + ".out")
+        err = os.path.join(self.dir, cid + ".err")
+        try:
+            # Files, not pipes: the container keeps create's stdout.
+            with open(out, "w") as o, open(err, "w") as e:
+                r = subprocess.run([AMBER, "--root", self.root, "create", "--bundle", b, cid],
+                                   pass_fds=(fd,), stdin=subprocess.DEVNULL, stdout=o,
+                                   stderr=e, timeout=TIMEOUT, cwd="/")
+        finally:
+            os.close(fd)
+        self.assertEqual(r.returncode, 0, self.output(cid, "err"))
+        pid = self.state(cid)["pid"]
+        targets = []
+        for n in os.listdir("/proc/%d/fd" % pid):
+            try:
+                targets.append(os.readlink("/proc/%d/fd/%s" % (pid, n)))
+            except OSError:
+                pass
+        self.assertNotIn(secret, targets)
+        self.assertFalse([t for t in targets if t.startswith(self.root)
+                          and not t.endswith("exec.fifo")], targets)
+        self.assertEqual(self.amber("delete", "--force", cid).returncode, 0)
+
+
 # ==========================================================================
 # bad input (any user)
 # ==========================================================================

@@ -39,6 +39,30 @@ static void fds(void)
     close(hi);
 }
 
+/* seal_fds_from leaves what is below min (the preserved fds) alone. */
+static void fds_from(void)
+{
+    int a = open_fd(), b = open_fd(), c = open_fd();
+    int keep[] = {c, a}; /* a is below min: kept anyway, not counted */
+    struct amber_error err;
+
+    CHECK(seal_fds_from(b, keep, 2, &err) == 0);
+    CHECK(is_open(a));
+    CHECK(!is_open(b));
+    CHECK(is_open(c));
+    close(a);
+    close(c);
+    {
+        /* More than 32 to keep (ignoring those below min) is an error,
+         * not a silent close. */
+        int many[40];
+        for (int i = 0; i < 40; i++)
+            many[i] = 100 + i;
+        CHECK(seal_fds_from(3, many, 40, &err) < 0);
+        CHECK_STR_CONTAINS(err.msg, "too many");
+    }
+}
+
 /* In a child: what /proc/self/environ shows after seal_environment, and
  * dumpability after seal_undumpable. */
 static void environment_and_dumpable(void)
@@ -89,6 +113,7 @@ static void environment_and_dumpable(void)
 int main(void)
 {
     fds();
+    fds_from();
     environment_and_dumpable();
     return test_finish("seal");
 }

@@ -452,8 +452,31 @@ static void digest(void)
     spec_free(&b);
 }
 
+/* The one table of namespace kinds: every kind has its /proc file, the
+ * OCI names map back, and exec's order starts with user, ends with mount. */
+static void namespaces(void)
+{
+    CHECK(amber_ns_by_name("network") == AMBER_NS_NET);
+    CHECK(amber_ns_by_name("mount") == AMBER_NS_MNT);
+    CHECK(amber_ns_by_name("mnt") == -1);
+    CHECK(amber_ns_by_name(NULL) == -1);
+    CHECK(AMBER_NS_USER == 0 && AMBER_NS_MNT == AMBER_NS_COUNT - 1);
+    for (int k = 0; k < AMBER_NS_COUNT; k++) {
+        char path[64];
+        CHECK(amber_ns_by_name(amber_ns_name(k)) == k);
+        CHECK(amber_ns_kinds[k].clone_flag != 0);
+        snprintf(path, sizeof(path), "/proc/self/ns/%s", amber_ns_file(k));
+        if (k != AMBER_NS_TIME && k != AMBER_NS_CGROUP) /* older kernels lack these */
+            CHECK(access(path, F_OK) == 0);
+    }
+    CHECK(amber_sysctl_ns("net.ipv4.ip_forward") == AMBER_NS_NET);
+    CHECK(amber_sysctl_ns("kernel.hostname=x") == AMBER_NS_UTS);
+    CHECK(amber_sysctl_ns("kernel.shmmax") == AMBER_NS_IPC);
+}
+
 int main(void)
 {
+    namespaces();
     flags();
     validate();
     reopeners();
