@@ -54,7 +54,9 @@ static void forward_signals(const struct amber_backend *backend, struct amber_in
          * from the kernel, like the SIGHUP of a terminal hangup that only
          * amber (the session leader) gets, is forwarded; with -t the
          * workload has its own terminal and WINCH becomes its new size. */
-        if (si.ssi_code == SI_KERNEL && !spec->tty &&
+        /* A spec taken as written gets a session of its own (OCI: setsid
+         * without a console), so the terminal reaches only amber. */
+        if (si.ssi_code == SI_KERNEL && !spec->tty && spec->defaults != AMBER_DEFAULTS_AS_WRITTEN &&
             (si.ssi_signo == SIGINT || si.ssi_signo == SIGQUIT || si.ssi_signo == SIGWINCH))
             continue;
         log_debug("forwarding signal %u to the workload", si.ssi_signo);
@@ -67,10 +69,12 @@ static int call_hook(const struct amber_backend *backend, struct amber_instance 
                      int (*fn)(const struct amber_started *, void *), void *data,
                      struct amber_error *err)
 {
-    struct amber_started st = {0, NULL, 0, {-1, -1, -1, -1, -1, -1, -1, -1}, NULL};
+    struct amber_started st = {.pid = 0};
 
     if (fn == NULL)
         return 0;
+    for (int i = 0; i < AMBER_NS_COUNT; i++)
+        st.nsfds[i] = -1;
     if (backend->describe != NULL)
         backend->describe(inst, &st);
     if (fn(&st, data) != 0)

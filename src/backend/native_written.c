@@ -288,7 +288,8 @@ int written_start(struct written_instance *x, struct amber_error *err)
      * for the clone below; later children (hooks, newuidmap) go back to
      * amber's own. */
     if (x->plan.ns_fds[AMBER_NS_PID] >= 0 &&
-        ((own_pidns = open("/proc/self/ns/pid_for_children", O_RDONLY | O_CLOEXEC)) < 0 ||
+        ((own_pidns = raise_fd(open("/proc/self/ns/pid_for_children", O_RDONLY | O_CLOEXEC),
+                               3 + w->preserve_fds)) < 0 ||
          setns(x->plan.ns_fds[AMBER_NS_PID], CLONE_NEWPID) < 0)) {
         amber_error_errno(err, "linux.namespaces: join pid namespace '%s'",
                           w->ns_path[AMBER_NS_PID]);
@@ -509,8 +510,7 @@ __attribute__((noreturn)) static void enter_child(const struct amber_spec *p,
     if (syscall(SYS_close_range, (unsigned)f->min, ~0U, CLOSE_RANGE_CLOEXEC) < 0)
         for (int fd = f->min; fd < 1024; fd++)
             fcntl(fd, F_SETFD, FD_CLOEXEC);
-    for (int fd = 3; fd < f->min; fd++)
-        fcntl(fd, F_SETFD, 0);
+    seal_preserved(f->min);
     amber_exec_workload(p, tty, &m.err);
 fail:
     m.failed = true;

@@ -204,7 +204,6 @@ int cmd_oci_create(int argc, char **argv, bool run)
     o.pid_file = pid_file;
     o.console_socket = console;
     o.hold = !run;
-    o.detach = !run || detach;
     if (cli_seal_exe() < 0)
         return 125;
     if (run && !detach) {

@@ -283,6 +283,8 @@ struct create_ctx {
     bool have_state;
     bool pid_written;
     int lock;
+    bool hook_failed; /* run: a hook of amber_execute failed, with hook_err */
+    struct amber_error hook_err;
 };
 
 static void recorded_of(const char *root, const struct container *c, struct amber_recorded *r,
@@ -298,6 +300,9 @@ static void create_undo(struct create_ctx *x)
 {
     struct amber_error ignore;
 
+    /* run gives its lock up while the container runs: take it back. */
+    if (x->have_state && x->lock < 0)
+        x->lock = state_lock(x->o->root, x->c.id, true, &ignore);
     if (x->pid_written)
         unlink(x->o->pid_file); /* it names a process that is gone */
     if (x->c.ncgroups > 0 || x->c.pid > 0) {
@@ -320,7 +325,7 @@ static void create_free(struct create_ctx *x)
 
 /* The spec of a bundle and the container's first state; on success the
  * state dir exists, holds the config and is locked (x->lock). */
-static int create_begin(struct create_ctx *x, const struct oci_create_opts *o,
+static int create_begin(struct create_ctx *x, const struct oci_create_opts *o, bool detach,
                         struct amber_error *err)
 {
     struct amber_written *w = &x->spec.written;
@@ -346,7 +351,7 @@ static int create_begin(struct create_ctx *x, const struct oci_create_opts *o,
     if (o->console_socket != NULL)
         w->console_socket = xstrdup(o->console_socket);
     w->preserve_fds = o->preserve_fds;
-    w->detach = o->detach;
+    w->detach = detach;
     w->created = now_real();
     if (o->hold)
         w->hold_fifo = state_path(o->root, o->id, "exec.fifo");
@@ -405,7 +410,7 @@ int oci_create(const struct oci_create_opts *o, pid_t *pid_out, struct amber_err
     x.o = o;
     x.lock = -1;
     spec_init(&x.spec);
-    if (create_begin(&x, o, err) < 0)
+    if (create_begin(&x, o, true, err) < 0)
         goto fail;
     if (x.b->prepare(&x.spec, &inst, err) < 0) {
         inst = NULL; /* destroyed by prepare */
@@ -414,6 +419,8 @@ int oci_create(const struct oci_create_opts *o, pid_t *pid_out, struct amber_err
     /* The cgroups on disk before any process joins them: if create is
      * killed from here on, delete still finds and removes them. */
     memset(&st, 0, sizeof(st));
+    for (int i = 0; i < AMBER_NS_COUNT; i++)
+        st.nsfds[i] = -1;
     x.b->describe(inst, &st);
     if (st.ncgroups > 0 && create_record(&x, &st, false, err) < 0)
         goto fail;
@@ -427,7 +434,7 @@ int oci_create(const struct oci_create_opts *o, pid_t *pid_out, struct amber_err
             goto fail;
         x.pid_written = true;
     }
-    if (o->detach && x.b->detach(inst, err) < 0)
+    if (x.b->detach(inst, err) < 0)
         goto fail;
     if (!o->hold)
         hooks_warn(&x.spec.written, &x.c, AMBER_HOOK_POSTSTART, "poststart", "running");
@@ -465,7 +472,8 @@ static int run_started(const struct amber_started *st, void *data)
     hooks_warn(&x->spec.written, &x->c, AMBER_HOOK_POSTSTART, "poststart", "running");
     return 0;
 fail:
-    log_error("%s", err.msg);
+    x->hook_failed = true;
+    x->hook_err = err;
     return -1;
 }
 
@@ -476,7 +484,8 @@ static int run_prepared(const struct amber_started *st, void *data)
     struct amber_error err;
 
     if (st->ncgroups > 0 && create_record(x, st, false, &err) < 0) {
-        log_error("%s", err.msg);
+        x->hook_failed = true;
+        x->hook_err = err;
         return -1;
     }
     return 0;
@@ -491,7 +500,9 @@ int oci_run(const struct oci_create_opts *o, struct amber_result *res, struct am
     x.o = o;
     x.lock = -1;
     spec_init(&x.spec);
-    if (create_begin(&x, o, err) < 0 || amber_execute(x.b, &x.spec, &hooks, res, err) < 0) {
+    if (create_begin(&x, o, false, err) < 0 || amber_execute(x.b, &x.spec, &hooks, res, err) < 0) {
+        if (x.hook_failed)
+            *err = x.hook_err; /* what failed, not "stopped before it was started" */
         create_undo(&x);
         create_free(&x);
         return -1;
@@ -547,7 +558,7 @@ int oci_kill(const char *root, const char *id, int sig, bool all, struct amber_e
         /* ESRCH: it ended since the check above (a reused pid is never
          * signalled). */
         if (container_backend(&c)->signal(&r, sig, all, err) < 0 && err->code != ESRCH)
-            rc = amber_error_prefix(err, "container '%s': signal %d", c.id, sig);
+            rc = -1;
     }
     state_unlock(lock);
     container_free(&c);

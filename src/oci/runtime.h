@@ -21,9 +21,9 @@ struct oci_create_opts {
     const char *console_socket; /* NULL = none */
     int preserve_fds;           /* fds 3..3+N-1 are passed to the process */
     bool hold;                  /* create: wait for `start` (else run at once) */
-    bool detach;                /* leave the process behind when amber exits */
 };
 
+/* create, or run --detach (!o->hold): the container outlives amber. */
 int oci_create(const struct oci_create_opts *o, pid_t *pid, struct amber_error *err);
 /* run without --detach: create, start and wait; res is the run's result
  * (its exit_code what `run` exits with). The container stays recorded

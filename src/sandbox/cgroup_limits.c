@@ -177,7 +177,7 @@ static int v1_cpuset(const char *dir, const struct cgroup_limits *l, struct ambe
 struct devrule_batch {
     const char *file;
     const char *values[AMBER_DEVRULE_BATCH];
-    char text[AMBER_DEVRULE_BATCH][48];
+    char text[AMBER_DEVRULE_BATCH][96];
     size_t n;
 };
 

@@ -59,6 +59,7 @@
 #include "sandbox/net.h"
 #include "util/cleanup.h"
 #include "util/fs.h"
+#include "util/log.h"
 
 __attribute__((noreturn)) static void fail(const struct written_plan *plan,
                                            const struct amber_error *err)
@@ -789,7 +790,9 @@ void written_child(const struct written_plan *plan)
             keep[nkeep++] = plan->ns_fds[t];
         for (int i = 0; i < plan->ncgroup_fds; i++)
             keep[nkeep++] = plan->cgroup_fds[i];
-        /* The plan's fds are all above the preserved ones. */
+        /* The plan's fds are all above the preserved ones. The log sink's
+         * fd goes too: nothing may write to its number later. */
+        amber_log_set_sink_fd(-1);
         if (seal_fds_from(3 + plan->preserve_fds, keep, (size_t)nkeep, &err) < 0)
             fail(plan, &err);
     }
@@ -809,8 +812,7 @@ void written_child(const struct written_plan *plan)
     if (syscall(SYS_close_range, 3U + (unsigned)plan->preserve_fds, ~0U, CLOSE_RANGE_CLOEXEC) < 0)
         for (int fd = 3 + plan->preserve_fds; fd < 1024; fd++)
             fcntl(fd, F_SETFD, FD_CLOEXEC);
-    for (int fd = 3; fd < 3 + plan->preserve_fds; fd++)
-        fcntl(fd, F_SETFD, 0);
+    seal_preserved(3 + plan->preserve_fds);
     prctl(PR_SET_PDEATHSIG, SIGKILL);
     if (sync_recv(plan->sync_fd, &msg) != 1 || msg.type != SYNC_GO)
         _exit(AMBER_EXIT_INTERNAL);

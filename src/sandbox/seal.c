@@ -134,6 +134,19 @@ int seal_fds_from(int min, const int *keep, size_t nkeep, struct amber_error *er
     return 0;
 }
 
+void seal_preserved(int min)
+{
+    for (int fd = 3; fd < min; fd++) {
+        int fl = fcntl(fd, F_GETFD);
+        if (fl < 0)
+            continue;
+        if (fl & FD_CLOEXEC)
+            close(fd);
+        else
+            fcntl(fd, F_SETFD, 0);
+    }
+}
+
 void seal_tty_reopen(int out[2])
 {
     for (int i = 0; i < 2; i++) {

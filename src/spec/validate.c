@@ -570,6 +570,25 @@ int spec_validate(struct amber_spec *spec, uid_t euid, struct amber_error *err)
     const struct amber_backend_caps *caps;
 
     spec->rootless = euid != 0;
+    if (spec->defaults == AMBER_DEFAULTS_AS_WRITTEN) {
+        /* Exactly as written: no default is filled in and no mode rule or
+         * flag limit applies (the front-end checked every field as it read
+         * it, the limits with spec_check_limit(), with its own field
+         * names); only what the backend can do. */
+        if (spec->backend == NULL)
+            spec->backend = xstrdup(amber_backend_default());
+        caps = amber_backend_caps(spec->backend);
+        if (caps == NULL)
+            return amber_error_set(err, 0, "--backend '%s': unknown backend (%s)", spec->backend,
+                                   amber_backend_names());
+        if (!caps->as_written)
+            return amber_error_set(err, 0, "the %s backend cannot run a spec as written",
+                                   spec->backend);
+        if (spec->hold && !caps->hold)
+            return amber_error_set(err, 0, "create: the %s backend cannot hold a workload",
+                                   spec->backend);
+        return 0;
+    }
     if (check_counts(spec, err) < 0)
         return -1;
     {
@@ -595,18 +614,6 @@ int spec_validate(struct amber_spec *spec, uid_t euid, struct amber_error *err)
     if (caps == NULL)
         return amber_error_set(err, 0, "--backend '%s': unknown backend (%s)", spec->backend,
                                amber_backend_names());
-    if (spec->defaults == AMBER_DEFAULTS_AS_WRITTEN) {
-        /* Exactly as written: no default is filled in and no mode rule
-         * applies (the front-end checked every field as it read it, the
-         * limits with spec_check_limit()); only what the backend can do. */
-        if (!caps->as_written)
-            return amber_error_set(err, 0, "the %s backend cannot run a spec as written",
-                                   spec->backend);
-        if (spec->hold && !caps->hold)
-            return amber_error_set(err, 0, "create: the %s backend cannot hold a workload",
-                                   spec->backend);
-        return 0;
-    }
     if (strict && !caps->isolates)
         return amber_error_set(err, 0,
                                "--backend %s: refused in strict-agent mode (it does not isolate)",

@@ -16,6 +16,7 @@ OciRootless run as any user: as an unprivileged one their bundles come from
 Environment:
   AMBER   the amber binary (default: <repo>/build/amber)
 """
+import fcntl
 import json
 import os
 import secrets
@@ -583,6 +584,49 @@ class OciLifecycle(OciCase):
         out, err = p.communicate(timeout=TIMEOUT)
         self.assertEqual((p.returncode, out), (3, "got-term\n"), err)
         self.assertEqual(os.listdir(self.root), [])
+
+    def test_run_foreground_ctrl_c_reaches_the_container(self):
+        # ^C on the terminal `amber run --bundle` runs on: the kernel sends
+        # SIGINT to amber's process group only (the container has a
+        # session of its own without a console), so amber must pass it on.
+        import pty
+        import termios
+        cid = self.new_id("ctrlc")
+        b = self.bundle(["sh", "-c", "trap 'echo got-int; exit 4' INT; echo ready; "
+                                     "while :; do sleep 0.05; done"])
+        master, slave = pty.openpty()
+
+        def own_terminal():
+            os.setsid()
+            fcntl.ioctl(0, termios.TIOCSCTTY, 0)
+        p = subprocess.Popen([AMBER, "--root", self.root, "run", "--bundle", b, cid],
+                             stdin=slave, stdout=slave, stderr=slave, preexec_fn=own_terminal,
+                             cwd="/")
+        os.close(slave)
+        got = b""
+        try:
+            deadline = time.monotonic() + TIMEOUT
+            while b"ready" not in got and time.monotonic() < deadline:
+                got += os.read(master, 1024)
+            self.assertIn(b"ready", got)
+            self.wait_status(cid, "running")
+            time.sleep(0.2)
+            os.write(master, b"\x03")  # the terminal's VINTR
+            self.assertEqual(p.wait(timeout=TIMEOUT), 4)
+        finally:
+            if p.poll() is None:
+                p.kill()
+                p.wait()
+            try:
+                while True:
+                    chunk = os.read(master, 1024)
+                    if not chunk:
+                        break
+                    got += chunk
+            except OSError:
+                pass
+            os.close(master)
+        self.assertIn(b"got-int", got)
 
     def test_run_detach(self):
         cid = self.new_id("rund")
@@ -1392,6 +1436,40 @@ class OciFds(OciCase):
                 self.assertNotIn("rc=0", got)
             self.assertEqual(self.amber("delete", cid).returncode, 0)
 
+
+    def test_no_amber_fd_in_a_gap_of_the_preserved_range(self):
+        # --preserve-fds 4 with only fd 3 open: amber's own descriptors
+        # (the state dir's lock, the run loop's signalfd) may land on 4..6,
+        # which the process would then inherit (a host directory fd in a
+        # container is an escape). Only what the engine passed may arrive.
+        data = os.path.join(self.dir, "gap-data")
+        with open(data, "w") as f:
+            f.write("x\n")
+        for verb in ("create", "run"):
+            cid = self.new_id("gap")
+            b = self.bundle(["sh", "-c", "for f in /proc/self/fd/*; do "
+                                         "echo \"$f $(readlink $f)\"; done"])
+            out = os.path.join(self.dir, cid + ".out")
+            err = os.path.join(self.dir, cid + ".err")
+            with open(out, "w") as o, open(err, "w") as e:
+                p = subprocess.run(
+                    ["sh", "-c", 'exec "$@" 3<"$0"', data, AMBER, "--root", self.root,
+                     verb, "--bundle", b, "--preserve-fds", "4", cid],
+                    stdin=subprocess.DEVNULL, stdout=o, stderr=e, timeout=TIMEOUT, cwd="/")
+            self.assertEqual(p.returncode, 0, self.output(cid, "err"))
+            if verb == "create":
+                self.assertEqual(self.amber("start", cid).returncode, 0)
+                self.wait_status(cid, "stopped")
+            got = self.output(cid)
+            # "N target"; the shell's own fd for the glob is gone by the
+            # time readlink runs (no target).
+            fds = {int(line.split()[0].rsplit("/", 1)[1]) for line in got.splitlines()
+                   if line.startswith("/proc/self/fd/") and len(line.split()) > 1}
+            self.assertIn(3, fds, got)
+            self.assertFalse([l for l in got.splitlines() if self.root in l], got)
+            self.assertFalse(fds & {4, 5, 6}, got)
+            if verb == "create":
+                self.assertEqual(self.amber("delete", cid).returncode, 0)
 
     def test_first_process_holds_nothing_of_the_caller(self):
         # Until start, the container's first process is amber's own code,
