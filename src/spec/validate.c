@@ -564,6 +564,21 @@ static int check_counts(const struct amber_spec *spec, struct amber_error *err)
     return 0;
 }
 
+/* The spec's backend (the default when none is named) and its descriptor. */
+static const struct amber_backend_caps *spec_backend_caps(struct amber_spec *spec,
+                                                          struct amber_error *err)
+{
+    const struct amber_backend_caps *caps;
+
+    if (spec->backend == NULL)
+        spec->backend = xstrdup(amber_backend_default());
+    caps = amber_backend_caps(spec->backend);
+    if (caps == NULL)
+        amber_error_set(err, 0, "--backend '%s': unknown backend (%s)", spec->backend,
+                        amber_backend_names());
+    return caps;
+}
+
 int spec_validate(struct amber_spec *spec, uid_t euid, struct amber_error *err)
 {
     bool strict = spec->mode == AMBER_MODE_STRICT_AGENT;
@@ -575,12 +590,8 @@ int spec_validate(struct amber_spec *spec, uid_t euid, struct amber_error *err)
          * flag limit applies (the front-end checked every field as it read
          * it, the limits with spec_check_limit(), with its own field
          * names); only what the backend can do. */
-        if (spec->backend == NULL)
-            spec->backend = xstrdup(amber_backend_default());
-        caps = amber_backend_caps(spec->backend);
-        if (caps == NULL)
-            return amber_error_set(err, 0, "--backend '%s': unknown backend (%s)", spec->backend,
-                                   amber_backend_names());
+        if ((caps = spec_backend_caps(spec, err)) == NULL)
+            return -1;
         if (!caps->as_written)
             return amber_error_set(err, 0, "the %s backend cannot run a spec as written",
                                    spec->backend);
@@ -608,12 +619,8 @@ int spec_validate(struct amber_spec *spec, uid_t euid, struct amber_error *err)
         return amber_error_set(err, 0,
                                "no command given (usage: amber run [OPTIONS] -- COMMAND [ARG...])");
 
-    if (spec->backend == NULL)
-        spec->backend = xstrdup(amber_backend_default());
-    caps = amber_backend_caps(spec->backend);
-    if (caps == NULL)
-        return amber_error_set(err, 0, "--backend '%s': unknown backend (%s)", spec->backend,
-                               amber_backend_names());
+    if ((caps = spec_backend_caps(spec, err)) == NULL)
+        return -1;
     if (strict && !caps->isolates)
         return amber_error_set(err, 0,
                                "--backend %s: refused in strict-agent mode (it does not isolate)",
