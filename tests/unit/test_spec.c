@@ -1,12 +1,14 @@
 /* Unit tests: the flag parser, the JSON launch file, spec validation and
  * the spec digest. */
 #include <stdlib.h>
+#include <linux/filter.h>
 #include <sys/resource.h>
 #include <unistd.h>
 
 #include "spec/flags.h"
 #include "spec/spec.h"
 #include "test.h"
+#include "util/xalloc.h"
 
 static int parse(struct amber_spec *spec, struct run_meta *meta, struct amber_error *err, int argc,
                  char **argv)
@@ -452,6 +454,44 @@ static void digest(void)
     spec_free(&b);
 }
 
+/* A spec taken as written: what only a bundle says (capabilities, the
+ * mount table, the seccomp program) is part of the digest. */
+static void digest_as_written(void)
+{
+    struct amber_spec s;
+    struct amber_error err;
+    char d0[65], d1[65];
+    struct sock_filter prog[2] = {{0x06, 0, 0, 0x7fff0000U}, {0x06, 0, 0, 0x7fff0000U}};
+    struct amber_mount_entry m = {.dst = "/proc", .src = "proc", .type = "proc"};
+
+    spec_init(&s);
+    s.defaults = AMBER_DEFAULTS_AS_WRITTEN;
+    strv_push(&s.argv, &s.argc, "true");
+    CHECK(spec_digest(&s, d0, &err) == 0);
+    s.written.caps[0] = 1ULL << 21;
+    CHECK(spec_digest(&s, d1, &err) == 0 && strcmp(d0, d1) != 0);
+    strcpy(d0, d1);
+    s.written.mounts = &m;
+    s.written.nmounts = 1;
+    CHECK(spec_digest(&s, d1, &err) == 0 && strcmp(d0, d1) != 0);
+    strcpy(d0, d1);
+    m.flags = 1; /* MS_RDONLY */
+    CHECK(spec_digest(&s, d1, &err) == 0 && strcmp(d0, d1) != 0);
+    strcpy(d0, d1);
+    s.written.has_seccomp = true;
+    s.written.seccomp.insns = prog;
+    s.written.seccomp.len = 2;
+    CHECK(spec_digest(&s, d1, &err) == 0 && strcmp(d0, d1) != 0);
+    strcpy(d0, d1);
+    prog[1].k = 0x00050001U; /* ERRNO(1) instead of ALLOW */
+    CHECK(spec_digest(&s, d1, &err) == 0 && strcmp(d0, d1) != 0);
+    s.written.mounts = NULL; /* borrowed: not for spec_free */
+    s.written.nmounts = 0;
+    s.written.has_seccomp = false;
+    s.written.seccomp.insns = NULL;
+    spec_free(&s);
+}
+
 /* The one table of namespace kinds: every kind has its /proc file, the
  * OCI names map back, and exec's order starts with user, ends with mount. */
 static void namespaces(void)
@@ -477,6 +517,7 @@ static void namespaces(void)
 int main(void)
 {
     namespaces();
+    digest_as_written();
     flags();
     validate();
     reopeners();
