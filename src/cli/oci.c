@@ -290,8 +290,9 @@ int cmd_delete(int argc, char **argv)
     if (cli_wants_help(argc, argv)) {
         printf("Usage: amber delete [--force] ID\n\n"
                "Delete a container: its cgroup, its state, and (poststop) hooks. A running\n"
-               "container needs --force, which kills it first. For amber's own detached\n"
-               "sandboxes this is `amber rm`.\n");
+               "container needs --force, which kills it first; --force of a container that\n"
+               "is already gone succeeds (as runc's). For amber's own detached sandboxes this\n"
+               "is `amber rm`.\n");
         return 0;
     }
     i = one_id("delete", argc, argv, parse_opts("delete", argc, argv, opts));
@@ -300,6 +301,10 @@ int cmd_delete(int argc, char **argv)
     {
         char id[65];
         if (state_resolve(state_root(cli_root), argv[i], id, &err) < 0) {
+            /* --force of what is already gone succeeds, as runc's and
+             * crun's do: an engine deletes again after a crash. */
+            if (force && err.code == ENOENT)
+                return 0;
             cli_error(&err);
             return 125;
         }
@@ -314,8 +319,11 @@ int cmd_delete(int argc, char **argv)
         }
         return cmd_rm(force ? 2 : 1, rm_argv);
     }
-    if (oci_delete(state_root(cli_root), argv[i], force, &err) < 0)
+    if (oci_delete(state_root(cli_root), argv[i], force, &err) < 0) {
+        if (force && err.code == ENOENT)
+            return 0; /* a racing delete removed it meanwhile */
         return fail_status(&err);
+    }
     return 0;
 }
 
