@@ -738,18 +738,22 @@ static int parse_sysctl(json_t *o, struct amber_written *oci, struct amber_error
                                      key);
         if (key[0] == '\0' || key[0] == '.' || key[0] == '/' || strstr(key, "..") != NULL)
             return amber_error_coded(err, EINVAL, "config.json: linux.sysctl: bad key '%s'", key);
+        /* The hostname is the "hostname" field's (runc refuses it too). */
+        if (strcmp(key, "kernel.hostname") == 0)
+            return amber_error_coded(err, EINVAL,
+                                     "config.json: linux.sysctl.kernel.hostname: not allowed: it "
+                                     "conflicts with the \"hostname\" field");
         /* Only namespaced sysctls: the rest would change the host. */
         if (strncmp(key, "net.", 4) != 0 && strncmp(key, "kernel.msg", 10) != 0 &&
             strncmp(key, "kernel.sem", 10) != 0 && strncmp(key, "kernel.shm", 10) != 0 &&
-            strncmp(key, "fs.mqueue.", 10) != 0 && strcmp(key, "kernel.domainname") != 0 &&
-            strcmp(key, "kernel.hostname") != 0)
+            strncmp(key, "fs.mqueue.", 10) != 0 && strcmp(key, "kernel.domainname") != 0)
             return amber_error_coded(err, EINVAL,
                                      "config.json: linux.sysctl.%s: not a namespaced sysctl "
                                      "(it would change the host)",
                                      key);
         /* Each sysctl must land in a namespace the container owns, or it
-         * would change the host: net.* the network, kernel.hostname and
-         * domainname the uts, the rest (SysV IPC, mqueue) the ipc one. */
+         * would change the host: net.* the network, kernel.domainname the
+         * uts, the rest (SysV IPC, mqueue) the ipc one. */
         {
             enum amber_ns ns = amber_sysctl_ns(key);
             if (!oci->ns_new[ns] && oci->ns_path[ns] == NULL)

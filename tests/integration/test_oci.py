@@ -823,9 +823,21 @@ class OciConfig(OciCase):
         r = self.run_bundle(b)
         self.assertAmberError(r, 125, "linux.sysctl.kernel.panic")
 
+    def test_sysctl_kernel_hostname_refused_as_runc_does(self):
+        # It conflicts with the "hostname" field: runc refuses the bundle.
+        b = self.bundle(["true"], edit=lambda c: c["linux"].__setitem__(
+            "sysctl", {"kernel.hostname": "other"}))
+        r = self.run_bundle(b)
+        self.assertAmberError(r, 125, "linux.sysctl.kernel.hostname", "hostname")
+        ref = self.reference("run", "--bundle", b, self.new_id("ref"))
+        if ref is None:
+            self.skipTest("no runc to compare with (needs root and runc)")
+        self.assertNotEqual(ref.returncode, 0, ref)
+        self.assertIn("kernel.hostname", ref.stderr)
+
     def test_sysctl_needs_the_containers_own_namespace(self):
         # A uts or ipc sysctl without that namespace would change the host.
-        for key, ns in (("kernel.hostname", "uts"), ("kernel.shmmax", "ipc")):
+        for key, ns in (("kernel.domainname", "uts"), ("kernel.shmmax", "ipc")):
             def edit(c, key=key, ns=ns):
                 c["linux"]["namespaces"] = [n for n in c["linux"]["namespaces"]
                                             if n["type"] != ns]
