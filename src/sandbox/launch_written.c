@@ -61,6 +61,8 @@
 #include "util/fs.h"
 #include "util/log.h"
 
+extern char **environ;
+
 __attribute__((noreturn)) static void fail(const struct written_plan *plan,
                                            const struct amber_error *err)
 {
@@ -959,13 +961,14 @@ int hooks_run_from(const struct amber_hook_cmd *hooks, size_t first, size_t n, c
         }
         if (pid == 0) {
             char *const dflt_args[] = {h->path, NULL};
-            char *const no_env[] = {NULL};
             sigset_t none;
             sigemptyset(&none);
             sigprocmask(SIG_SETMASK, &none, NULL);
             dup2(in[0], STDIN_FILENO);
+            /* Without "env" a hook gets the runtime's environment, as
+             * runc's do (Go's exec with a nil Env). */
             execve(h->path, h->args != NULL ? h->args : dflt_args,
-                   h->env != NULL ? h->env : no_env);
+                   h->env != NULL ? h->env : environ);
             _exit(127);
         }
         close(in[0]);

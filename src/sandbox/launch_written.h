@@ -40,7 +40,7 @@ __attribute__((noreturn)) void written_child(const struct written_plan *plan);
 
 /* Run hooks[first..n-1] of one kind with the state document on stdin; -1
  * at the first failure (err names the hook by its index). A hook without
- * env gets an empty environment. */
+ * env gets the runtime's environment (as runc's). */
 int hooks_run_from(const struct amber_hook_cmd *hooks, size_t first, size_t n, const char *kind,
                    const char *state, struct amber_error *err);
 int hooks_run(const struct amber_hook_cmd *hooks, size_t n, const char *kind, const char *state,

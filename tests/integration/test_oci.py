@@ -1038,6 +1038,41 @@ class OciHooks(OciCase):
             out.append((lines[i][5:].split(), json.loads(lines[i + 1])))
         return out
 
+    def test_hook_without_env_gets_the_runtimes_environment(self):
+        # runc runs a hook without "env" with its own environment (what the
+        # engine gave it); amber does the same, for every runtime-side hook.
+        out = os.path.join(self.dir, "hookenv")
+        hook = os.path.join(self.dir, "envhook.sh")
+        with open(hook, "w") as f:
+            f.write('#!/bin/sh\ncat >/dev/null\necho "$1 ${AMBER_HOOK_MARK:-unset}" >> %s\n'
+                    % out)
+        os.chmod(hook, 0o755)
+
+        def edit(c):
+            c["hooks"] = {k: [{"path": hook, "args": ["envhook.sh", k]}]
+                          for k in ("prestart", "createRuntime", "poststart", "poststop")}
+        b = self.bundle(["true"], edit=edit)
+        env = dict(os.environ, AMBER_HOOK_MARK="from-engine")
+        for rt in ("amber", "runc"):
+            with self.subTest(runtime=rt):
+                if os.path.exists(out):
+                    os.unlink(out)
+                cid = self.new_id("henv")
+                if rt == "amber":
+                    r = self.amber("run", "--bundle", b, cid, env=env)
+                else:
+                    if self.reference("--version") is None:
+                        self.skipTest("no runc to compare with (needs root and runc)")
+                    r = subprocess.run(["runc", "--root", os.path.join(self.dir, "runc-root"),
+                                        "run", "--bundle", b, cid], env=env,
+                                       stdin=subprocess.DEVNULL, capture_output=True,
+                                       text=True, timeout=TIMEOUT, cwd="/")
+                self.assertEqual(r.returncode, 0, r)
+                with open(out) as f:
+                    got = sorted(f.read().split("\n")[:-1])
+                self.assertEqual(got, ["createRuntime from-engine", "poststart from-engine",
+                                       "poststop from-engine", "prestart from-engine"], rt)
+
     def test_hooks_order_and_state(self):
         logdir = os.path.join(self.dir, "hooklog")
         os.mkdir(logdir)
