@@ -584,6 +584,13 @@ static int parse_devices(json_t *a, struct amber_written *oci, struct amber_erro
             free(type);
             return bad(err, field, "path must be absolute, without '..'");
         }
+        /* "/dev/x/" names /dev/x, as runc cleans it. */
+        for (size_t n = strlen(dev->path); n > 1 && dev->path[n - 1] == '/'; n--)
+            dev->path[n - 1] = '\0';
+        if (strcmp(dev->path, "/") == 0) {
+            free(type);
+            return bad(err, field, "path must name a file, not '/'");
+        }
         if (type == NULL || strlen(type) != 1 || strchr("cbup", type[0]) == NULL) {
             free(type);
             return bad(err, field, "type must be c, b, u or p");

@@ -694,6 +694,21 @@ class OciConfig(OciCase):
                 out[k.strip()] = v.strip()
         return out
 
+    def test_device_path_with_a_trailing_slash(self):
+        # runc cleans the path: "/dev/mydev/" is the device /dev/mydev.
+        def edit(c):
+            c["linux"]["devices"] = [{"path": "/dev/mydev/", "type": "c", "major": 1,
+                                      "minor": 3, "fileMode": 0o666}]
+        b = self.bundle(["sh", "-c", "ls -l /dev/mydev"], edit=edit)
+        r = self.run_bundle(b)
+        self.assertEqual(r.returncode, 0, r)
+        self.assertTrue(r.stdout.startswith("c") and "1,   3" in r.stdout, r)
+        ref = self.reference("run", "--bundle", b, self.new_id("ref"))
+        if ref is None:
+            self.skipTest("no runc to compare with (needs root and runc)")
+        self.assertEqual(ref.returncode, 0, ref)
+        self.assertEqual(ref.stdout.split()[0], r.stdout.split()[0], (ref, r))
+
     def test_capabilities(self):
         def edit(c):
             for s in ("bounding", "effective", "permitted"):
