@@ -386,7 +386,7 @@ static int parse_mount_options(json_t *opts, struct amber_mount_entry *m, const 
                                      field, i);
         if (strcmp(o, "bind") == 0 || strcmp(o, "rbind") == 0) {
             m->bind = true;
-            m->recursive = o[0] == 'r';
+            m->recursive = m->recursive || o[0] == 'r'; /* any rbind wins, as runc */
             continue;
         }
         if (propagation_parse(o, &prop) == 0) {

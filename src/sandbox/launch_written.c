@@ -181,6 +181,19 @@ static bool is_mounted_type(const char *type, const char *want)
     return type != NULL && strcmp(type, want) == 0;
 }
 
+/* Does a comma-separated option string hold mode=...? */
+static bool has_mode_option(const char *data)
+{
+    for (const char *p = data; p != NULL && *p != '\0';) {
+        if (strncmp(p, "mode=", 5) == 0)
+            return true;
+        p = strchr(p, ',');
+        if (p != NULL)
+            p++;
+    }
+    return false;
+}
+
 /* Copy the directory tree at src (the image's own /tmp, say) into dst:
  * "tmpcopyup" keeps an image's files visible under a tmpfs mounted over
  * them. Regular files, directories and symlinks; nothing else is copied. */
@@ -276,7 +289,22 @@ static int do_mount(const struct written_plan *plan, int rootfd, const struct am
         }
         flags |= MS_RDONLY;
     } else {
-        int r = mount(m->src != NULL ? m->src : m->type, target, m->type, flags, m->data);
+        char data[4096];
+        const char *d = m->data;
+        struct stat below_st;
+        int r;
+
+        /* A tmpfs without mode= takes the mode of the directory it covers
+         * (runc does the same), not tmpfs's own 1777. */
+        if (is_mounted_type(m->type, "tmpfs") && (d == NULL || !has_mode_option(d)) &&
+            fstat(tfd, &below_st) == 0 && S_ISDIR(below_st.st_mode)) {
+            int n = snprintf(data, sizeof(data), "mode=%o%s%s", below_st.st_mode & 07777,
+                             d != NULL && d[0] != '\0' ? "," : "", d != NULL ? d : "");
+            if (n < 0 || (size_t)n >= sizeof(data))
+                return amber_error_set(err, E2BIG, "mount '%s': options too long", m->dst);
+            d = data;
+        }
+        r = mount(m->src != NULL ? m->src : m->type, target, m->type, flags, d);
         if (r < 0 && errno == EPERM &&
             (is_mounted_type(m->type, "sysfs") || is_mounted_type(m->type, "mqueue"))) {
             /* Without its own network (sysfs) or ipc (mqueue) namespace
