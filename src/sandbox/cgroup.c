@@ -759,15 +759,68 @@ static int rmdir_retry(const char *path, long *slept_ms, long *delay_ms)
     }
 }
 
+/* A sandbox may make cgroups of its own below its dirs (a container with
+ * a writable cgroup mount does): the walks below reach them, to a bounded
+ * depth. */
+#define CGROUP_TREE_DEPTH 32
+
+/* fn on every directory below dir: before its own subdirectories, or
+ * after them (post: so that a child is removed before its parent). */
+static int each_subdir(const char *dir, int depth, bool post,
+                       int (*fn)(const char *path, void *data), void *data)
+{
+    DIR *d;
+    struct dirent *e;
+    int ret = 0;
+
+    if (depth > CGROUP_TREE_DEPTH) {
+        errno = ELOOP;
+        return -1;
+    }
+    d = opendir(dir);
+    if (d == NULL)
+        return errno == ENOENT ? 0 : -1;
+    while ((e = readdir(d)) != NULL) {
+        char *sub;
+        if (e->d_type != DT_DIR || strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
+            continue;
+        sub = xasprintf("%s/%s", dir, e->d_name);
+        if (!post && fn(sub, data) < 0)
+            ret = -1;
+        if (each_subdir(sub, depth + 1, post, fn, data) < 0)
+            ret = -1;
+        if (post && fn(sub, data) < 0)
+            ret = -1;
+        free(sub);
+    }
+    closedir(d);
+    return ret;
+}
+
+struct rmdir_budget {
+    long slept, delay;
+};
+
+static int rmdir_one(const char *path, void *data)
+{
+    struct rmdir_budget *b = data;
+    return rmdir_retry(path, &b->slept, &b->delay);
+}
+
 int cgroup_remove_dirs(char *const *paths, int n, struct amber_error *err)
 {
-    long slept = 0, delay = 1;
+    struct rmdir_budget b = {0, 1};
     int ret = 0;
 
     /* Reverse order of creation; the dirs are siblings across hierarchies,
-     * so this only matters for readability of errors. */
+     * so this only matters for readability of errors. What the sandbox
+     * made below them goes first. */
     for (int i = n - 1; i >= 0; i--) {
-        if (paths[i] != NULL && rmdir_retry(paths[i], &slept, &delay) < 0 && ret == 0)
+        if (paths[i] == NULL)
+            continue;
+        if (each_subdir(paths[i], 0, true, rmdir_one, &b) < 0 && ret == 0)
+            ret = amber_error_errno(err, "rmdir below '%s'", paths[i]);
+        if (rmdir_one(paths[i], &b) < 0 && ret == 0)
             ret = amber_error_errno(err, "rmdir '%s'", paths[i]);
     }
     return ret;
@@ -951,35 +1004,55 @@ int cgroup_join_self(char *const *paths, int n, struct amber_error *err)
     return 0;
 }
 
-int cgroup_signal_all(char *const *paths, int n, int sig)
+struct signal_walk {
+    int sig;
+    int count;
+};
+
+static int signal_dir(const char *dir, void *data)
 {
-    cleanup_free char *p = NULL;
-    cleanup_fclose FILE *f = NULL;
-    int count = 0;
+    struct signal_walk *w = data;
+    cleanup_free char *p = xasprintf("%s/cgroup.procs", dir);
+    cleanup_fclose FILE *f = fopen(p, "re");
     long pid;
 
-    if (n == 0)
-        return 0;
-    p = xasprintf("%s/cgroup.procs", paths[0]);
-    f = fopen(p, "re");
     if (f == NULL)
         return 0;
     while (fscanf(f, "%ld", &pid) == 1) {
-        if (pid > 0 && kill((pid_t)pid, sig) == 0)
-            count++;
+        if (pid > 0 && kill((pid_t)pid, w->sig) == 0)
+            w->count++;
     }
-    return count;
+    return 0;
+}
+
+int cgroup_signal_all(char *const *paths, int n, int sig)
+{
+    struct signal_walk w = {sig, 0};
+
+    if (n == 0)
+        return 0;
+    /* Every process of the sandbox is somewhere below its dir in any one
+     * hierarchy: the first is enough, its subtree included. */
+    signal_dir(paths[0], &w);
+    (void)each_subdir(paths[0], 0, false, signal_dir, &w);
+    return w.count;
+}
+
+static int dir_busy(const char *dir, void *data)
+{
+    char buf[64];
+
+    (void)data;
+    if (cgroup_read_text(dir, "cgroup.procs", buf, sizeof(buf), NULL) == 1 && buf[0] != '\0')
+        return -1;
+    return 0;
 }
 
 bool cgroup_is_empty(char *const *paths, int n)
 {
-    char buf[64];
-
     if (n == 0)
         return true;
-    if (cgroup_read_text(paths[0], "cgroup.procs", buf, sizeof(buf), NULL) != 1)
-        return true;
-    return buf[0] == '\0';
+    return dir_busy(paths[0], NULL) == 0 && each_subdir(paths[0], 0, false, dir_busy, NULL) == 0;
 }
 
 /* The first of the dirs that has file (with key: its "key N" line). */

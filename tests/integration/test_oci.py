@@ -1493,6 +1493,46 @@ class OciRaces(OciCase):
         self.assertEqual((r.returncode, r.stderr.strip()), (0, ""), r)
         self.assertGone(cid, pid)
 
+    def test_delete_force_removes_the_containers_own_sub_cgroups(self):
+        # A container that made cgroups below its own (and moved a process
+        # there): delete --force ends it and removes them all, as runc does.
+        def nest(pid):
+            """Move PID into a new sub-cgroup of its memory cgroup; the dir."""
+            with open("/proc/%d/cgroup" % pid) as f:
+                rel = [l.split(":", 2)[2].strip() for l in f
+                       if l.split(":", 2)[1] in ("memory", "")][0]
+            base = os.path.join(CGROOT, "memory", rel.strip("/"))
+            if not os.path.isdir(base):
+                base = os.path.join(CGROOT, rel.strip("/"))
+            sub = os.path.join(base, "inner", "deeper")
+            os.makedirs(sub)
+            with open(os.path.join(sub, "cgroup.procs"), "w") as f:
+                f.write(str(pid))
+            return base
+        cid, pid = self.running("subcg")
+        base = nest(pid)
+        r = self.amber("delete", "--force", cid)
+        self.assertEqual(r.returncode, 0, r)
+        self.assertFalse(os.path.exists(base), base)
+        self.assertGone(cid, pid)
+        if self.reference("--version") is None:
+            self.skipTest("no runc to compare with (needs root and runc)")
+        rid = self.new_id("subref")
+        b = self.bundle(["sleep", "1000"])
+        ref_root = os.path.join(self.dir, "runc-root")
+        pf = os.path.join(self.dir, "ref.pid")
+        with open(os.devnull, "w") as null:
+            r = subprocess.run(["runc", "--root", ref_root, "run", "-d", "--pid-file", pf,
+                                "--bundle", b, rid], stdin=subprocess.DEVNULL, stdout=null,
+                               stderr=null, timeout=TIMEOUT, cwd="/")
+        self.assertEqual(r.returncode, 0)
+        with open(pf) as f:
+            rpid = int(f.read())
+        rbase = nest(rpid)
+        ref = self.reference("delete", "--force", rid)
+        self.assertEqual(ref.returncode, 0, ref)
+        self.assertFalse(os.path.exists(rbase), rbase)
+
     def test_concurrent_kill(self):
         cid, pid = self.running("killrace")
         results = self.together(["kill", cid, "KILL"], ["kill", cid, "KILL"])
