@@ -472,6 +472,7 @@ __attribute__((noreturn)) static void enter_child(const struct amber_spec *p,
                                                   const struct enter_fds *f, int report)
 {
     const struct amber_written *w = &p->written;
+    struct amber_spec home_spec;
     struct enter_msg m;
     int tty = -1;
 
@@ -490,6 +491,8 @@ __attribute__((noreturn)) static void enter_child(const struct amber_spec *p,
             goto fail;
         }
     }
+    /* In the container's mount namespace now: its /etc/passwd. */
+    p = written_with_home(p, &home_spec);
     if (f->console >= 0) {
         char name[64];
         tty = written_console_send(f->console, 0, 0, name, sizeof(name), &m.err);

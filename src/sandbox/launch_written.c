@@ -59,6 +59,8 @@
 #include "sandbox/net.h"
 #include "util/cleanup.h"
 #include "util/fs.h"
+#include "util/passwd.h"
+#include "util/xalloc.h"
 #include "util/log.h"
 
 extern char **environ;
@@ -705,6 +707,23 @@ static int console_setup(const struct written_plan *plan, int *slave, struct amb
     return 0;
 }
 
+const struct amber_spec *written_with_home(const struct amber_spec *spec, struct amber_spec *copy)
+{
+    char home[PATH_MAX];
+
+    if (spec_getenv(spec, "HOME") != NULL)
+        return spec;
+    if (passwd_field("/etc/passwd", spec->uid, 5, home, sizeof(home)) != 1 || home[0] == '\0')
+        snprintf(home, sizeof(home), "/");
+    *copy = *spec;
+    copy->env = xcalloc(spec->nenv + 2, sizeof(char *));
+    if (spec->nenv > 0)
+        memcpy(copy->env, spec->env, spec->nenv * sizeof(char *));
+    copy->env[spec->nenv] = xasprintf("HOME=%s", home);
+    copy->nenv = spec->nenv + 1;
+    return copy;
+}
+
 int written_apply_process(const struct amber_spec *spec, const struct seccomp_program *seccomp,
                           bool setgroups_ok, struct amber_error *err)
 {
@@ -805,6 +824,8 @@ void written_child(const struct written_plan *plan)
     int tty = -1;
     bool userns = oci->ns_new[AMBER_NS_USER];
     char *state;
+    struct amber_spec home_spec;
+    const struct amber_spec *exec_spec = spec;
 
     amber_error_clear(&err);
     /* 1. Nothing the caller had open but the preserved fds and the plan's
@@ -929,7 +950,9 @@ void written_child(const struct written_plan *plan)
         fail(plan, &err);
     }
 
-    /* 6. */
+    /* 6. The container's /etc/passwd, now "/etc/passwd", names HOME when
+     * the process has none (before the ids change: root reads it). */
+    exec_spec = written_with_home(spec, &home_spec);
     if (written_apply_process(spec, oci->has_seccomp ? &oci->seccomp : NULL,
                               !userns || plan->host_root, &err) < 0)
         fail(plan, &err);
@@ -960,7 +983,7 @@ void written_child(const struct written_plan *plan)
         die_after_ready(&err, 0);
     if (oci->has_seccomp && oci->no_new_privs && seccomp_program_load(&oci->seccomp, &err) < 0)
         die_after_ready(&err, 0);
-    amber_exec_workload(spec, tty, &err);
+    amber_exec_workload(exec_spec, tty, &err);
     die_after_ready(&err, err.status);
 }
 

@@ -56,6 +56,11 @@ int written_apply_process(const struct amber_spec *spec, const struct seccomp_pr
  * left in name); returns the terminal's fd or -1. */
 int written_console_send(int sock, unsigned short rows, unsigned short cols, char *name,
                          size_t namecap, struct amber_error *err);
+/* The spec the workload is exec'd with: spec itself, or (in copy, with
+ * its own env array) spec plus HOME when its environment has none: the
+ * user's home from "/etc/passwd" (the container's, once its root is in
+ * place), else "/", as runc does. For the child that execs it only. */
+const struct amber_spec *written_with_home(const struct amber_spec *spec, struct amber_spec *copy);
 /* Is the process's command there to run (as execvp would find it)? */
 int written_find_executable(const struct amber_spec *spec, struct amber_error *err);
 

@@ -22,30 +22,16 @@
 #include "sandbox/sandbox.h"
 #include "sandbox/userns.h"
 #include "util/fs.h"
+#include "util/passwd.h"
 #include "util/xalloc.h"
 
 #define AMBER_USERNS_DEFAULT_BASE 1000000000u
 #define AMBER_USERNS_DEFAULT_COUNT 65536u
 
-/* The login name of uid from /etc/passwd (no NSS: amber is static). */
+/* The login name of uid from the host's /etc/passwd. */
 static bool user_name(uid_t uid, char *out, size_t cap)
 {
-    char buf[65536];
-    struct amber_error ignore;
-    char *save = NULL;
-
-    if (fs_read_file("/etc/passwd", buf, sizeof(buf), &ignore) < 0)
-        return false;
-    for (char *line = strtok_r(buf, "\n", &save); line != NULL;
-         line = strtok_r(NULL, "\n", &save)) {
-        char name[64];
-        unsigned long id;
-        if (sscanf(line, "%63[^:]:%*[^:]:%lu:", name, &id) == 2 && id == uid) {
-            snprintf(out, cap, "%s", name);
-            return true;
-        }
-    }
-    return false;
+    return passwd_field("/etc/passwd", uid, 0, out, cap) == 1;
 }
 
 static bool find_range(const char *file, const char *name, const char *num, uint32_t *start,

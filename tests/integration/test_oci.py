@@ -740,6 +740,38 @@ class OciConfig(OciCase):
             self.skipTest("no runc to compare with (needs root and runc)")
         self.assertEqual((ref.returncode, ref.stdout), (0, "below\n"), ref)
 
+    def test_home_from_the_containers_passwd(self):
+        # runc: a process whose env has no HOME gets its user's home from
+        # the container's /etc/passwd, else "/"; exec'd ones too.
+        files = {"etc/passwd": "root:x:0:0:root:/root:/bin/sh\n"
+                               "u:x:1000:1000::/home/u:/bin/sh\n"}
+        results = {}
+        for uid in (0, 1000, 4242):
+            def edit(c, uid=uid):
+                c["process"]["user"] = {"uid": uid, "gid": uid}
+                c["process"]["env"] = [e for e in c["process"]["env"]
+                                       if not e.startswith("HOME=")]
+            b = self.bundle(["sh", "-c", 'echo "$HOME"'], edit=edit, files=files)
+            r = self.run_bundle(b)
+            self.assertEqual(r.returncode, 0, r)
+            results[uid] = r.stdout.strip()
+            ref = self.reference("run", "--bundle", b, self.new_id("ref"))
+            if ref is not None:
+                self.assertEqual(ref.stdout.strip(), results[uid], (uid, ref))
+        self.assertEqual(results, {0: "/root", 1000: "/home/u", 4242: "/"})
+
+        def sleeper(c):
+            c["process"]["user"] = {"uid": 1000, "gid": 1000}
+            c["process"]["env"] = [e for e in c["process"]["env"] if not e.startswith("HOME=")]
+        cid = self.new_id("homex")
+        self.create(self.bundle(["sleep", "1000"], edit=sleeper, files=files), cid)
+        self.assertEqual(self.amber("start", cid).returncode, 0)
+        r = self.amber("exec", cid, "sh", "-c", 'echo "$HOME"')
+        self.assertEqual((r.returncode, r.stdout), (0, "/home/u\n"), r)
+        r = self.amber("exec", "-u", "0", cid, "sh", "-c", 'echo "$HOME"')
+        self.assertEqual((r.returncode, r.stdout), (0, "/root\n"), r)
+        self.assertEqual(self.amber("delete", "--force", cid).returncode, 0)
+
     def test_device_path_with_a_trailing_slash(self):
         # runc cleans the path: "/dev/mydev/" is the device /dev/mydev.
         def edit(c):

@@ -1,8 +1,14 @@
 /* Unit tests: size, duration, number, cpu and user parsing. */
 #include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "test.h"
 #include "util/parse.h"
+#include "util/passwd.h"
 
 static void sizes(void)
 {
@@ -84,8 +90,41 @@ static void numbers(void)
     CHECK(parse_user("4294967295", &uid, &gid, &has_gid) < 0);
 }
 
+/* passwd_field: the field of the uid's line; malformed lines and a file
+ * that is not a regular one (a FIFO would block) read as no match. */
+static void passwd(void)
+{
+    char dir[] = "/tmp/amber-passwd-XXXXXX";
+    char path[64], fifo[64], out[64];
+    FILE *f;
+
+    CHECK(mkdtemp(dir) != NULL);
+    snprintf(path, sizeof(path), "%s/passwd", dir);
+    snprintf(fifo, sizeof(fifo), "%s/fifo", dir);
+    f = fopen(path, "w");
+    CHECK(f != NULL);
+    fputs("broken line\n:x:\nroot:x:0:0:root:/root:/bin/sh\nu:x:1000x:1::/bad:/bin/sh\n"
+          "u:x:1000:1000::/home/u:/bin/sh\nshort:x:7\n",
+          f);
+    fclose(f);
+    CHECK(passwd_field(path, 0, 5, out, sizeof(out)) == 1 && strcmp(out, "/root") == 0);
+    CHECK(passwd_field(path, 1000, 5, out, sizeof(out)) == 1 && strcmp(out, "/home/u") == 0);
+    CHECK(passwd_field(path, 1000, 0, out, sizeof(out)) == 1 && strcmp(out, "u") == 0);
+    CHECK(passwd_field(path, 7, 5, out, sizeof(out)) == 0); /* the line has no home */
+    CHECK(passwd_field(path, 7, 0, out, sizeof(out)) == 1 && strcmp(out, "short") == 0);
+    CHECK(passwd_field(path, 4242, 5, out, sizeof(out)) == 0);
+    CHECK(passwd_field(path, 1000, 5, out, 4) == 0); /* does not fit: no match, not cut */
+    CHECK(mkfifo(fifo, 0600) == 0);
+    CHECK(passwd_field(fifo, 0, 5, out, sizeof(out)) == 0);
+    CHECK(passwd_field("/nonexistent/passwd", 0, 5, out, sizeof(out)) == 0);
+    unlink(fifo);
+    unlink(path);
+    rmdir(dir);
+}
+
 int main(void)
 {
+    passwd();
     sizes();
     durations();
     numbers();
