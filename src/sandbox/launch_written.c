@@ -92,7 +92,7 @@ static int written_open_in_root(int rootfd, const char *path, int flags)
 
 /* Create path inside the root (mkdir -p; the last component a file when
  * !dir) and return an O_PATH fd to it. */
-static int written_make_in_root(int rootfd, const char *path, bool dir, struct amber_error *err)
+static int make_in_root(int rootfd, const char *path, bool dir, int depth, struct amber_error *err)
 {
     char buf[4096];
     size_t len = strlen(path);
@@ -100,6 +100,8 @@ static int written_make_in_root(int rootfd, const char *path, bool dir, struct a
 
     if (len >= sizeof(buf))
         return amber_error_set(err, ENAMETOOLONG, "'%s'", path);
+    if (depth > 40)
+        return amber_error_set(err, ELOOP, "'%s': too many symbolic links", path);
     fd = written_open_in_root(rootfd, path, O_PATH);
     if (fd >= 0 || errno != ENOENT)
         return fd >= 0 ? fd : amber_error_errno(err, "open '%s' in the rootfs", path);
@@ -139,6 +141,27 @@ static int written_make_in_root(int rootfd, const char *path, bool dir, struct a
             buf[i] = save;
             return -1;
         }
+        {
+            /* A dangling symlink on the way: what it names is made, inside
+             * the rootfs (runc does the same; resolution stays in the root). */
+            struct stat st;
+            char target[4096], next[8192];
+            ssize_t n;
+            if (fstatat(pfd, name, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISLNK(st.st_mode) &&
+                (n = readlinkat(pfd, name, target, sizeof(target) - 1)) > 0) {
+                int r;
+                target[n] = '\0';
+                *slash = '\0';
+                r = snprintf(next, sizeof(next), "%s%s%s%s", target[0] == '/' ? "" : buf,
+                             target[0] == '/' ? "" : "/", target, last ? "" : path + i);
+                *slash = '/';
+                close(pfd);
+                buf[i] = save;
+                if (r < 0 || (size_t)r >= sizeof(next))
+                    return amber_error_set(err, ENAMETOOLONG, "'%s'", path);
+                return make_in_root(rootfd, next, dir, depth + 1, err);
+            }
+        }
         if (!last || dir) {
             if (mkdirat(pfd, name, 0755) < 0 && errno != EEXIST) {
                 amber_error_errno(err, "mkdir '%s' in the rootfs", buf);
@@ -164,6 +187,11 @@ static int written_make_in_root(int rootfd, const char *path, bool dir, struct a
         }
     }
     return amber_error_set(err, EINVAL, "'%s': empty path", path);
+}
+
+static int written_make_in_root(int rootfd, const char *path, bool dir, struct amber_error *err)
+{
+    return make_in_root(rootfd, path, dir, 0, err);
 }
 
 static int written_remount(const char *target, unsigned long flags, struct amber_error *err)

@@ -772,6 +772,26 @@ class OciConfig(OciCase):
         self.assertEqual((r.returncode, r.stdout), (0, "/root\n"), r)
         self.assertEqual(self.amber("delete", "--force", cid).returncode, 0)
 
+    def test_destination_through_a_dangling_symlink_is_made_in_the_rootfs(self):
+        # runc resolves the destination inside the rootfs and makes what a
+        # dangling symlink names: /link -> /made/here, a tmpfs on /link/x
+        # lands on /made/here/x (never outside the rootfs).
+        def edit(c):
+            c["mounts"].append({"destination": "/link/x", "type": "tmpfs", "source": "tmpfs"})
+            c["mounts"].append({"destination": "/rel/y", "type": "tmpfs", "source": "tmpfs"})
+        b = self.bundle(["sh", "-c", "cut -d' ' -f5 /proc/self/mountinfo | grep -E '^/(made|sub)'"],
+                        edit=edit)
+        os.symlink("/made/here", os.path.join(b, "rootfs", "link"))
+        os.symlink("sub/dir", os.path.join(b, "rootfs", "rel"))
+        r = self.run_bundle(b)
+        self.assertEqual((r.returncode, sorted(r.stdout.split())),
+                         (0, ["/made/here/x", "/sub/dir/y"]), r)
+        self.assertFalse(os.path.exists("/made"), "made outside the rootfs")
+        ref = self.reference("run", "--bundle", b, self.new_id("ref"))
+        if ref is None:
+            self.skipTest("no runc to compare with (needs root and runc)")
+        self.assertEqual(sorted(ref.stdout.split()), sorted(r.stdout.split()), ref)
+
     def test_device_path_with_a_trailing_slash(self):
         # runc cleans the path: "/dev/mydev/" is the device /dev/mydev.
         def edit(c):
