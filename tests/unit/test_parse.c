@@ -103,6 +103,8 @@ static void passwd(void)
     snprintf(fifo, sizeof(fifo), "%s/fifo", dir);
     f = fopen(path, "w");
     CHECK(f != NULL);
+    if (f == NULL)
+        return;
     fputs("broken line\n:x:\nroot:x:0:0:root:/root:/bin/sh\nu:x:1000x:1::/bad:/bin/sh\n"
           "u:x:1000:1000::/home/u:/bin/sh\nshort:x:7\n",
           f);
