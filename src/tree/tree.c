@@ -66,6 +66,7 @@
 #include <unistd.h>
 
 #include "sandbox/resolve.h"
+#include "util/fs.h"
 #include "util/cleanup.h"
 #include "util/xalloc.h"
 
@@ -141,21 +142,6 @@ static int proto_error(struct amber_error *err, const char *fmt, ...)
     if (err != NULL)
         err->code = EPROTO;
     return -1;
-}
-
-static int write_all(int fd, const uint8_t *p, size_t n)
-{
-    while (n > 0) {
-        ssize_t w = write(fd, p, n);
-        if (w < 0) {
-            if (errno == EINTR)
-                continue;
-            return -1;
-        }
-        p += w;
-        n -= (size_t)w;
-    }
-    return 0;
 }
 
 /* Read exactly n bytes at off; returns the count read (< n at EOF) or -1. */
@@ -380,7 +366,7 @@ struct walker {
 
 static int w_flush(struct walker *w)
 {
-    if (w->outfd >= 0 && w->len > 0 && write_all(w->outfd, w->buf, w->len) < 0) {
+    if (w->outfd >= 0 && w->len > 0 && fs_write_all(w->outfd, w->buf, w->len) < 0) {
         if (errno == EPIPE) {
             w->epipe = true;
             return amber_error_set(w->err, EPIPE, "write tree stream: the receiver went away");
@@ -946,7 +932,7 @@ static int read_content(struct reader *r, int fd, uint64_t n, uint8_t *buf, cons
 
         if (read_exact(r, buf, k, true) < 0)
             return -1;
-        if (fd >= 0 && write_all(fd, buf, k) < 0)
+        if (fd >= 0 && fs_write_all(fd, buf, k) < 0)
             return amber_error_errno(r->err, "write '%s'", SHOWN(path));
         n -= k;
     }
@@ -1484,7 +1470,7 @@ static int a_file(struct applier *a, int pd, const char *name, const struct stat
         goto drain;
     }
     if (pending > 0) {
-        if (write_all(tmpfd, a->buf, pending) < 0) {
+        if (fs_write_all(tmpfd, a->buf, pending) < 0) {
             why = "write failed";
             goto drain;
         }
@@ -1497,7 +1483,7 @@ static int a_file(struct applier *a, int pd, const char *name, const struct stat
         if (read_exact(&a->r, a->buf, k, true) < 0)
             goto fatal;
         off += k;
-        if (write_all(tmpfd, a->buf, k) < 0) {
+        if (fs_write_all(tmpfd, a->buf, k) < 0) {
             why = "write failed";
             goto drain;
         }
