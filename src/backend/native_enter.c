@@ -41,6 +41,7 @@
 #include "util/fault.h"
 #include "util/fs.h"
 #include "util/log.h"
+#include "util/proc.h"
 #include "util/xalloc.h"
 
 /* PID 1's namespaces from the keeper: out[i] an fd or -1. */
@@ -218,6 +219,12 @@ __attribute__((noreturn)) static void enter_main(const struct amber_recorded *c,
             close(fds[i]);
             fds[i] = -1;
         }
+    }
+    /* Opened by pid (no keeper): only if that pid is still the sandbox's
+     * PID 1 now that the files are held, not a process that reused it. */
+    if (sock == NULL && c->pid_start != 0 && proc_starttime(c->pid) != c->pid_start) {
+        amber_error_set(&err, ESRCH, "container %s: its PID 1 is gone", c->id);
+        goto fail;
     }
     /* The cgroup before anything runs inside: a thread moving itself
      * through v1 "tasks" (or v2 cgroup.procs). */

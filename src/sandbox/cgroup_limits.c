@@ -205,9 +205,8 @@ static int v1_devices(const char *dir, const struct cgroup_limits *l, struct amb
 {
     /* The rules in order, then the devices every container gets (the ones
      * amber creates in /dev, and ptys), as runc does. */
-    static const char *const defaults[] = {"c *:* m",   "b *:* m",   "c 1:3 rwm",  "c 1:5 rwm",
-                                           "c 1:7 rwm", "c 1:8 rwm", "c 1:9 rwm",  "c 5:0 rwm",
-                                           "c 5:1 rwm", "c 5:2 rwm", "c 136:* rwm"};
+    static const char *const mknod_any[] = {"c *:* m", "b *:* m"};
+    static const char *const ptys[] = {"c 5:1 rwm", "c 5:2 rwm", "c 136:* rwm"};
     struct devrule_batch b = {.n = 0};
     char v[96];
 
@@ -232,8 +231,8 @@ static int v1_devices(const char *dir, const struct cgroup_limits *l, struct amb
         if (batch_add(dir, &b, d->allow ? "devices.allow" : "devices.deny", v, err) < 0)
             return -1;
     }
-    for (size_t i = 0; i < 2; i++)
-        if (batch_add(dir, &b, "devices.allow", defaults[i], err) < 0)
+    for (size_t i = 0; i < sizeof(mknod_any) / sizeof(mknod_any[0]); i++)
+        if (batch_add(dir, &b, "devices.allow", mknod_any[i], err) < 0)
             return -1;
     for (int i = 0; i < amber_default_devices_count; i++) {
         snprintf(v, sizeof(v), "c %d:%d rwm", amber_default_devices[i].major,
@@ -241,8 +240,8 @@ static int v1_devices(const char *dir, const struct cgroup_limits *l, struct amb
         if (batch_add(dir, &b, "devices.allow", v, err) < 0)
             return -1;
     }
-    for (size_t i = 2; i < sizeof(defaults) / sizeof(defaults[0]); i++)
-        if (batch_add(dir, &b, "devices.allow", defaults[i], err) < 0)
+    for (size_t i = 0; i < sizeof(ptys) / sizeof(ptys[0]); i++)
+        if (batch_add(dir, &b, "devices.allow", ptys[i], err) < 0)
             return -1;
     return batch_flush(dir, &b, err);
 }

@@ -643,6 +643,15 @@ static int apply_paths(const struct written_plan *plan, struct amber_error *err)
         if (fs_write_file(path, eq + 1, strlen(eq + 1), 0, 0, err) < 0)
             return amber_error_prefix(err, "linux.sysctl %.*s", (int)klen, oci->sysctl[i]);
     }
+    /* Before the masked and read-only paths: the lock's one recursive
+     * mount_setattr must not reach their binds (a masked file bound from
+     * /dev/null would become nodev, unreadable). */
+    if (root_is_host_root()) {
+        for (size_t i = 0; i < oci->nmounts; i++)
+            if (is_mounted_type(oci->mounts[i].type, "proc") &&
+                lock_proc_entries(oci->mounts[i].dst, err) < 0)
+                return -1;
+    }
     for (size_t i = 0; oci->masked != NULL && oci->masked[i] != NULL; i++) {
         const char *p = oci->masked[i];
         struct stat st;
@@ -676,12 +685,6 @@ static int apply_paths(const struct written_plan *plan, struct amber_error *err)
         }
         if (written_remount(p, MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, err) < 0)
             return amber_error_prefix(err, "linux.readonlyPaths");
-    }
-    if (root_is_host_root()) {
-        for (size_t i = 0; i < oci->nmounts; i++)
-            if (is_mounted_type(oci->mounts[i].type, "proc") &&
-                lock_proc_entries(oci->mounts[i].dst, err) < 0)
-                return -1;
     }
     if (oci->root_readonly && written_remount("/", MS_RDONLY, err) < 0)
         return amber_error_prefix(err, "root.readonly");

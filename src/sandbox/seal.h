@@ -34,8 +34,8 @@ void seal_environment(const char *cmdline);
 int seal_fds(const int *keep, size_t nkeep, struct amber_error *err);
 /* The same for every descriptor >= min (at most 32 kept). */
 int seal_fds_from(int min, const int *keep, size_t nkeep, struct amber_error *err);
-/* Descriptors 3..min-1 are an engine's, passed on (--preserve-fds): their
- * close-on-exec flag is cleared. One there that has the flag is amber's
+/* Descriptors 3..min-1 are an engine's, passed on (--preserve-fds). One
+ * there with close-on-exec set is amber's
  * own (amber opens everything O_CLOEXEC, and an engine's preserved fds
  * survived amber's own exec, so they lack it), landed in a gap of the
  * range: closed, never passed. Async-signal-safe. */

@@ -6,7 +6,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <unistd.h>
+
+#include <linux/openat2.h>
 
 #include "util/cleanup.h"
 #include "util/xalloc.h"
@@ -15,7 +18,13 @@
 
 static char *read_regular(const char *path)
 {
-    cleanup_close int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+    /* No magic links: a container's "/etc/passwd -> /proc/self/fd/N" must
+     * not reopen one of amber's descriptors. */
+    struct open_how how = {
+        .flags = O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC,
+        .resolve = RESOLVE_NO_MAGICLINKS,
+    };
+    cleanup_close int fd = (int)syscall(SYS_openat2, AT_FDCWD, path, &how, sizeof(how));
     struct stat st;
     char *buf;
     size_t got = 0;
@@ -61,8 +70,8 @@ int passwd_field(const char *path, uid_t uid, int field, char *out, size_t cap)
             }
             p = c + 1;
         }
-        if (n < 3 || field >= n || len[2] == 0)
-            continue;
+        if (n < 3 || field >= n || len[2] == 0 || f[2][0] < '0' || f[2][0] > '9')
+            continue; /* strtoul would take " 2", "+3", "-1" */
         errno = 0;
         id = strtoul(f[2], &end, 10);
         if (errno != 0 || end != f[2] + len[2] || id != (unsigned long)uid)

@@ -1,8 +1,8 @@
 /* /etc/passwd without NSS (amber is static): one reader for the host's
  * file (user namespace ranges) and a container's (HOME for a process that
  * has none). The file is untrusted: a line too long, a file that is not a
- * regular file (a FIFO would block the reader) or bigger than 1 MiB reads
- * as no match. */
+ * regular file (a FIFO would block the reader), reached through a magic
+ * link, or bigger than 1 MiB reads as no match. */
 #ifndef AMBER_PASSWD_H
 #define AMBER_PASSWD_H
 

@@ -106,7 +106,7 @@ static void passwd(void)
     if (f == NULL)
         return;
     fputs("broken line\n:x:\nroot:x:0:0:root:/root:/bin/sh\nu:x:1000x:1::/bad:/bin/sh\n"
-          "u:x:1000:1000::/home/u:/bin/sh\nshort:x:7\n",
+          "u:x:1000:1000::/home/u:/bin/sh\nshort:x:7\nsigned:x:+3:0::/plus:/bin/sh\n",
           f);
     fclose(f);
     CHECK(passwd_field(path, 0, 5, out, sizeof(out)) == 1 && strcmp(out, "/root") == 0);
@@ -115,7 +115,8 @@ static void passwd(void)
     CHECK(passwd_field(path, 7, 5, out, sizeof(out)) == 0); /* the line has no home */
     CHECK(passwd_field(path, 7, 0, out, sizeof(out)) == 1 && strcmp(out, "short") == 0);
     CHECK(passwd_field(path, 4242, 5, out, sizeof(out)) == 0);
-    CHECK(passwd_field(path, 1000, 5, out, 4) == 0); /* does not fit: no match, not cut */
+    CHECK(passwd_field(path, 3, 5, out, sizeof(out)) == 0); /* "+3" is no uid */
+    CHECK(passwd_field(path, 1000, 5, out, 4) == 0);        /* does not fit: no match, not cut */
     CHECK(mkfifo(fifo, 0600) == 0);
     CHECK(passwd_field(fifo, 0, 5, out, sizeof(out)) == 0);
     CHECK(passwd_field("/nonexistent/passwd", 0, 5, out, sizeof(out)) == 0);
